@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// TorusCollectives: six-direction ring AllReduce for 3D-torus networks.
+// Module layout and rules: see DESIGN.md §4 (only the MPI targets import CMPI).
+import PackageDescription
+
+let package = Package(
+    name: "TorusCollectives",
+    products: [
+        .library(name: "TorusCore", targets: ["TorusCore"]),
+        .executable(name: "torus", targets: ["torus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Open MPI, found with pkg-config `ompi-c`; shim.h exposes the handle macros as functions.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        // hwloc (installed with libopenmpi-dev), for core discovery and thread pinning.
+        .systemLibrary(
+            name: "CHwloc",
+            pkgConfig: "hwloc",
+            providers: [.apt(["libhwloc-dev"])]
+        ),
+        .target(name: "TorusCore"),
+        .executableTarget(
+            name: "torus",
+            dependencies: [
+                "TorusCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc"]),
+        // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
+        .testTarget(name: "TorusCLITests", dependencies: ["torus"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

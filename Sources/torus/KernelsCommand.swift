@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import TorusCore
+
+/// `torus kernels`: reduction-kernel bandwidth per type and op, beside memcpy.
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Measure the reduction kernels (dst = dst op src) against memcpy of the same bytes.",
+        discussion: """
+            Bandwidth counts bytes read plus bytes written (3 × size for a reduction, 2 × size for \
+            memcpy), in GB/s = 10^9 bytes per second; each figure is a median.
+            Example: torus kernels --type f32,bf16 --op sum --bytes 64K,64M
+            """
+    )
+
+    @Option(name: .long, help: "Element types, comma-separated (f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64). Default: all.")
+    var type: String?
+
+    @Option(name: .long, help: "Ops, comma-separated (sum prod min max band bor bxor land lor lxor). Default: all the type supports.")
+    var op: String?
+
+    @Option(name: .long, help: "Buffer sizes, comma-separated, with K/M/G suffixes. Default: 64K (cache-resident) and 64M.")
+    var bytes: String = "64K,64M"
+
+    @Option(name: .long, help: "Samples per figure (the median is reported).")
+    var samples: Int = 7
+
+    @Flag(name: .long, help: "One JSON object per line: type, op, bytes, seconds, gbps, memcpy_gbps.")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
+    }
+
+    func run() throws {
+        do {
+            let types = try type.map { try list($0).map { try ElementType(parsing: $0, name: "--type") } } ?? ElementType.allCases
+            let ops = try op.map { try list($0).map { try ReduceOp(parsing: $0, name: "--op") } } ?? ReduceOp.allCases
+            let sizes = try list(bytes).map { try ByteCount.parse($0, name: "--bytes") }
+            if let t = types.first(where: { t in !ops.contains { $0.supports(t) } }) {
+                throw TorusError.unsupportedOperation(op: ops.map(\.rawValue).joined(separator: ","), type: t.rawValue)
+            }
+            if !json {
+                print("# reduction kernels dst = dst op src; GB/s counts bytes read + written (10^9 B/s); medians of \(samples)")
+                print(pad("type", 5) + pad("op", 6) + pad("bytes", 12) + pad("time (us)", 12) + pad("GB/s", 9)
+                      + pad("memcpy GB/s", 13) + pad("vs memcpy", 11))
+            }
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            try KernelBenchmark(samples: samples).run(types: types, ops: ops, sizes: sizes) { r in
+                if json {
+                    print(String(decoding: try! encoder.encode(r), as: UTF8.self))
+                } else {
+                    print(pad(r.type, 5) + pad(r.op, 6) + pad("\(r.bytes)", 12)
+                          + pad(String(format: "%.2f", r.seconds * 1e6), 12) + pad(String(format: "%.2f", r.gbps), 9)
+                          + pad(String(format: "%.2f", r.memcpyGbps), 13) + pad(String(format: "%.2f", r.gbps / r.memcpyGbps), 11))
+                }
+                fflush(stdout)
+            }
+        } catch let error as TorusError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func list(_ s: String) -> [String] {
+        s.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - s.count)) + s
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Torus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "torus",
+        abstract: "TorusCollectives tools that need no MPI.",
+        subcommands: [KernelsCommand.self]
+    )
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Runs the built `torus` executable the way a user does.
+enum TorusExecutable {
+    static var url: URL {
+        // Test bundles and executables share the build products folder.
+        var dir = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("torus").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("torus")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite struct KernelsCommandTests {
+    @Test func jsonLinesCarryTheDocumentedKeys() throws {
+        let r = try TorusExecutable.run(["kernels", "--type", "f32,i8", "--op", "sum,bxor", "--bytes", "4K,1K", "--samples", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        // f32 has sum only (bxor is integer-only); i8 has both; two sizes.
+        #expect(lines.count == 6)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == ["type", "op", "bytes", "seconds", "gbps", "memcpy_gbps"])
+            #expect((object["gbps"] as? Double ?? 0) > 0)
+        }
+        #expect(lines.first?.contains("\"bytes\":4096") == true)
+    }
+
+    @Test func tableHasAHeaderAndOneRowPerMeasurement() throws {
+        let r = try TorusExecutable.run(["kernels", "--type", "bf16", "--op", "max", "--bytes", "2K", "--samples", "1"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[1].contains("memcpy GB/s"))
+        #expect(lines[2].contains("bf16"))
+    }
+
+    @Test(arguments: [
+        (["kernels", "--type", "f128"], "--type"),
+        (["kernels", "--op", "avg"], "--op"),
+        (["kernels", "--bytes", "12X"], "--bytes"),
+        (["kernels", "--type", "f32", "--op", "band"], "integer types only"),
+    ])
+    func badInputIsAClearError(arguments: [String], mentions: String) throws {
+        let r = try TorusExecutable.run(arguments)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+}

@@ -1,0 +1,69 @@
+import Testing
+@testable import TorusCore
+
+@Suite struct ElementTypeTests {
+    @Test(arguments: [
+        ("f32", ElementType.float32), ("float", .float32), ("float32", .float32), ("F64", .float64),
+        ("double", .float64), ("f16", .float16), ("half", .float16), ("bf16", .bfloat16),
+        ("bfloat16", .bfloat16), ("i8", .int8), ("int64", .int64), ("u8", .uint8), ("uint16", .uint16),
+        ("u64", .uint64),
+    ])
+    func parsesNames(text: String, expected: ElementType) throws {
+        #expect(try ElementType(parsing: text) == expected)
+    }
+
+    @Test func rejectsUnknownNamesNamingTheAccepted() {
+        #expect(throws: TorusError.self) { try ElementType(parsing: "f128") }
+        do {
+            _ = try ElementType(parsing: "quad", name: "--type")
+        } catch let error as TorusError {
+            #expect(error.description.contains("--type"))
+            #expect(error.description.contains("'quad'"))
+            #expect(error.description.contains("bf16"))
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test func sizes() {
+        #expect(ElementType.allCases.map(\.size) == [4, 8, 2, 2, 1, 2, 4, 8, 1, 2, 4, 8])
+    }
+
+    @Test func opsFollowMPI() throws {
+        for type in ElementType.allCases {
+            let ops = ReduceOp.supported(by: type)
+            #expect(ops.prefix(4) == [.sum, .prod, .min, .max])
+            #expect(ops.count == (type.isFloatingPoint ? 4 : 10))
+        }
+        #expect(throws: TorusError.unsupportedOperation(op: "bxor", type: "f32")) {
+            try ReductionKernel(type: .float32, op: .bxor)
+        }
+        #expect(try ReduceOp(parsing: "MPI_SUM") == .sum)
+        #expect(throws: TorusError.self) { try ReduceOp(parsing: "avg") }
+    }
+
+    @Test func byteCounts() throws {
+        #expect(try ByteCount.parse("4096") == 4096)
+        #expect(try ByteCount.parse("64K") == 65536)
+        #expect(try ByteCount.parse("64k") == 65536)
+        #expect(try ByteCount.parse("16MiB") == 16 << 20)
+        #expect(try ByteCount.parse("1G") == 1 << 30)
+        #expect(try ByteCount.parse("8B") == 8)
+        for bad in ["", "K", "-1", "1.5M", "12X", "99999999999G"] {
+            #expect(throws: TorusError.self, "\(bad)") { try ByteCount.parse(bad) }
+        }
+        #expect(ByteCount.format(65536) == "64K")
+        #expect(ByteCount.format(1000) == "1000")
+    }
+
+    @Test func bfloat16RoundsToNearestEven() {
+        #expect(BFloat16(1.0).bitPattern == 0x3F80)
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1.0).
+        #expect(BFloat16(Float(bitPattern: 0x3F80_8000)).bitPattern == 0x3F80)
+        // 1 + 3·2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: rounds up to even.
+        #expect(BFloat16(Float(bitPattern: 0x3F81_8000)).bitPattern == 0x3F82)
+        #expect(BFloat16(Float(bitPattern: 0x3F80_8001)).bitPattern == 0x3F81)
+        #expect(BFloat16(.infinity).bitPattern == 0x7F80)
+        #expect(BFloat16(.greatestFiniteMagnitude).bitPattern == 0x7F80)  // rounds up to Inf
+        #expect(BFloat16(-Float.nan).bitPattern == 0x7FC0)
+        #expect(BFloat16(bitPattern: 0x4040).floatValue == 3.0)
+    }
+}

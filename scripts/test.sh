@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every test: set up what is missing, build, run the Swift test suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+swift build --build-tests
+swift test --skip-build
