@@ -7,6 +7,9 @@ let package = Package(
     name: "TorusCollectives",
     products: [
         .library(name: "TorusCore", targets: ["TorusCore"]),
+        .library(name: "TorusSchedules", targets: ["TorusSchedules"]),
+        .library(name: "TorusRuntime", targets: ["TorusRuntime"]),
+        .library(name: "TorusSim", targets: ["TorusSim"]),
         .executable(name: "torus", targets: ["torus"]),
     ],
     dependencies: [
@@ -26,14 +29,19 @@ let package = Package(
             providers: [.apt(["libhwloc-dev"])]
         ),
         .target(name: "TorusCore"),
+        .target(name: "TorusSchedules", dependencies: ["TorusCore"]),
+        .target(name: "TorusRuntime", dependencies: ["TorusSchedules"]),
+        .target(name: "TorusSim", dependencies: ["TorusRuntime"]),
         .executableTarget(
             name: "torus",
             dependencies: [
-                "TorusCore",
+                "TorusSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
+        .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
+        .testTarget(name: "TorusSimTests", dependencies: ["TorusSim"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "TorusCLITests", dependencies: ["torus"]),

@@ -137,9 +137,9 @@ public struct TorusShape: Hashable, Codable, Sendable, CustomStringConvertible {
         return unsafeNode(at: coordinate)
     }
 
-    /// The coordinate of a node known to be in range.
+    /// The coordinate of a node known to be in range (no check: callers hold the invariant).
     @inline(__always)
-    func unsafeCoordinate(of node: Int) -> [Int] {
+    public func unsafeCoordinate(of node: Int) -> [Int] {
         var rest = node
         return dims.map { length in
             defer { rest /= length }
@@ -147,9 +147,9 @@ public struct TorusShape: Hashable, Codable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The node at a coordinate known to be in range (index = x + X·(y + Y·z)).
+    /// The node at a coordinate known to be in range (index = x + X·(y + Y·z); no check).
     @inline(__always)
-    func unsafeNode(at coordinate: [Int]) -> Int {
+    public func unsafeNode(at coordinate: [Int]) -> Int {
         var index = 0
         for axis in stride(from: dims.count - 1, through: 0, by: -1) {
             index = index * dims[axis] + coordinate[axis]

@@ -15,6 +15,10 @@ public enum TorusError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidValue(name: String, value: String, expected: String)
     /// A shape on which no ring of one-hop steps through every node exists.
     case noHamiltonianRing(shape: String, reason: String)
+    /// A collective could not complete: mismatched calls across ranks, a failed peer, a transport error.
+    case communication(String)
+    /// A wait ran out of time; `waiting` names every rank still waiting and what for.
+    case timeout(seconds: Double, waiting: [String])
 
     public var description: String {
         switch self {
@@ -31,6 +35,11 @@ public enum TorusError: Error, Equatable, CustomStringConvertible, Sendable {
             return "invalid value '\(value)' for \(name): expected \(expected)"
         case let .noHamiltonianRing(shape, reason):
             return "no ring of one-hop steps through every node exists on \(shape): \(reason)"
+        case let .communication(message):
+            return message
+        case let .timeout(seconds, waiting):
+            let list = waiting.isEmpty ? "none" : waiting.joined(separator: "; ")
+            return "timed out after \(seconds) s; ranks still waiting: \(list). A rank that never joined the collective, a lost message or counts that differ across ranks cause this"
         }
     }
 }

@@ -1,0 +1,232 @@
+import TorusCore
+import TorusSchedules
+
+/// How the executor cuts and overlaps work.
+public struct ExecutorOptions: Sendable, Hashable {
+    /// Steps larger than this are cut into segments of this size (rounded down to whole elements),
+    /// so that one segment is reduced while the next is on the wire.
+    public var segmentBytes: Int
+    /// Steps of one stream that may be in flight at once (receives are posted this far ahead).
+    public var window: Int
+    /// Tags used: `tagBase + stream index`.
+    public var tagBase: Int
+
+    public init(segmentBytes: Int = 256 << 10, window: Int = 16, tagBase: Int = 100) {
+        self.segmentBytes = segmentBytes
+        self.window = window
+        self.tagBase = tagBase
+    }
+}
+
+/// Runs one rank's schedule over a transport: the one place where schedule, transport and
+/// reduction kernels meet.
+///
+/// A single progress loop drives all streams. Steps are cut into segments; segments of a stream are
+/// issued in order, and a segment starts as soon as it does not conflict with an unfinished earlier
+/// segment of its stream (it writes nothing they touch and reads nothing they write) — so
+/// receives are posted ahead, chains pipeline, and a reduction of one segment overlaps the
+/// transfer of the next. Sends and receives of a stream keep their order per peer, which is what
+/// pairs them with the peer's (same tag, non-overtaking delivery).
+public struct ScheduleExecutor {
+    public var options: ExecutorOptions
+
+    public init(options: ExecutorOptions = ExecutorOptions()) {
+        self.options = options
+    }
+
+    /// Runs `schedule` on `data` (its `count` elements of `kernel.type`), in place.
+    public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, kernel: ReductionKernel,
+                    transport: Transport, engine: ReductionEngine) throws {
+        guard schedule.stepCount > 0 else { return }
+        let size = kernel.type.size
+        let scratchBytes = schedule.scratchCount * size
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchBytes, 1), alignment: 64)
+        defer { scratch.deallocate() }
+        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size,
+                              segmentElements: max(1, options.segmentBytes / size), options: options,
+                              kernel: kernel, transport: transport, engine: engine)
+        try run.execute()
+    }
+}
+
+/// The state of one execution.
+private struct ExecutorRun {
+    enum Kind { case send, recv, recvReduce, reduce, copy }
+    enum State { case waiting, transferring(TransportRequest), reducing(ReductionTicket), done }
+
+    /// One segment of one step, with its memory in bytes.
+    struct Op {
+        var kind: Kind
+        var peer: Int
+        /// The bytes the segment reads and writes, as (buffer, lower, upper) for conflict checks.
+        var reads: [(BufferKind, Int, Int)]
+        var writes: [(BufferKind, Int, Int)]
+        /// send: source; recv: destination; recvReduce: scratch then target; reduce/copy: source, target.
+        var first: UnsafeMutableRawPointer
+        var second: UnsafeMutableRawPointer?
+        var bytes: Int
+        var state: State = .waiting
+    }
+
+    var streams: [[Op]] = []
+    var nextIssue: [Int]
+    var firstPending: [Int]
+    var inFlight: [TransportRequest: (stream: Int, op: Int)] = [:]
+    var reducing: [(stream: Int, op: Int)] = []
+    let elementSize: Int
+    let options: ExecutorOptions
+    let kernel: ReductionKernel
+    let transport: Transport
+    let engine: ReductionEngine
+
+    init(schedule: Schedule, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
+         segmentElements: Int, options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine) {
+        self.elementSize = elementSize
+        self.options = options
+        self.kernel = kernel
+        self.transport = transport
+        self.engine = engine
+        func address(_ r: Region, _ at: Int) -> UnsafeMutableRawPointer {
+            (r.buffer == .data ? data : scratch) + (r.offset + at) * elementSize
+        }
+        func span(_ r: Region, _ at: Int, _ n: Int) -> (BufferKind, Int, Int) {
+            (r.buffer, (r.offset + at) * elementSize, (r.offset + at + n) * elementSize)
+        }
+        for stream in schedule.streams {
+            var ops: [Op] = []
+            for step in stream.steps {
+                let n = step.count
+                var at = 0
+                while at < n {
+                    let m = min(segmentElements, n - at)
+                    let bytes = m * elementSize
+                    switch step {
+                    case let .send(peer, r):
+                        ops.append(Op(kind: .send, peer: peer, reads: [span(r, at, m)], writes: [], first: address(r, at), bytes: bytes))
+                    case let .recv(peer, r):
+                        ops.append(Op(kind: .recv, peer: peer, reads: [], writes: [span(r, at, m)], first: address(r, at), bytes: bytes))
+                    case let .recvReduce(peer, s, t):
+                        ops.append(Op(kind: .recvReduce, peer: peer, reads: [span(t, at, m)], writes: [span(s, at, m), span(t, at, m)],
+                                      first: address(s, at), second: address(t, at), bytes: bytes))
+                    case let .reduce(s, t):
+                        ops.append(Op(kind: .reduce, peer: -1, reads: [span(s, at, m), span(t, at, m)], writes: [span(t, at, m)],
+                                      first: address(s, at), second: address(t, at), bytes: bytes))
+                    case let .copy(s, t):
+                        ops.append(Op(kind: .copy, peer: -1, reads: [span(s, at, m)], writes: [span(t, at, m)],
+                                      first: address(s, at), second: address(t, at), bytes: bytes))
+                    }
+                    at += m
+                }
+            }
+            streams.append(ops)
+        }
+        nextIssue = Array(repeating: 0, count: streams.count)
+        firstPending = Array(repeating: 0, count: streams.count)
+    }
+
+    mutating func execute() throws {
+        while true {
+            var progressed = false
+            for s in streams.indices {
+                while try issue(s) { progressed = true }
+            }
+            if pollReductions() { progressed = true }
+            if firstPending.enumerated().allSatisfy({ $0.element == streams[$0.offset].count }) { return }
+            if progressed { continue }
+            if inFlight.isEmpty {
+                // Only reductions are outstanding (a threaded engine): wait for the oldest.
+                if let (s, i) = reducing.first, case let .reducing(ticket) = streams[s][i].state {
+                    engine.wait(ticket)
+                    continue
+                }
+                throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
+            }
+            if !reducing.isEmpty {
+                // Keep reductions moving: test instead of blocking on the network.
+                for request in Array(inFlight.keys) where try transport.test(request) { try complete(request) }
+                continue
+            }
+            let requests = Array(inFlight.keys)
+            let index = try transport.waitAny(requests)
+            try complete(requests[index])
+        }
+    }
+
+    /// Starts the next op of stream `s` if the window and its conflicts allow.
+    mutating func issue(_ s: Int) throws -> Bool {
+        let i = nextIssue[s]
+        guard i < streams[s].count, i - firstPending[s] < options.window else { return false }
+        let op = streams[s][i]
+        for j in firstPending[s]..<i {
+            if case .done = streams[s][j].state { continue }
+            if conflicts(op, streams[s][j]) { return false }
+        }
+        let tag = options.tagBase + s
+        switch op.kind {
+        case .send:
+            let r = try transport.isend(UnsafeRawBufferPointer(start: op.first, count: op.bytes), to: op.peer, tag: tag)
+            streams[s][i].state = .transferring(r)
+            inFlight[r] = (s, i)
+        case .recv, .recvReduce:
+            let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: op.first, count: op.bytes), from: op.peer, tag: tag)
+            streams[s][i].state = .transferring(r)
+            inFlight[r] = (s, i)
+        case .reduce:
+            startReduction(s, i, source: op.first, target: op.second!)
+        case .copy:
+            op.second!.copyMemory(from: op.first, byteCount: op.bytes)
+            finish(s, i)
+        }
+        nextIssue[s] = i + 1
+        return true
+    }
+
+    func conflicts(_ a: Op, _ b: Op) -> Bool {
+        func overlap(_ x: [(BufferKind, Int, Int)], _ y: [(BufferKind, Int, Int)]) -> Bool {
+            x.contains { p in y.contains { q in p.0 == q.0 && p.1 < q.2 && q.1 < p.2 } }
+        }
+        return overlap(a.writes, b.reads) || overlap(a.writes, b.writes) || overlap(a.reads, b.writes)
+    }
+
+    mutating func complete(_ request: TransportRequest) throws {
+        guard let (s, i) = inFlight.removeValue(forKey: request) else { return }
+        let op = streams[s][i]
+        if op.kind == .recvReduce {
+            startReduction(s, i, source: op.first, target: op.second!)
+        } else {
+            finish(s, i)
+        }
+    }
+
+    mutating func startReduction(_ s: Int, _ i: Int, source: UnsafeMutableRawPointer, target: UnsafeMutableRawPointer) {
+        let ticket = engine.submit(kernel, into: target, source, count: streams[s][i].bytes / elementSize)
+        streams[s][i].state = .reducing(ticket)
+        reducing.append((s, i))
+        _ = pollReductions()
+    }
+
+    /// Retires finished reductions; true if any finished.
+    mutating func pollReductions() -> Bool {
+        var still: [(stream: Int, op: Int)] = []
+        var finished: [(stream: Int, op: Int)] = []
+        for entry in reducing {
+            if case let .reducing(ticket) = streams[entry.stream][entry.op].state, !engine.poll(ticket) {
+                still.append(entry)
+            } else {
+                finished.append(entry)
+            }
+        }
+        reducing = still
+        for entry in finished { finish(entry.stream, entry.op) }
+        return !finished.isEmpty
+    }
+
+    mutating func finish(_ s: Int, _ i: Int) {
+        streams[s][i].state = .done
+        advance(s)
+    }
+
+    mutating func advance(_ s: Int) {
+        while firstPending[s] < streams[s].count, case .done = streams[s][firstPending[s]].state { firstPending[s] += 1 }
+    }
+}

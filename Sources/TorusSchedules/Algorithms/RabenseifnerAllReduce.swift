@@ -1,0 +1,38 @@
+/// Rabenseifner: a reduce-scatter by recursive halving (each step swaps half of the current range
+/// with the partner at distance p'/2, p'/4, …, 1 and keeps the other half, reduced), then an
+/// all-gather by recursive doubling that retraces the halvings. Bandwidth like the ring, latency
+/// 2·log2(p). Other group sizes fold onto a power of two first (`PowerOfTwoFold`).
+enum RabenseifnerAllReduce {
+    static func streams(size: Int, rank: Int, count: Int) -> ([Stream], Int) {
+        let fold = PowerOfTwoFold(size: size, rank: rank)
+        let all = 0..<count
+        var b = StreamBuilder(label: "rabenseifner", slots: 1)
+        fold.foldIn(&b, all)
+        if let me = fold.newRank {
+            // ranges[k] is the range held before halving step k; the lower half goes to the rank whose bit is 0.
+            var ranges = [all]
+            var distance = fold.active / 2
+            while distance >= 1 {
+                let partner = fold.realRank(me ^ distance)
+                let lower = Partition.piece(0, of: 2, in: ranges.last!), upper = Partition.piece(1, of: 2, in: ranges.last!)
+                let (keep, give) = me & distance == 0 ? (lower, upper) : (upper, lower)
+                b.send(give, to: partner)
+                b.recvReduce(keep, from: partner)
+                ranges.append(keep)
+                distance /= 2
+            }
+            distance = 1
+            for level in stride(from: ranges.count - 1, to: 0, by: -1) {
+                let partner = fold.realRank(me ^ distance)
+                let parent = ranges[level - 1], mine = ranges[level]
+                let sibling = mine == Partition.piece(0, of: 2, in: parent) ? Partition.piece(1, of: 2, in: parent)
+                                                                            : Partition.piece(0, of: 2, in: parent)
+                b.send(mine, to: partner)
+                b.recv(sibling, from: partner)
+                distance *= 2
+            }
+        }
+        fold.foldOut(&b, all)
+        return placeStreams([b])
+    }
+}

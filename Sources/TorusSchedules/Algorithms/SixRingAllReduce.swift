@@ -1,0 +1,59 @@
+import TorusCore
+
+/// The six-direction ring AllReduce (DESIGN §2).
+///
+/// The buffer is split into six balanced parts. Part 2i runs in the + direction and part 2i+1 in
+/// the − direction; pair i takes the axis order rotated by i: (X,Y,Z), (Y,Z,X), (Z,X,Y). Each part
+/// does three ring reduce-scatter phases, one per axis of its order, each leaving the rank with
+/// the piece of its block indexed by its coordinate on that axis (the block of the next phase),
+/// then three ring all-gather phases in reverse. At every step the six parts use six different
+/// directed links of every node; axes of length 1 are skipped.
+enum SixRingAllReduce {
+    static let parts = 6
+
+    static func streams(topology: GroupTopology, rank: Int, count: Int) -> ([Stream], Int) {
+        let grid = topology.grid
+        let coordinate = topology.gridCoordinate(of: rank)
+        let axes = Array(0..<3).map { $0 < grid.axisCount ? $0 : -1 }
+        var builders: [StreamBuilder] = []
+        for part in 0..<parts {
+            let pair = part / 2
+            let direction: Direction = part % 2 == 0 ? .plus : .minus
+            let order = (0..<3).map { axes[($0 + pair) % 3] }.filter { $0 >= 0 && grid.dims[$0] > 1 }
+            var b = StreamBuilder(label: "part \(part) \(direction)" + order.map { TorusShape.axisName($0) }.joined(separator: ","))
+            // blocks[s] is the block this rank works on in phase s; blocks[3] is what it owns at the end.
+            var blocks = [Partition.piece(part, of: parts, in: 0..<count)]
+            for axis in order {
+                let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks.last!,
+                                                              topology: topology, rank: rank, coordinate: coordinate)
+                b.ringReduceScatter(pieces, position: position, next: next, previous: previous)
+                blocks.append(pieces[position])
+            }
+            for (s, axis) in order.enumerated().reversed() {
+                let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks[s],
+                                                              topology: topology, rank: rank, coordinate: coordinate)
+                b.ringAllGather(pieces, position: position, next: next, previous: previous)
+            }
+            builders.append(b)
+        }
+        return placeStreams(builders)
+    }
+
+    /// The ring along `axis` in `direction` through this rank: the block's pieces in ring order, this
+    /// rank's ring position, and its ring neighbours. In the − direction ring positions run
+    /// backwards (position = −coordinate mod L) and the pieces are listed to match, so that in
+    /// both directions the rank ends up owning the piece indexed by its own coordinate.
+    static func ring(axis: Int, direction: Direction, block: Range<Int>, topology: GroupTopology, rank: Int,
+                     coordinate: [Int]) -> ([Range<Int>], Int, Int, Int) {
+        let l = topology.grid.dims[axis]
+        let c = coordinate[axis]
+        let pieceAt = { (position: Int) -> Range<Int> in
+            Partition.piece(direction == .plus ? position : mod(-position, l), of: l, in: block)
+        }
+        let pieces = (0..<l).map(pieceAt)
+        let position = direction == .plus ? c : mod(-c, l)
+        return (pieces, position,
+                topology.neighbor(of: rank, axis: axis, direction: direction),
+                topology.neighbor(of: rank, axis: axis, direction: direction.opposite))
+    }
+}

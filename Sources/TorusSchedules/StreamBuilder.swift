@@ -1,0 +1,83 @@
+import TorusCore
+
+/// Builds one stream from the few primitives every algorithm is written in: send, receive,
+/// receive-and-reduce, and the two ring phases. Receive-and-reduce steps take turns over `slots`
+/// scratch slots, so an executor can post the next receive while the previous one is reduced;
+/// empty ranges produce no step (a count below the number of pieces sends nothing).
+struct StreamBuilder {
+    private(set) var steps: [Step] = []
+    let label: String
+    let slots: Int
+    private var nextSlot = 0
+    private var largestReceive = 0
+
+    init(label: String, slots: Int = 2) {
+        self.label = label
+        self.slots = slots
+    }
+
+    mutating func send(_ range: Range<Int>, to peer: Int) {
+        if !range.isEmpty { steps.append(.send(peer: peer, region: .data(range))) }
+    }
+
+    mutating func recv(_ range: Range<Int>, from peer: Int) {
+        if !range.isEmpty { steps.append(.recv(peer: peer, region: .data(range))) }
+    }
+
+    /// Receives into the next scratch slot and reduces into `range`. The slot's offset is fixed in
+    /// `finish`, once the largest receive (the slot size) is known; until then it holds the slot number.
+    mutating func recvReduce(_ range: Range<Int>, from peer: Int) {
+        guard !range.isEmpty else { return }
+        steps.append(.recvReduce(peer: peer, scratch: .scratch(nextSlot, range.count), target: .data(range)))
+        nextSlot = (nextSlot + 1) % slots
+        largestReceive = max(largestReceive, range.count)
+    }
+
+    /// Ring reduce-scatter over `pieces` (one per ring position), this rank at `position`, sending to
+    /// `next` and receiving from `previous`. At step k it sends piece position−1−k and receives piece
+    /// position−2−k (mod L), which is what `previous` sends at the same step; after L−1 steps the
+    /// last piece received, position−L ≡ position, holds every contribution.
+    mutating func ringReduceScatter(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int) {
+        let l = pieces.count
+        for k in 0..<max(0, l - 1) {
+            send(pieces[mod(position - 1 - k, l)], to: next)
+            recvReduce(pieces[mod(position - 2 - k, l)], from: previous)
+        }
+    }
+
+    /// Ring all-gather over `pieces`, this rank holding piece `position`: at step k it forwards piece
+    /// position−k and receives piece position−1−k from `previous`.
+    mutating func ringAllGather(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int) {
+        let l = pieces.count
+        for k in 0..<max(0, l - 1) {
+            send(pieces[mod(position - k, l)], to: next)
+            recv(pieces[mod(position - 1 - k, l)], from: previous)
+        }
+    }
+
+    /// The finished stream with its scratch slots placed at `scratchBase`, and the scratch it uses.
+    func finish(scratchBase: Int) -> (Stream, Int) {
+        let placed = steps.map { step -> Step in
+            guard case let .recvReduce(peer, scratch, target) = step else { return step }
+            return .recvReduce(peer: peer, scratch: .scratch(scratchBase + scratch.offset * largestReceive, scratch.count), target: target)
+        }
+        let used = largestReceive == 0 ? 0 : min(slots, steps.count { if case .recvReduce = $0 { return true } else { return false } }) * largestReceive
+        return (Stream(label: label, steps: placed), used)
+    }
+}
+
+/// Non-negative remainder.
+@inline(__always)
+func mod(_ a: Int, _ n: Int) -> Int { ((a % n) + n) % n }
+
+/// Lays out streams' scratch areas one after another.
+func placeStreams(_ builders: [StreamBuilder]) -> ([Stream], Int) {
+    var base = 0
+    var streams: [Stream] = []
+    for b in builders {
+        let (s, used) = b.finish(scratchBase: base)
+        streams.append(s)
+        base += used
+    }
+    return (streams, base)
+}

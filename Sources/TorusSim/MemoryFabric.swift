@@ -1,0 +1,223 @@
+import Foundation
+import TorusCore
+import TorusRuntime
+
+/// A fault to inject into a simulated torus.
+public enum Fault: Sendable, Hashable {
+    /// Every message whose route crosses `link` arrives `seconds` later (later messages between the
+    /// same ranks queue behind it, as on a real link).
+    case slowLink(DirectedLink, seconds: Double)
+    /// The `index`-th message (0-based, any communicator) from world rank `from` to `to` is lost.
+    case dropMessage(from: Int, to: Int, index: Int)
+}
+
+/// The shared memory that carries the simulated torus's messages: a mailbox per rank, the link
+/// counters, the registry of waiting ranks (for timeout reports) and the abort flag.
+final class MemoryFabric: @unchecked Sendable {
+    struct Key: Hashable { var context: Int, source: Int, tag: Int }
+    struct Envelope { var bytes: [UInt8]; var availableAt: Double; var delayed: Bool }
+    struct Posted { var id: Int; var buffer: UnsafeMutableRawBufferPointer; var from: Int }
+
+    /// One rank's incoming side. Everything in it is guarded by `condition`'s lock.
+    final class Mailbox {
+        let condition = NSCondition()
+        var envelopes: [Key: [Envelope]] = [:]
+        var posted: [Key: [Posted]] = [:]
+        /// Completed request ids, with an error message for a failed one.
+        var completed: [Int: String?] = [:]
+        var nextID = 0
+        /// Delayed messages not yet delivered: while any, waits re-check the queues as time passes.
+        var delayed = 0
+    }
+
+    let shape: TorusShape
+    let timeout: Double
+    let faults: [Fault]
+    let mailboxes: [Mailbox]
+    private let lock = NSLock()
+    private var traffic: LinkTraffic
+    private var waiting: [Int: String] = [:]
+    private var abortReason: String?
+    private var contexts: [String: Int] = [:]
+    private var sentCounts: [[Int]: Int] = [:]
+
+    init(shape: TorusShape, timeout: Double, faults: [Fault]) {
+        self.shape = shape
+        self.timeout = timeout
+        self.faults = faults
+        mailboxes = (0..<shape.nodeCount).map { _ in Mailbox() }
+        traffic = LinkTraffic(shape: shape)
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    // MARK: Messages
+
+    /// Delivers a copy of `buffer` from world rank `source` to `destination` (eagerly: the send is
+    /// complete on return) and counts it on every link of its route.
+    func send(_ buffer: UnsafeRawBufferPointer, from source: Int, to destination: Int, context: Int, tag: Int) throws {
+        let route = try shape.route(from: source, to: destination)
+        var delay = 0.0
+        var dropped = false
+        lock.lock()
+        traffic.record(route: route, bytes: buffer.count)
+        let index = sentCounts[[source, destination], default: 0]
+        sentCounts[[source, destination]] = index + 1
+        lock.unlock()
+        for fault in faults {
+            switch fault {
+            case let .slowLink(link, seconds) where route.contains(link): delay += seconds
+            case let .dropMessage(from, to, i) where from == source && to == destination && i == index: dropped = true
+            default: break
+            }
+        }
+        if dropped { return }
+        let box = mailboxes[destination]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        let key = Key(context: context, source: source, tag: tag)
+        box.envelopes[key, default: []].append(Envelope(bytes: Array(buffer), availableAt: MemoryFabric.now() + delay, delayed: delay > 0))
+        if delay > 0 { box.delayed += 1 }
+        if match(key, in: box) { box.condition.broadcast() }
+    }
+
+    /// Posts a receive on `destination`'s mailbox; returns its request id.
+    func post(_ buffer: UnsafeMutableRawBufferPointer, at destination: Int, from source: Int, context: Int, tag: Int) -> Int {
+        let box = mailboxes[destination]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        box.nextID += 1
+        let key = Key(context: context, source: source, tag: tag)
+        box.posted[key, default: []].append(Posted(id: box.nextID, buffer: buffer, from: source))
+        _ = match(key, in: box)
+        return box.nextID
+    }
+
+    /// A request id for an operation that completed at once (an eager send).
+    func completedRequest(at rank: Int) -> Int {
+        let box = mailboxes[rank]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        box.nextID += 1
+        box.completed[box.nextID] = .some(nil)
+        return box.nextID
+    }
+
+    /// Pairs arrived messages with posted receives, oldest first. Caller holds the mailbox lock.
+    private func match(_ key: Key, in box: Mailbox) -> Bool {
+        var any = false
+        let now = MemoryFabric.now()
+        while let envelope = box.envelopes[key]?.first, envelope.availableAt <= now, let receive = box.posted[key]?.first {
+            box.envelopes[key]!.removeFirst()
+            box.posted[key]!.removeFirst()
+            if envelope.delayed { box.delayed -= 1 }
+            if envelope.bytes.count != receive.buffer.count {
+                box.completed[receive.id] = .some(
+                    "rank \(receive.from) sent \(envelope.bytes.count) bytes where \(receive.buffer.count) were expected: "
+                    + "the ranks called the collective with different counts, types or algorithms")
+            } else {
+                envelope.bytes.withUnsafeBytes { receive.buffer.copyMemory(from: $0) }
+                box.completed[receive.id] = .some(nil)
+            }
+            any = true
+        }
+        return any
+    }
+
+    /// Blocks until one of `ids` completes at `rank`; returns its index. Throws on a failed
+    /// request, a timeout (naming every waiting rank) or an abort of the job.
+    func waitAny(_ ids: [Int], at rank: Int, describing what: () -> String) throws -> Int {
+        let box = mailboxes[rank]
+        let deadline = MemoryFabric.now() + timeout
+        var registered = false
+        box.condition.lock()
+        defer {
+            box.condition.unlock()
+            if registered { setWaiting(rank, nil) }
+        }
+        while true {
+            if box.delayed > 0 { for key in Array(box.envelopes.keys) { _ = match(key, in: box) } }
+            if let index = ids.firstIndex(where: { box.completed[$0] != nil }) {
+                let failure = box.completed.removeValue(forKey: ids[index])!
+                if let failure { throw TorusError.communication("rank \(rank): \(failure)") }
+                return index
+            }
+            if let reason = aborted() { throw TorusError.communication("rank \(rank) stopped: \(reason)") }
+            let now = MemoryFabric.now()
+            if now >= deadline {
+                let list = waitingRanks()
+                abort("rank \(rank) timed out")
+                throw TorusError.timeout(seconds: timeout, waiting: list)
+            }
+            if !registered {
+                setWaiting(rank, what())
+                registered = true
+            }
+            // Short slices: wake for delayed messages and for an abort raised elsewhere.
+            box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, deadline - now)))
+        }
+    }
+
+    /// Whether request `id` at `rank` has completed; a completed request is forgotten.
+    func test(_ id: Int, at rank: Int) throws -> Bool {
+        let box = mailboxes[rank]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        if box.delayed > 0 { for key in Array(box.envelopes.keys) { _ = match(key, in: box) } }
+        guard let entry = box.completed.removeValue(forKey: id) else { return false }
+        if let failure = entry { throw TorusError.communication("rank \(rank): \(failure)") }
+        return true
+    }
+
+    // MARK: Job state
+
+    func abort(_ reason: String) {
+        lock.lock()
+        if abortReason == nil { abortReason = reason }
+        lock.unlock()
+    }
+
+    func aborted() -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return abortReason
+    }
+
+    private func setWaiting(_ rank: Int, _ what: String?) {
+        lock.lock()
+        waiting[rank] = what
+        lock.unlock()
+    }
+
+    private func waitingRanks() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return waiting.keys.sorted().map { "rank \($0) \(waiting[$0]!)" }
+    }
+
+    /// A context id shared by all members of a new communicator: the same name gives the same id.
+    func context(named name: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let id = contexts[name] { return id }
+        let id = contexts.count + 1
+        contexts[name] = id
+        return id
+    }
+
+    func linkTraffic() -> LinkTraffic {
+        lock.lock()
+        defer { lock.unlock() }
+        return traffic
+    }
+
+    func resetTraffic() {
+        lock.lock()
+        traffic = LinkTraffic(shape: shape)
+        lock.unlock()
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import TorusCore
+import TorusRuntime
+import TorusSchedules
+
+/// N ranks of a torus in one process, each on its own thread with a real `Communicator` over an
+/// in-memory transport: real data, the real executor, per-link traffic counters, a timeout on
+/// every wait (an error naming the ranks still waiting, never a hang) and optional faults.
+///
+///     let torus = try SimulatedTorus(shape: TorusShape(4, 4, 4))
+///     try torus.run { comm in
+///         let sum = try comm.allReduce([Float](repeating: 1, count: 1000), op: .sum)
+///     }
+public final class SimulatedTorus: @unchecked Sendable {
+    public let shape: TorusShape
+    /// Seconds any rank may wait for a message before the run fails.
+    public let timeout: Double
+    public let faults: [Fault]
+    /// Collective settings every rank's world communicator starts with.
+    public var options: CollectiveOptions
+    private var fabric: MemoryFabric
+
+    public init(shape: TorusShape, timeout: Double = 60, faults: [Fault] = [], options: CollectiveOptions = CollectiveOptions()) {
+        self.shape = shape
+        self.timeout = timeout
+        self.faults = faults
+        self.options = options
+        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults)
+    }
+
+    /// Number of ranks (one per node).
+    public var size: Int { shape.nodeCount }
+
+    /// Runs `body` on every rank at once and waits for all. If any rank throws, the others are
+    /// stopped at their next wait and the first root-cause error is rethrown.
+    public func run(_ body: @escaping @Sendable (SimulatedCommunicator) throws -> Void) throws {
+        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults)
+        let fabric = self.fabric
+        let errors = ErrorList()
+        let done = DispatchGroup()
+        let world = Array(0..<size)
+        let topology = GroupTopology.box(shape)
+        for rank in 0..<size {
+            done.enter()
+            let options = self.options
+            let thread = Thread {
+                defer { done.leave() }
+                let comm = SimulatedCommunicator(fabric: fabric, rank: rank, members: world, context: 0,
+                                                 topology: topology, options: options)
+                do {
+                    try body(comm)
+                } catch {
+                    errors.append(rank: rank, error)
+                    fabric.abort("rank \(rank) failed: \(error)")
+                }
+            }
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+        done.wait()
+        if let error = errors.rootCause() { throw error }
+    }
+
+    /// Bytes and messages per directed link since the last `run` started.
+    public var linkTraffic: LinkTraffic { fabric.linkTraffic() }
+}
+
+/// Errors raised by ranks, in order of arrival.
+private final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [(Int, Error)] = []
+
+    func append(rank: Int, _ error: Error) {
+        lock.lock()
+        list.append((rank, error))
+        lock.unlock()
+    }
+
+    /// The first error that is not a consequence of another rank's failure.
+    func rootCause() -> Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        let isEcho = { (e: Error) -> Bool in
+            if case let .communication(m)? = e as? TorusError { return m.contains(" stopped: ") }
+            return false
+        }
+        return list.first { !isEcho($0.1) }?.1 ?? list.first?.1
+    }
+}
+
+/// A rank's communicator on a simulated torus.
+public final class SimulatedCommunicator: Communicator {
+    public let rank: Int
+    public let topology: GroupTopology
+    public let transport: Transport
+    public let reductionEngine: ReductionEngine = InlineReductionEngine()
+    public var options: CollectiveOptions
+    /// World rank (= torus node) of each member.
+    public let members: [Int]
+    private let fabric: MemoryFabric
+    private let context: Int
+    private var splits = 0
+
+    public var size: Int { members.count }
+    /// This rank's world rank, which is also its torus node.
+    public var worldRank: Int { members[rank] }
+
+    init(fabric: MemoryFabric, rank: Int, members: [Int], context: Int, topology: GroupTopology, options: CollectiveOptions) {
+        self.fabric = fabric
+        self.rank = rank
+        self.members = members
+        self.context = context
+        self.topology = topology
+        self.options = options
+        transport = MemoryTransport(fabric: fabric, rank: rank, members: members, context: context)
+    }
+
+    public func split(color: Int?, key: Int) throws -> Communicator? {
+        splits += 1
+        guard let group = try GroupSplit.members(transport: transport, color: color, key: key, tag: 1 << 20) else { return nil }
+        let nodes = group.map { members[$0] }
+        let id = fabric.context(named: "\(context)/\(splits)/\(color!)")
+        return SimulatedCommunicator(fabric: fabric, rank: group.firstIndex(of: rank)!, members: nodes, context: id,
+                                     topology: try GroupTopology.of(nodes: nodes, on: fabric.shape), options: options)
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import TorusCore
+import TorusRuntime
+import TorusSchedules
+@testable import TorusSim
+
+/// Shapes of the issue's matrix.
+let shapes = ["1x1x1", "2x1x1", "2x2x2", "3x4x5", "4x4x4", "1x6x1", "5x5x5"]
+
+/// Collects per-rank failures from inside a simulated run.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var list: [String] = []
+    func add(_ s: String) { lock.lock(); if list.count < 20 { list.append(s) }; lock.unlock() }
+}
+
+/// Runs AllReduce of `count` elements on `comm` with exact inputs, in place or not, and compares
+/// the result bit for bit with `expected`.
+func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _ op: ReduceOp, count: Int,
+           inPlace: Bool, expected: [UInt8], failures: Failures, label: String) throws {
+    let input = ExactInputs.bytes(type, op, rank: comm.rank, ranks: comm.size, count: count)
+    var output = inPlace ? input : [UInt8](repeating: 0xEE, count: input.count + 1)
+    try input.withUnsafeBytes { send in
+        try output.withUnsafeMutableBytes { recv in
+            let dst = recv.baseAddress ?? UnsafeMutableRawPointer(mutating: send.baseAddress) ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+            try comm.allReduce(inPlace ? nil : send.baseAddress, dst, count: count, type: type, op: op, algorithm: algorithm)
+        }
+    }
+    if !inPlace {
+        if output.last != 0xEE { failures.add("\(label): wrote past the end of the output") }
+        output.removeLast()
+    }
+    if output != expected {
+        let first = zip(output, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1
+        failures.add("\(label) rank \(comm.rank): differs from the reference at byte \(first)")
+    }
+}
+
+@Suite(.serialized) struct SimulatedAllReduceTests {
+    /// Every algorithm × counts {0, 1, 5, 6p−1, 6p+1, 100003} × {f32 sum, i64 sum}, in place and out of place.
+    @Test(arguments: shapes)
+    func everyAlgorithmOnEveryShape(shape: String) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120)
+        let p = torus.size
+        let counts = [0, 1, 5, 6 * p - 1, 6 * p + 1, 100_003]
+        var expected: [String: [UInt8]] = [:]
+        for count in counts {
+            for type in [ElementType.float32, .int64] {
+                expected["\(count) \(type)"] = try ExactInputs.expected(type, .sum, ranks: p, count: count)
+            }
+        }
+        let reference = expected
+        let failures = Failures()
+        try torus.run { comm in
+            var inPlace = false
+            for algorithm in Algorithm.allCases {
+                for count in counts {
+                    for type in [ElementType.float32, .int64] {
+                        inPlace.toggle()
+                        try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
+                                  expected: reference["\(count) \(type)"]!, failures: failures,
+                                  label: "\(algorithm) \(shape) \(type) count \(count) \(inPlace ? "in place" : "out of place")")
+                    }
+                }
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
+    @Test func oneMebiFloat32On4x4x4() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(4, 4, 4), timeout: 120)
+        let count = 1 << 20
+        let expected = try ExactInputs.expected(.float32, .sum, ranks: 64, count: count)
+        let failures = Failures()
+        try torus.run { comm in
+            for algorithm in [Algorithm.sixRing, .ring] {
+                try check(comm, algorithm, .float32, .sum, count: count, inPlace: true, expected: expected,
+                          failures: failures, label: "\(algorithm) 1Mi")
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
+    /// Every element type × every op, for sixRing and ring, on 2×2×2 and 3×4×5.
+    @Test(arguments: ["2x2x2", "3x4x5"])
+    func everyTypeAndOp(shape: String) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120)
+        let p = torus.size
+        let count = 6 * p + 7
+        var expected: [String: [UInt8]] = [:]
+        for type in ElementType.allCases {
+            for op in ReduceOp.supported(by: type) {
+                expected["\(type) \(op)"] = try ExactInputs.expected(type, op, ranks: p, count: count)
+            }
+        }
+        let reference = expected
+        let failures = Failures()
+        try torus.run { comm in
+            for algorithm in [Algorithm.sixRing, .ring] {
+                for type in ElementType.allCases {
+                    for op in ReduceOp.supported(by: type) {
+                        try check(comm, algorithm, type, op, count: count, inPlace: op == .max, expected: reference["\(type) \(op)"]!,
+                                  failures: failures, label: "\(algorithm) \(shape) \(type) \(op)")
+                    }
+                }
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
+    /// Data-parallel and tensor-parallel groups of a 4×4×4 job, reducing on all groups at once.
+    @Test(arguments: [2, 4])
+    func subcommunicatorsReduceConcurrently(tp: Int) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(4, 4, 4), timeout: 120)
+        let dp = 64 / tp
+        let count = 6 * dp + 5
+        let expected = try ExactInputs.expected(.float32, .sum, ranks: dp, count: count)
+        let tpExpected = try ExactInputs.expected(.int64, .sum, ranks: tp, count: 1000)
+        let failures = Failures()
+        try torus.run { world in
+            // Megatron order with PP = 1: rank = dp·TP + tp.
+            let tpComm = try #require(try world.split(color: world.rank / tp, key: world.rank))
+            let dpComm = try #require(try world.split(color: world.rank % tp, key: world.rank))
+            if dpComm.size != dp || tpComm.size != tp { failures.add("group sizes \(dpComm.size), \(tpComm.size)") }
+            if dpComm.topology.kind != .box { failures.add("DP group is not a box: \(dpComm.topology)") }
+            for algorithm in [Algorithm.sixRing, .ring, .rabenseifner] {
+                try check(dpComm, algorithm, .float32, .sum, count: count, inPlace: false, expected: expected,
+                          failures: failures, label: "DP \(algorithm) tp=\(tp)")
+            }
+            try check(tpComm, nil, .int64, .sum, count: 1000, inPlace: true, expected: tpExpected, failures: failures, label: "TP")
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
+    @Test func splitOrdersByKeyAndSkipsNilColor() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 2))
+        let failures = Failures()
+        try torus.run { world in
+            // Reverse order by key; rank 7 takes no part.
+            let sub = try world.split(color: world.rank == 7 ? nil : 1, key: -world.rank)
+            if world.rank == 7 {
+                if sub != nil { failures.add("rank 7 got a communicator") }
+                return
+            }
+            guard let sub else { failures.add("no communicator"); return }
+            if sub.size != 7 || sub.rank != 6 - world.rank { failures.add("rank \(world.rank) became \(sub.rank) of \(sub.size)") }
+            let r = try sub.allReduce([Int64(world.rank)], op: .sum)
+            if r != [21] { failures.add("sum \(r)") }
+            if sub.topology.kind != .virtualGrid { failures.add("7 of 8 nodes is not a box") }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+}
