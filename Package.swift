@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TorusRuntime", targets: ["TorusRuntime"]),
         .library(name: "TorusSim", targets: ["TorusSim"]),
         .executable(name: "torus", targets: ["torus"]),
+        .executable(name: "example-simulated-allreduce", targets: ["example-simulated-allreduce"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
         .testTarget(name: "TorusSimTests", dependencies: ["TorusSim"]),

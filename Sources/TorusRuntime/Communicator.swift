@@ -31,6 +31,8 @@ public protocol Communicator: AnyObject {
     var transport: Transport { get }
     /// Where reductions run.
     var reductionEngine: ReductionEngine { get }
+    /// Scratch memory kept between calls (fresh memory would be paid for in page faults every call).
+    var scratch: ScratchSpace { get }
     /// Settings of the collectives.
     var options: CollectiveOptions { get set }
     /// Splits the group, as MPI_Comm_split: ranks with equal `color` form a new group, ordered by
@@ -56,7 +58,7 @@ extension Communicator {
         let chosen = try chooseAlgorithm(count: count, type: type, forced: algorithm)
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
         try ScheduleExecutor(options: options.executor).run(schedule, data: recvBuffer, kernel: kernel,
-                                                            transport: transport, engine: reductionEngine)
+                                                            transport: transport, engine: reductionEngine, scratch: scratch)
     }
 
     /// The algorithm for a call: forced by argument, then by the communicator's options, else chosen.

@@ -19,8 +19,13 @@ public enum GroupSplit {
                                                         from: peer, tag: tag))
                     requests.append(try transport.isend(out, to: peer, tag: tag))
                 }
-                while !requests.isEmpty {
-                    requests.remove(at: try transport.waitAny(requests))
+                do {
+                    while !requests.isEmpty {
+                        requests.remove(at: try transport.waitAny(requests))
+                    }
+                } catch {
+                    for r in requests { transport.cancel(r) }
+                    throw error
                 }
             }
         }

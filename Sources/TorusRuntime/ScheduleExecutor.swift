@@ -34,14 +34,13 @@ public struct ScheduleExecutor {
         self.options = options
     }
 
-    /// Runs `schedule` on `data` (its `count` elements of `kernel.type`), in place.
+    /// Runs `schedule` on `data` (its `count` elements of `kernel.type`), in place, with scratch
+    /// space from `scratch`.
     public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, kernel: ReductionKernel,
-                    transport: Transport, engine: ReductionEngine) throws {
+                    transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
         guard schedule.stepCount > 0 else { return }
         let size = kernel.type.size
-        let scratchBytes = schedule.scratchCount * size
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchBytes, 1), alignment: 64)
-        defer { scratch.deallocate() }
+        let scratch = space.buffer(bytes: schedule.scratchCount * size)
         var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size,
                               segmentElements: max(1, options.segmentBytes / size), options: options,
                               kernel: kernel, transport: transport, engine: engine)
@@ -125,6 +124,18 @@ private struct ExecutorRun {
     }
 
     mutating func execute() throws {
+        do {
+            try progress()
+        } catch {
+            // Nothing may write into the caller's buffers after we return: withdraw every request
+            // and let every reduction finish.
+            for request in inFlight.keys { transport.cancel(request) }
+            for (s, i) in reducing { if case let .reducing(ticket) = streams[s][i].state { engine.wait(ticket) } }
+            throw error
+        }
+    }
+
+    mutating func progress() throws {
         while true {
             var progressed = false
             for s in streams.indices {

@@ -26,6 +26,9 @@ public protocol Transport: AnyObject {
     func test(_ request: TransportRequest) throws -> Bool
     /// Blocks until one of `requests` completes and returns its index; the request is forgotten.
     func waitAny(_ requests: [TransportRequest]) throws -> Int
+    /// Withdraws a request after a failure, so that its buffer is never touched again; the
+    /// request is forgotten. Called only on the way out of an error.
+    func cancel(_ request: TransportRequest)
 }
 
 extension Transport {

@@ -80,6 +80,18 @@ final class MemoryFabric: @unchecked Sendable {
         box.condition.lock()
         defer { box.condition.unlock() }
         let key = Key(context: context, source: source, tag: tag)
+        // A receive already waits and nothing is queued ahead: copy straight into it.
+        if delay == 0, box.envelopes[key]?.isEmpty ?? true, let receive = box.posted[key]?.first {
+            box.posted[key]!.removeFirst()
+            if buffer.count != receive.buffer.count {
+                box.completed[receive.id] = .some(sizeMismatch(sent: buffer.count, expected: receive.buffer.count, from: receive.from))
+            } else {
+                if buffer.count > 0 { receive.buffer.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: buffer.count) }
+                box.completed[receive.id] = .some(nil)
+            }
+            box.condition.broadcast()
+            return
+        }
         box.envelopes[key, default: []].append(Envelope(bytes: Array(buffer), availableAt: MemoryFabric.now() + delay, delayed: delay > 0))
         if delay > 0 { box.delayed += 1 }
         if match(key, in: box) { box.condition.broadcast() }
@@ -116,9 +128,7 @@ final class MemoryFabric: @unchecked Sendable {
             box.posted[key]!.removeFirst()
             if envelope.delayed { box.delayed -= 1 }
             if envelope.bytes.count != receive.buffer.count {
-                box.completed[receive.id] = .some(
-                    "rank \(receive.from) sent \(envelope.bytes.count) bytes where \(receive.buffer.count) were expected: "
-                    + "the ranks called the collective with different counts, types or algorithms")
+                box.completed[receive.id] = .some(sizeMismatch(sent: envelope.bytes.count, expected: receive.buffer.count, from: receive.from))
             } else {
                 envelope.bytes.withUnsafeBytes { receive.buffer.copyMemory(from: $0) }
                 box.completed[receive.id] = .some(nil)
@@ -126,6 +136,10 @@ final class MemoryFabric: @unchecked Sendable {
             any = true
         }
         return any
+    }
+
+    private func sizeMismatch(sent: Int, expected: Int, from: Int) -> String {
+        "rank \(from) sent \(sent) bytes where \(expected) were expected: the ranks called the collective with different counts, types or algorithms"
     }
 
     /// Blocks until one of `ids` completes at `rank`; returns its index. Throws on a failed
@@ -171,6 +185,15 @@ final class MemoryFabric: @unchecked Sendable {
         guard let entry = box.completed.removeValue(forKey: id) else { return false }
         if let failure = entry { throw TorusError.communication("rank \(rank): \(failure)") }
         return true
+    }
+
+    /// Withdraws a receive that has not matched yet (or forgets a completed request).
+    func cancel(_ id: Int, at rank: Int) {
+        let box = mailboxes[rank]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        box.completed[id] = nil
+        for key in Array(box.posted.keys) { box.posted[key]!.removeAll { $0.id == id } }
     }
 
     // MARK: Job state

@@ -50,6 +50,11 @@ final class MemoryTransport: Transport {
         return index
     }
 
+    func cancel(_ request: TransportRequest) {
+        fabric.cancel(request.id, at: worldRank)
+        pending[request.id] = nil
+    }
+
     private func check(_ peer: Int) throws {
         guard (0..<size).contains(peer) else {
             throw TorusError.invalidValue(name: "peer", value: "\(peer)", expected: "a rank in 0..<\(size)")

@@ -94,6 +94,7 @@ public final class SimulatedCommunicator: Communicator {
     public let topology: GroupTopology
     public let transport: Transport
     public let reductionEngine: ReductionEngine = InlineReductionEngine()
+    public let scratch = ScratchSpace()
     public var options: CollectiveOptions
     /// World rank (= torus node) of each member.
     public let members: [Int]

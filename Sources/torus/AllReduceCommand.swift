@@ -1,0 +1,210 @@
+import ArgumentParser
+import Foundation
+import TorusCore
+import TorusRuntime
+import TorusSchedules
+import TorusSim
+
+/// `torus allreduce`: run AllReduce on a simulated torus in this process — real data, the real
+/// executor, one thread per rank — check the result and show the link traffic.
+struct AllReduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "Run AllReduce on a simulated torus (one thread per rank), check it and count link traffic.",
+        discussion: """
+            Inputs are small integers built from (rank, index), so that sums, min, max and integer ops are \
+            exact in any order and the result is compared bit for bit on every rank. Wall time is the \
+            median over iterations; on a machine with fewer cores than ranks it measures the software, \
+            not a network.
+            Example: torus allreduce --torus 4x4x4 --algorithms sixring,ring,rabenseifner --bytes 64M
+            """
+    )
+
+    @Option(name: .long, help: "Torus shape, e.g. 2x2x2 or 4x4x4.")
+    var torus: String = "2x2x2"
+
+    @Option(name: [.customShort("a"), .long], help: "Algorithms, comma-separated (\(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var algorithms: String = "sixring"
+
+    @Option(name: .long, help: "Bytes per rank (K/M/G suffixes).")
+    var bytes: String = "1M"
+
+    @Option(name: [.customShort("d"), .long], help: "Element type.")
+    var type: String = "f32"
+
+    @Option(name: [.customShort("o"), .long], help: "Reduction op.")
+    var op: String = "sum"
+
+    @Option(name: [.customShort("n"), .long], help: "Timed iterations (the median is reported).")
+    var iterations: Int = 5
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Check every rank's result bit for bit.")
+    var check = true
+
+    @Flag(name: .long, help: "One JSON object per algorithm.")
+    var json = false
+
+    struct Result: Codable {
+        var algorithm: String
+        var torus: String
+        var ranks: Int
+        var bytes: Int
+        var type: String
+        var op: String
+        var iterations: Int
+        var medianSeconds: Double
+        var checked: Bool
+        var wrong: Int
+        /// Per node, bytes sent on each of its directed links (+X −X +Y −Y +Z −Z), over the run.
+        var linkBytesMin: Int
+        var linkBytesMax: Int
+        var busyLinksPerNode: Double
+        var maxHops: Int
+    }
+
+    func validate() throws {
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+    }
+
+    func run() throws {
+        let (shape, list, elementType, reduceOp, byteCount) = try cliErrors {
+            (try TorusShape(parsing: torus, name: "--torus"),
+             try algorithms.split(separator: ",").map { try Algorithm(parsing: String($0), name: "--algorithms") },
+             try ElementType(parsing: type, name: "--type"),
+             try ReduceOp(parsing: op, name: "--op"),
+             try ByteCount.parse(bytes, name: "--bytes"))
+        }
+        let kernel = try cliErrors { try ReductionKernel(type: elementType, op: reduceOp) }
+        let count = byteCount / elementType.size
+        let p = shape.nodeCount
+        if check, let why = CheckedInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
+            throw ValidationError("cannot check this result exactly: \(why); pass --no-check to run unchecked")
+        }
+        let pattern = try CheckedInputs.expectedPattern(kernel: kernel, ranks: p)
+        if !json {
+            print("# AllReduce on a simulated \(shape) torus: \(p) ranks (threads), \(count) × \(elementType.rawValue) \(reduceOp.rawValue) per rank, median of \(iterations)")
+            print("# algorithm            time (ms)   checked   #wrong   busy links/node   link bytes min..max   max hops")
+        }
+        for algorithm in list {
+            let sim = SimulatedTorus(shape: shape, timeout: 600)
+            let wrong = Counter()
+            let checkEnabled = check
+            // One call alone, so the link counters hold exactly one AllReduce; its result is checked.
+            try sim.run { comm in
+                var buffer = CheckedInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                try buffer.withUnsafeMutableBytes { b in
+                    try comm.allReduce(nil, b.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!, count: count,
+                                       type: elementType, op: reduceOp, algorithm: algorithm)
+                }
+                if checkEnabled { wrong.add(CheckedInputs.countWrong(buffer, pattern: pattern, type: elementType)) }
+            }
+            let traffic = sim.linkTraffic
+            // Timed calls, each between barriers; rank 0's clock.
+            let times = Times()
+            try sim.run { comm in
+                let input = CheckedInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                var buffer = input
+                for _ in 0..<iterations {
+                    buffer = input
+                    buffer.withUnsafeMutableBytes { _ in }  // the copy-on-write copy, outside the timed region
+                    try comm.barrier()
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try buffer.withUnsafeMutableBytes { b in
+                        try comm.allReduce(nil, b.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!, count: count,
+                                           type: elementType, op: reduceOp, algorithm: algorithm)
+                    }
+                    try comm.barrier()
+                    if comm.rank == 0 { times.add(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
+                }
+            }
+            let perLink = (0..<p).flatMap { traffic.outgoing(node: $0) }
+            let used = perLink.filter { $0 > 0 }
+            let result = Result(algorithm: algorithm.rawValue, torus: shape.description, ranks: p, bytes: count * elementType.size,
+                                type: elementType.rawValue, op: reduceOp.rawValue, iterations: iterations,
+                                medianSeconds: times.median(), checked: check, wrong: wrong.value,
+                                linkBytesMin: used.min() ?? 0, linkBytesMax: used.max() ?? 0,
+                                busyLinksPerNode: Double(used.count) / Double(p), maxHops: traffic.maxHops)
+            if json {
+                print(try jsonString(result, pretty: false))
+            } else {
+                let range = "\(result.linkBytesMin)..\(result.linkBytesMax)"
+                print("  " + result.algorithm.padding(toLength: 18, withPad: " ", startingAt: 0)
+                      + String(format: " %11.2f", result.medianSeconds * 1e3) + "   " + (check ? "    yes" : "     no")
+                      + String(format: "   %6d   %15.1f", result.wrong, result.busyLinksPerNode)
+                      + "   " + String(repeating: " ", count: max(0, 19 - range.count)) + range + String(format: "   %8d", result.maxHops))
+            }
+            fflush(stdout)
+            if wrong.value > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Inputs `(31·rank + i) mod 16` of any element type: the result of element i depends only on
+/// i mod 16, so 16 expected values, folded with the library's kernel, check any buffer size.
+enum CheckedInputs {
+    static func value(rank: Int, index: Int) -> Int { (31 * rank + index) % 16 }
+
+    /// Why a result could depend on the order of reduction, or nil when it cannot.
+    static func inexact(type: ElementType, op: ReduceOp, ranks: Int) -> String? {
+        guard type.isFloatingPoint else { return nil }
+        switch op {
+        case .min, .max: return nil
+        case .sum:
+            let exactUpTo: Int = [.float16: 2048, .bfloat16: 256, .float32: 1 << 24, .float64: 1 << 53][type]!
+            return 15 * ranks <= exactUpTo ? nil : "a \(type.rawValue) sum over \(ranks) ranks leaves the range of exact integers"
+        default:
+            return "a floating-point \(op.rawValue) rounds differently in different orders"
+        }
+    }
+
+    static func bytes(type: ElementType, rank: Int, count: Int) -> [UInt8] {
+        let patterns = (0..<16).map { encode(value(rank: rank, index: $0), type) }
+        var out = [UInt8]()
+        out.reserveCapacity(count * type.size)
+        // (31·rank + i) mod 16 depends on i only through i mod 16.
+        for i in 0..<count { out += patterns[i % 16] }
+        return out
+    }
+
+    static func encode(_ v: Int, _ type: ElementType) -> [UInt8] {
+        switch type {
+        case .float32: return withUnsafeBytes(of: Float(v)) { Array($0) }
+        case .float64: return withUnsafeBytes(of: Double(v)) { Array($0) }
+        case .float16: return withUnsafeBytes(of: Float16(Float(v)).bitPattern) { Array($0) }
+        case .bfloat16: return withUnsafeBytes(of: BFloat16(Float(v)).bitPattern) { Array($0) }
+        default: return withUnsafeBytes(of: UInt64(v).littleEndian) { Array($0.prefix(type.size)) }
+        }
+    }
+
+    /// The 16 distinct results, folded over ranks in order with the kernel.
+    static func expectedPattern(kernel: ReductionKernel, ranks: Int) throws -> [UInt8] {
+        var acc = bytes(type: kernel.type, rank: 0, count: 16)
+        for r in 1..<max(ranks, 1) {
+            let next = bytes(type: kernel.type, rank: r, count: 16)
+            acc.withUnsafeMutableBytes { a in next.withUnsafeBytes { kernel.accumulate(into: a.baseAddress!, $0.baseAddress!, count: 16) } }
+        }
+        return acc
+    }
+
+    static func countWrong(_ result: [UInt8], pattern: [UInt8], type: ElementType) -> Int {
+        let s = type.size
+        var wrong = 0
+        for i in 0..<(result.count / s) where result[i * s ..< (i + 1) * s].elementsEqual(pattern[(i % 16) * s ..< (i % 16 + 1) * s]) == false {
+            wrong += 1
+        }
+        return wrong
+    }
+}
+
+final class Times: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [Double] = []
+    func add(_ t: Double) { lock.lock(); list.append(t); lock.unlock() }
+    func median() -> Double { lock.lock(); defer { lock.unlock() }; return list.sorted()[list.count / 2] }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var value = 0
+    func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
+}

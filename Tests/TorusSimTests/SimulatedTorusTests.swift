@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import TorusCore
+import TorusRuntime
+import TorusSchedules
+@testable import TorusSim
+
+@Suite(.serialized) struct SimulatedTorusTests {
+    /// sixRing puts the same bytes on all six directed links of every node of a k×k×k torus; the
+    /// ring uses one outgoing link per node. Every message is one hop.
+    @Test(arguments: [3, 4])
+    func linkCountersShowSixLinksBusyVersusOne(k: Int) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(k, k, k))
+        let p = torus.size
+        let count = 6 * p * 64  // divides evenly at every phase
+        try torus.run { comm in
+            _ = try comm.allReduce([Float](repeating: 1, count: count), op: .sum, algorithm: .sixRing)
+        }
+        let six = torus.linkTraffic
+        #expect(six.maxHops == 1)
+        for node in 0..<p {
+            let out = six.outgoing(node: node)
+            #expect(out.count == 6)
+            #expect(out.allSatisfy { $0 > 0 })
+            #expect(out.max()! == out.min()!, "node \(node): \(out)")
+        }
+        // Each node sends 2·(p−1)/p of the buffer in total, split evenly over six links.
+        #expect(six.outgoing(node: 0).reduce(0, +) == 2 * (p - 1) * count / p * 4)
+
+        try torus.run { comm in
+            _ = try comm.allReduce([Float](repeating: 1, count: count), op: .sum, algorithm: .ring)
+        }
+        let ring = torus.linkTraffic
+        #expect(ring.maxHops == 1)
+        for node in 0..<p {
+            #expect(ring.outgoing(node: node).filter { $0 > 0 }.count == 1)
+        }
+    }
+
+    @Test func aLostMessageIsATimeoutNamingTheWaitingRanksNotAHang() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 1, faults: [.dropMessage(from: 1, to: 0, index: 0)])
+        let start = Date()
+        do {
+            try torus.run { comm in
+                _ = try comm.allReduce([Float](repeating: 1, count: 64), op: .sum, algorithm: .recursiveDoubling)
+            }
+            Issue.record("a lost message went unnoticed")
+        } catch let error as TorusError {
+            guard case let .timeout(_, waiting) = error else { Issue.record("\(error)"); return }
+            #expect(waiting.contains { $0.hasPrefix("rank 0 ") && $0.contains("from rank 1") }, "\(waiting)")
+            #expect("\(error)".contains("ranks still waiting"))
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+
+    @Test func aSlowLinkDelaysButDoesNotChangeTheResult() throws {
+        let slow = DirectedLink(node: 0, axis: 0, direction: .plus)
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 2), timeout: 10, faults: [.slowLink(slow, seconds: 0.05)])
+        let failures = Failures()
+        let start = Date()
+        try torus.run { comm in
+            let r = try comm.allReduce([Int32](repeating: Int32(comm.rank), count: 1000), op: .sum, algorithm: .sixRing)
+            if r != [Int32](repeating: 28, count: 1000) { failures.add("rank \(comm.rank)") }
+        }
+        #expect(failures.list.isEmpty)
+        #expect(Date().timeIntervalSince(start) >= 0.05)
+    }
+
+    @Test func countsThatDifferAcrossRanksAreAnErrorNotAHang() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 5)
+        do {
+            try torus.run { comm in
+                _ = try comm.allReduce([Float](repeating: 1, count: comm.rank == 0 ? 100 : 101), op: .sum, algorithm: .ring)
+            }
+            Issue.record("mismatched counts went unnoticed")
+        } catch {
+            #expect("\(error)".contains("different counts"), "\(error)")
+        }
+    }
+
+    @Test func aRankThatThrowsStopsTheOthers() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 30)
+        struct Boom: Error {}
+        let start = Date()
+        #expect(throws: Boom.self) {
+            try torus.run { comm in
+                if comm.rank == 2 { throw Boom() }
+                _ = try comm.allReduce([Float](repeating: 1, count: 10), op: .sum)
+            }
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+
+    /// Arbitrary floats (sums that round): every rank holds the same bits, and a second run gives
+    /// the same bits again.
+    @Test(arguments: Algorithm.allCases)
+    func resultsAreBitIdenticalAcrossRanksAndRuns(algorithm: Algorithm) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(3, 4, 2))
+        let results = Results()
+        for run in 0..<2 {
+            try torus.run { comm in
+                var rng = SystemRandomNumberGenerator()
+                _ = rng.next()
+                let values = (0..<5000).map { Float(ExactInputs.hash(comm.rank, $0) % 1_000_003) / 7.3 }
+                let r = try comm.allReduce(values, op: .sum, algorithm: algorithm)
+                results.put(run: run, rank: comm.rank, r)
+            }
+        }
+        let all = results.all()
+        #expect(Set(all.map { $0.map(\.bitPattern) }).count == 1)
+        #expect(all.count == 2 * 24)
+    }
+
+    @Test func forcedAndChosenAlgorithmsAgree() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(4, 2, 1), options: CollectiveOptions(algorithm: .rabenseifner))
+        let failures = Failures()
+        try torus.run { comm in
+            #expect(try comm.chooseAlgorithm(count: 10, type: .float32) == .rabenseifner)
+            comm.options.algorithm = nil
+            let a = try comm.allReduce([Int64](repeating: 3, count: 10_000), op: .sum)
+            let b = try comm.allReduce([Int64](repeating: 3, count: 10_000), op: .sum, algorithm: .reduceBroadcast)
+            if a != b || a.first != 24 { failures.add("rank \(comm.rank)") }
+        }
+        #expect(failures.list.isEmpty)
+    }
+}
+
+final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[Float]] = []
+    func put(run: Int, rank: Int, _ v: [Float]) { lock.lock(); values.append(v); lock.unlock() }
+    func all() -> [[Float]] { lock.lock(); defer { lock.unlock() }; return values }
+}
