@@ -10,7 +10,9 @@ let package = Package(
         .library(name: "TorusSchedules", targets: ["TorusSchedules"]),
         .library(name: "TorusRuntime", targets: ["TorusRuntime"]),
         .library(name: "TorusSim", targets: ["TorusSim"]),
+        .library(name: "TorusMPI", targets: ["TorusMPI"]),
         .executable(name: "torus", targets: ["torus"]),
+        .executable(name: "torus-bench", targets: ["torus-bench"]),
         .executable(name: "example-simulated-allreduce", targets: ["example-simulated-allreduce"]),
     ],
     dependencies: [
@@ -33,12 +35,17 @@ let package = Package(
         .target(name: "TorusSchedules", dependencies: ["TorusCore"]),
         .target(name: "TorusRuntime", dependencies: ["TorusSchedules"]),
         .target(name: "TorusSim", dependencies: ["TorusRuntime"]),
+        .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI"]),
         .executableTarget(
             name: "torus",
             dependencies: [
                 "TorusSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "torus-bench",
+            dependencies: ["TorusMPI", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),

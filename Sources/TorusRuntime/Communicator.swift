@@ -1,21 +1,36 @@
 import TorusCore
 import TorusSchedules
 
-/// Settings of a communicator's collectives.
+/// Settings of a communicator's collectives: how each call picks its route.
 public struct CollectiveOptions: Sendable {
-    /// Forces an algorithm for every call; nil chooses per call.
-    public var algorithm: Algorithm?
+    /// Forces a route for every call (`TORUS_ALGORITHM`); nil chooses per call.
+    public var route: AllReduceRoute?
+    /// Calls smaller than this many bytes go to the backend's own library AllReduce when it has
+    /// one for the type and op (MPI has none for 16-bit floats), else to `smallAlgorithm`.
+    public var libraryBelowBytes: Int
+    public var smallAlgorithm: Algorithm
+    /// The algorithm above the threshold; nil lets the cost model choose.
+    public var largeAlgorithm: Algorithm?
     public var selection: AlgorithmSelection
     public var executor: ExecutorOptions
-    /// Print the choice of algorithm per call (stderr).
-    public var verbose: Bool
+    /// 0 quiet, 1 one line per communicator, 2 also one line per call (stderr, rank 0 of the group).
+    public var verbose: Int
 
-    public init(algorithm: Algorithm? = nil, selection: AlgorithmSelection = AlgorithmSelection(),
-                executor: ExecutorOptions = ExecutorOptions(), verbose: Bool = false) {
-        self.algorithm = algorithm
+    public init(route: AllReduceRoute? = nil, libraryBelowBytes: Int = 0, smallAlgorithm: Algorithm = .recursiveDoubling,
+                largeAlgorithm: Algorithm? = nil, selection: AlgorithmSelection = AlgorithmSelection(),
+                executor: ExecutorOptions = ExecutorOptions(), verbose: Int = 0) {
+        self.route = route
+        self.libraryBelowBytes = libraryBelowBytes
+        self.smallAlgorithm = smallAlgorithm
+        self.largeAlgorithm = largeAlgorithm
         self.selection = selection
         self.executor = executor
         self.verbose = verbose
+    }
+
+    /// Forces one algorithm for every call.
+    public init(algorithm: Algorithm) {
+        self.init(route: .schedule(algorithm))
     }
 }
 
@@ -38,6 +53,10 @@ public protocol Communicator: AnyObject {
     /// Splits the group, as MPI_Comm_split: ranks with equal `color` form a new group, ordered by
     /// `key` then by rank; a nil color takes no part and gets nil. Collective over the group.
     func split(color: Int?, key: Int) throws -> Communicator?
+    /// The backend's own AllReduce (MPI's), if it has one for this type and op: performs the call
+    /// and returns true, or returns false to let a schedule do it. `sendBuffer` nil means in place.
+    func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                          type: ElementType, op: ReduceOp) throws -> Bool
 }
 
 extension Communicator {
@@ -51,22 +70,41 @@ extension Communicator {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
+        let route = chooseRoute(count: count, type: type, forced: algorithm)
+        if case .library = route,
+           try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) {
+            return
+        }
         if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
             recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
         }
         guard size > 1 else { return }
-        let chosen = try chooseAlgorithm(count: count, type: type, forced: algorithm)
+        let chosen: Algorithm
+        if case let .schedule(a) = route { chosen = a } else { chosen = options.smallAlgorithm }
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
         try ScheduleExecutor(options: options.executor).run(schedule, data: recvBuffer, kernel: kernel,
                                                             transport: transport, engine: reductionEngine, scratch: scratch)
     }
 
-    /// The algorithm for a call: forced by argument, then by the communicator's options, else chosen.
-    public func chooseAlgorithm(count: Int, type: ElementType, forced: Algorithm? = nil) throws -> Algorithm {
-        if let a = forced ?? options.algorithm { return a }
-        let (a, why) = options.selection.choose(topology: topology, bytes: count * type.size)
-        if options.verbose && rank == 0 { printError("torus: \(why)") }
-        return a
+    /// The route of a call: an algorithm forced by argument, then by the options, then the library
+    /// below the size threshold, then the large-message algorithm or the cost model's choice.
+    public func chooseRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> AllReduceRoute {
+        let bytes = count * type.size
+        let (route, why): (AllReduceRoute, String)
+        if let forced {
+            (route, why) = (.schedule(forced), "forced by the caller")
+        } else if let r = options.route {
+            (route, why) = (r, "forced by the options (TORUS_ALGORITHM)")
+        } else if bytes < options.libraryBelowBytes {
+            (route, why) = (.library, "below the \(options.libraryBelowBytes)-byte threshold")
+        } else if let a = options.largeAlgorithm {
+            (route, why) = (.schedule(a), "at or above the \(options.libraryBelowBytes)-byte threshold")
+        } else {
+            let (a, reason) = options.selection.choose(topology: topology, bytes: bytes)
+            (route, why) = (.schedule(a), reason)
+        }
+        if options.verbose >= 2 && rank == 0 { printError("torus: allreduce \(bytes) bytes on \(size) ranks: \(route) (\(why))") }
+        return route
     }
 
     /// AllReduce of an array, out of place: returns the reduced array.
@@ -96,6 +134,14 @@ extension Communicator {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension Communicator {
+    /// No library AllReduce: every call runs a schedule.
+    public func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                                 type: ElementType, op: ReduceOp) throws -> Bool {
+        false
+    }
+}
 
 /// Writes a line to standard error.
 public func printError(_ line: String) {

@@ -6,7 +6,9 @@ public struct ExecutorOptions: Sendable, Hashable {
     /// Steps larger than this are cut into segments of this size (rounded down to whole elements),
     /// so that one segment is reduced while the next is on the wire.
     public var segmentBytes: Int
-    /// Steps of one stream that may be in flight at once (receives are posted this far ahead).
+    /// Receives of one stream that may be posted at once (how far ahead receives are posted).
+    /// Sends are not limited: holding a send back behind receives that wait for the peer's sends
+    /// could deadlock against a peer doing the same.
     public var window: Int
     /// Tags used: `tagBase + stream index`.
     public var tagBase: Int
@@ -51,7 +53,7 @@ public struct ScheduleExecutor {
 /// The state of one execution.
 private struct ExecutorRun {
     enum Kind { case send, recv, recvReduce, reduce, copy }
-    enum State { case waiting, transferring(TransportRequest), reducing(ReductionTicket), done }
+    enum State { case waiting, transferring(TransportRequest), received, reducing(ReductionTicket), done }
 
     /// One segment of one step, with its memory in bytes.
     struct Op {
@@ -70,6 +72,7 @@ private struct ExecutorRun {
     var streams: [[Op]] = []
     var nextIssue: [Int]
     var firstPending: [Int]
+    var postedReceives: [Int]
     var inFlight: [TransportRequest: (stream: Int, op: Int)] = [:]
     var reducing: [(stream: Int, op: Int)] = []
     let elementSize: Int
@@ -121,6 +124,7 @@ private struct ExecutorRun {
         }
         nextIssue = Array(repeating: 0, count: streams.count)
         firstPending = Array(repeating: 0, count: streams.count)
+        postedReceives = Array(repeating: 0, count: streams.count)
     }
 
     mutating func execute() throws {
@@ -142,6 +146,7 @@ private struct ExecutorRun {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
+            if reduceReceived() { progressed = true }
             if firstPending.enumerated().allSatisfy({ $0.element == streams[$0.offset].count }) { return }
             if progressed { continue }
             if inFlight.isEmpty {
@@ -166,12 +171,15 @@ private struct ExecutorRun {
     /// Starts the next op of stream `s` if the window and its conflicts allow.
     mutating func issue(_ s: Int) throws -> Bool {
         let i = nextIssue[s]
-        guard i < streams[s].count, i - firstPending[s] < options.window else { return false }
+        guard i < streams[s].count else { return false }
         let op = streams[s][i]
-        for j in firstPending[s]..<i {
-            if case .done = streams[s][j].state { continue }
-            if conflicts(op, streams[s][j]) { return false }
-        }
+        if (op.kind == .recv || op.kind == .recvReduce) && postedReceives[s] >= options.window { return false }
+        // A receive-and-reduce only needs its scratch to start; its reduction waits separately
+        // (see `reduceReceived`). Holding the receive back until, say, an earlier send of the same
+        // range completes would deadlock against an MPI rendezvous send waiting for this receive.
+        var transfer = op
+        if op.kind == .recvReduce { transfer.reads = []; transfer.writes = [op.writes[0]] }
+        if hasConflict(transfer, stream: s, before: i) { return false }
         let tag = options.tagBase + s
         switch op.kind {
         case .send:
@@ -182,6 +190,7 @@ private struct ExecutorRun {
             let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: op.first, count: op.bytes), from: op.peer, tag: tag)
             streams[s][i].state = .transferring(r)
             inFlight[r] = (s, i)
+            postedReceives[s] += 1
         case .reduce:
             startReduction(s, i, source: op.first, target: op.second!)
         case .copy:
@@ -190,6 +199,31 @@ private struct ExecutorRun {
         }
         nextIssue[s] = i + 1
         return true
+    }
+
+    /// Whether `op` conflicts with an unfinished op of stream `s` before index `i`.
+    func hasConflict(_ op: Op, stream s: Int, before i: Int) -> Bool {
+        for j in firstPending[s]..<i {
+            if case .done = streams[s][j].state { continue }
+            if conflicts(op, streams[s][j]) { return true }
+        }
+        return false
+    }
+
+    /// Starts the reductions of received segments whose targets no earlier op still uses.
+    mutating func reduceReceived() -> Bool {
+        var any = false
+        for s in streams.indices {
+            for i in firstPending[s]..<nextIssue[s] {
+                guard case .received = streams[s][i].state else { continue }
+                var target = streams[s][i]
+                target.writes = [target.writes[1]]
+                if hasConflict(target, stream: s, before: i) { continue }
+                startReduction(s, i, source: target.first, target: target.second!)
+                any = true
+            }
+        }
+        return any
     }
 
     func conflicts(_ a: Op, _ b: Op) -> Bool {
@@ -202,8 +236,10 @@ private struct ExecutorRun {
     mutating func complete(_ request: TransportRequest) throws {
         guard let (s, i) = inFlight.removeValue(forKey: request) else { return }
         let op = streams[s][i]
+        if op.kind == .recv || op.kind == .recvReduce { postedReceives[s] -= 1 }
         if op.kind == .recvReduce {
-            startReduction(s, i, source: op.first, target: op.second!)
+            streams[s][i].state = .received
+            _ = reduceReceived()
         } else {
             finish(s, i)
         }

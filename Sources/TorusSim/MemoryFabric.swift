@@ -15,7 +15,13 @@ public enum Fault: Sendable, Hashable {
 /// counters, the registry of waiting ranks (for timeout reports) and the abort flag.
 final class MemoryFabric: @unchecked Sendable {
     struct Key: Hashable { var context: Int, source: Int, tag: Int }
-    struct Envelope { var bytes: [UInt8]; var availableAt: Double; var delayed: Bool }
+    struct Envelope {
+        var bytes: [UInt8]
+        var availableAt: Double
+        var delayed: Bool
+        /// For a rendezvous send: the sender's world rank and request, completed when matched.
+        var sender: (rank: Int, request: Int)?
+    }
     struct Posted { var id: Int; var buffer: UnsafeMutableRawBufferPointer; var from: Int }
 
     /// One rank's incoming side. Everything in it is guarded by `condition`'s lock.
@@ -33,6 +39,9 @@ final class MemoryFabric: @unchecked Sendable {
     let shape: TorusShape
     let timeout: Double
     let faults: [Fault]
+    /// Messages larger than this complete at the sender only once the receiver has posted a
+    /// matching receive (rendezvous), as MPI's large messages do; smaller ones complete at once.
+    let eagerLimit: Int
     let mailboxes: [Mailbox]
     private let lock = NSLock()
     private var traffic: LinkTraffic
@@ -41,10 +50,11 @@ final class MemoryFabric: @unchecked Sendable {
     private var contexts: [String: Int] = [:]
     private var sentCounts: [[Int]: Int] = [:]
 
-    init(shape: TorusShape, timeout: Double, faults: [Fault]) {
+    init(shape: TorusShape, timeout: Double, faults: [Fault], eagerLimit: Int) {
         self.shape = shape
         self.timeout = timeout
         self.faults = faults
+        self.eagerLimit = eagerLimit
         mailboxes = (0..<shape.nodeCount).map { _ in Mailbox() }
         traffic = LinkTraffic(shape: shape)
     }
@@ -57,9 +67,10 @@ final class MemoryFabric: @unchecked Sendable {
 
     // MARK: Messages
 
-    /// Delivers a copy of `buffer` from world rank `source` to `destination` (eagerly: the send is
-    /// complete on return) and counts it on every link of its route.
-    func send(_ buffer: UnsafeRawBufferPointer, from source: Int, to destination: Int, context: Int, tag: Int) throws {
+    /// Sends a copy of `buffer` from world rank `source` to `destination`, counts it on every link
+    /// of its route, and returns the sender's request: complete at once for an eager message (up to
+    /// `eagerLimit` bytes) or one that meets a posted receive, else when the receive is posted.
+    func send(_ buffer: UnsafeRawBufferPointer, from source: Int, to destination: Int, context: Int, tag: Int) throws -> Int {
         let route = try shape.route(from: source, to: destination)
         var delay = 0.0
         var dropped = false
@@ -75,10 +86,13 @@ final class MemoryFabric: @unchecked Sendable {
             default: break
             }
         }
-        if dropped { return }
+        let request = newRequest(at: source)
+        if dropped {
+            complete(request, at: source)
+            return request
+        }
         let box = mailboxes[destination]
         box.condition.lock()
-        defer { box.condition.unlock() }
         let key = Key(context: context, source: source, tag: tag)
         // A receive already waits and nothing is queued ahead: copy straight into it.
         if delay == 0, box.envelopes[key]?.isEmpty ?? true, let receive = box.posted[key]?.first {
@@ -90,11 +104,42 @@ final class MemoryFabric: @unchecked Sendable {
                 box.completed[receive.id] = .some(nil)
             }
             box.condition.broadcast()
-            return
+            box.condition.unlock()
+            complete(request, at: source)
+            return request
         }
-        box.envelopes[key, default: []].append(Envelope(bytes: Array(buffer), availableAt: MemoryFabric.now() + delay, delayed: delay > 0))
+        let rendezvous = buffer.count > eagerLimit
+        box.envelopes[key, default: []].append(Envelope(bytes: Array(buffer), availableAt: MemoryFabric.now() + delay,
+                                                        delayed: delay > 0, sender: rendezvous ? (source, request) : nil))
         if delay > 0 { box.delayed += 1 }
-        if match(key, in: box) { box.condition.broadcast() }
+        let notify = match(key, in: box)
+        box.condition.unlock()
+        deliver(notify)
+        if !rendezvous { complete(request, at: source) }
+        return request
+    }
+
+    /// A new request id at `rank`.
+    private func newRequest(at rank: Int) -> Int {
+        let box = mailboxes[rank]
+        box.condition.lock()
+        defer { box.condition.unlock() }
+        box.nextID += 1
+        return box.nextID
+    }
+
+    /// Marks a request of `rank` complete and wakes the rank. Takes only that rank's lock.
+    private func complete(_ id: Int, at rank: Int) {
+        let box = mailboxes[rank]
+        box.condition.lock()
+        box.completed[id] = .some(nil)
+        box.condition.broadcast()
+        box.condition.unlock()
+    }
+
+    /// Completes matched rendezvous sends; called with no mailbox lock held (lock order).
+    private func deliver(_ senders: [(rank: Int, request: Int)]) {
+        for s in senders { complete(s.request, at: s.rank) }
     }
 
     /// Posts a receive on `destination`'s mailbox; returns its request id.
@@ -103,25 +148,20 @@ final class MemoryFabric: @unchecked Sendable {
         box.condition.lock()
         defer { box.condition.unlock() }
         box.nextID += 1
+        let id = box.nextID
         let key = Key(context: context, source: source, tag: tag)
-        box.posted[key, default: []].append(Posted(id: box.nextID, buffer: buffer, from: source))
-        _ = match(key, in: box)
-        return box.nextID
-    }
-
-    /// A request id for an operation that completed at once (an eager send).
-    func completedRequest(at rank: Int) -> Int {
-        let box = mailboxes[rank]
+        box.posted[key, default: []].append(Posted(id: id, buffer: buffer, from: source))
+        let notify = match(key, in: box)
+        box.condition.unlock()
+        deliver(notify)
         box.condition.lock()
-        defer { box.condition.unlock() }
-        box.nextID += 1
-        box.completed[box.nextID] = .some(nil)
-        return box.nextID
+        return id
     }
 
-    /// Pairs arrived messages with posted receives, oldest first. Caller holds the mailbox lock.
-    private func match(_ key: Key, in box: Mailbox) -> Bool {
-        var any = false
+    /// Pairs arrived messages with posted receives, oldest first, and returns the rendezvous
+    /// senders to complete once the lock is released. Caller holds the mailbox lock.
+    private func match(_ key: Key, in box: Mailbox) -> [(rank: Int, request: Int)] {
+        var senders: [(rank: Int, request: Int)] = []
         let now = MemoryFabric.now()
         while let envelope = box.envelopes[key]?.first, envelope.availableAt <= now, let receive = box.posted[key]?.first {
             box.envelopes[key]!.removeFirst()
@@ -133,9 +173,21 @@ final class MemoryFabric: @unchecked Sendable {
                 envelope.bytes.withUnsafeBytes { receive.buffer.copyMemory(from: $0) }
                 box.completed[receive.id] = .some(nil)
             }
-            any = true
+            if let sender = envelope.sender { senders.append(sender) }
         }
-        return any
+        if !senders.isEmpty || box.completed.count > 0 { box.condition.broadcast() }
+        return senders
+    }
+
+    /// Matches every due message at a mailbox whose lock the caller holds, completing rendezvous
+    /// senders with the lock briefly released.
+    private func matchDue(_ box: Mailbox) {
+        var notify: [(rank: Int, request: Int)] = []
+        for key in Array(box.envelopes.keys) { notify += match(key, in: box) }
+        guard !notify.isEmpty else { return }
+        box.condition.unlock()
+        deliver(notify)
+        box.condition.lock()
     }
 
     private func sizeMismatch(sent: Int, expected: Int, from: Int) -> String {
@@ -154,7 +206,7 @@ final class MemoryFabric: @unchecked Sendable {
             if registered { setWaiting(rank, nil) }
         }
         while true {
-            if box.delayed > 0 { for key in Array(box.envelopes.keys) { _ = match(key, in: box) } }
+            if box.delayed > 0 { matchDue(box) }
             if let index = ids.firstIndex(where: { box.completed[$0] != nil }) {
                 let failure = box.completed.removeValue(forKey: ids[index])!
                 if let failure { throw TorusError.communication("rank \(rank): \(failure)") }
@@ -181,7 +233,7 @@ final class MemoryFabric: @unchecked Sendable {
         let box = mailboxes[rank]
         box.condition.lock()
         defer { box.condition.unlock() }
-        if box.delayed > 0 { for key in Array(box.envelopes.keys) { _ = match(key, in: box) } }
+        if box.delayed > 0 { matchDue(box) }
         guard let entry = box.completed.removeValue(forKey: id) else { return false }
         if let failure = entry { throw TorusError.communication("rank \(rank): \(failure)") }
         return true

@@ -24,8 +24,9 @@ final class MemoryTransport: Transport {
 
     func isend(_ buffer: UnsafeRawBufferPointer, to peer: Int, tag: Int) throws -> TransportRequest {
         try check(peer)
-        try fabric.send(buffer, from: worldRank, to: members[peer], context: context, tag: tag)
-        return TransportRequest(id: fabric.completedRequest(at: worldRank))
+        let id = try fabric.send(buffer, from: worldRank, to: members[peer], context: context, tag: tag)
+        pending[id] = "for rank \(members[peer]) to receive \(buffer.count) bytes (tag \(tag), communicator \(context))"
+        return TransportRequest(id: id)
     }
 
     func irecv(_ buffer: UnsafeMutableRawBufferPointer, from peer: Int, tag: Int) throws -> TransportRequest {

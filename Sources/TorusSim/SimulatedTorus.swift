@@ -16,16 +16,21 @@ public final class SimulatedTorus: @unchecked Sendable {
     /// Seconds any rank may wait for a message before the run fails.
     public let timeout: Double
     public let faults: [Fault]
+    /// Messages above this many bytes complete at the sender only when received (MPI rendezvous);
+    /// 0 makes every message rendezvous, `Int.max` every message eager.
+    public let eagerLimit: Int
     /// Collective settings every rank's world communicator starts with.
     public var options: CollectiveOptions
     private var fabric: MemoryFabric
 
-    public init(shape: TorusShape, timeout: Double = 60, faults: [Fault] = [], options: CollectiveOptions = CollectiveOptions()) {
+    public init(shape: TorusShape, timeout: Double = 60, faults: [Fault] = [], eagerLimit: Int = 4096,
+                options: CollectiveOptions = CollectiveOptions()) {
         self.shape = shape
         self.timeout = timeout
         self.faults = faults
+        self.eagerLimit = eagerLimit
         self.options = options
-        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults)
+        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults, eagerLimit: eagerLimit)
     }
 
     /// Number of ranks (one per node).
@@ -34,7 +39,7 @@ public final class SimulatedTorus: @unchecked Sendable {
     /// Runs `body` on every rank at once and waits for all. If any rank throws, the others are
     /// stopped at their next wait and the first root-cause error is rethrown.
     public func run(_ body: @escaping @Sendable (SimulatedCommunicator) throws -> Void) throws {
-        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults)
+        fabric = MemoryFabric(shape: shape, timeout: timeout, faults: faults, eagerLimit: eagerLimit)
         let fabric = self.fabric
         let errors = ErrorList()
         let done = DispatchGroup()

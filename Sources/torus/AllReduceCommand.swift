@@ -77,10 +77,10 @@ struct AllReduceCommand: ParsableCommand {
         let kernel = try cliErrors { try ReductionKernel(type: elementType, op: reduceOp) }
         let count = byteCount / elementType.size
         let p = shape.nodeCount
-        if check, let why = CheckedInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
+        if check, let why = VerifiableInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
             throw ValidationError("cannot check this result exactly: \(why); pass --no-check to run unchecked")
         }
-        let pattern = try CheckedInputs.expectedPattern(kernel: kernel, ranks: p)
+        let pattern = try VerifiableInputs.expectedPattern(kernel: kernel, ranks: p)
         if !json {
             print("# AllReduce on a simulated \(shape) torus: \(p) ranks (threads), \(count) × \(elementType.rawValue) \(reduceOp.rawValue) per rank, median of \(iterations)")
             print("# algorithm            time (ms)   checked   #wrong   busy links/node   link bytes min..max   max hops")
@@ -91,18 +91,18 @@ struct AllReduceCommand: ParsableCommand {
             let checkEnabled = check
             // One call alone, so the link counters hold exactly one AllReduce; its result is checked.
             try sim.run { comm in
-                var buffer = CheckedInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                var buffer = VerifiableInputs.bytes(type: elementType, rank: comm.rank, count: count)
                 try buffer.withUnsafeMutableBytes { b in
                     try comm.allReduce(nil, b.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!, count: count,
                                        type: elementType, op: reduceOp, algorithm: algorithm)
                 }
-                if checkEnabled { wrong.add(CheckedInputs.countWrong(buffer, pattern: pattern, type: elementType)) }
+                if checkEnabled { wrong.add(VerifiableInputs.countWrong(buffer, pattern: pattern, type: elementType)) }
             }
             let traffic = sim.linkTraffic
             // Timed calls, each between barriers; rank 0's clock.
             let times = Times()
             try sim.run { comm in
-                let input = CheckedInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                let input = VerifiableInputs.bytes(type: elementType, rank: comm.rank, count: count)
                 var buffer = input
                 for _ in 0..<iterations {
                     buffer = input
@@ -136,63 +136,6 @@ struct AllReduceCommand: ParsableCommand {
             fflush(stdout)
             if wrong.value > 0 { throw ExitCode(1) }
         }
-    }
-}
-
-/// Inputs `(31·rank + i) mod 16` of any element type: the result of element i depends only on
-/// i mod 16, so 16 expected values, folded with the library's kernel, check any buffer size.
-enum CheckedInputs {
-    static func value(rank: Int, index: Int) -> Int { (31 * rank + index) % 16 }
-
-    /// Why a result could depend on the order of reduction, or nil when it cannot.
-    static func inexact(type: ElementType, op: ReduceOp, ranks: Int) -> String? {
-        guard type.isFloatingPoint else { return nil }
-        switch op {
-        case .min, .max: return nil
-        case .sum:
-            let exactUpTo: Int = [.float16: 2048, .bfloat16: 256, .float32: 1 << 24, .float64: 1 << 53][type]!
-            return 15 * ranks <= exactUpTo ? nil : "a \(type.rawValue) sum over \(ranks) ranks leaves the range of exact integers"
-        default:
-            return "a floating-point \(op.rawValue) rounds differently in different orders"
-        }
-    }
-
-    static func bytes(type: ElementType, rank: Int, count: Int) -> [UInt8] {
-        let patterns = (0..<16).map { encode(value(rank: rank, index: $0), type) }
-        var out = [UInt8]()
-        out.reserveCapacity(count * type.size)
-        // (31·rank + i) mod 16 depends on i only through i mod 16.
-        for i in 0..<count { out += patterns[i % 16] }
-        return out
-    }
-
-    static func encode(_ v: Int, _ type: ElementType) -> [UInt8] {
-        switch type {
-        case .float32: return withUnsafeBytes(of: Float(v)) { Array($0) }
-        case .float64: return withUnsafeBytes(of: Double(v)) { Array($0) }
-        case .float16: return withUnsafeBytes(of: Float16(Float(v)).bitPattern) { Array($0) }
-        case .bfloat16: return withUnsafeBytes(of: BFloat16(Float(v)).bitPattern) { Array($0) }
-        default: return withUnsafeBytes(of: UInt64(v).littleEndian) { Array($0.prefix(type.size)) }
-        }
-    }
-
-    /// The 16 distinct results, folded over ranks in order with the kernel.
-    static func expectedPattern(kernel: ReductionKernel, ranks: Int) throws -> [UInt8] {
-        var acc = bytes(type: kernel.type, rank: 0, count: 16)
-        for r in 1..<max(ranks, 1) {
-            let next = bytes(type: kernel.type, rank: r, count: 16)
-            acc.withUnsafeMutableBytes { a in next.withUnsafeBytes { kernel.accumulate(into: a.baseAddress!, $0.baseAddress!, count: 16) } }
-        }
-        return acc
-    }
-
-    static func countWrong(_ result: [UInt8], pattern: [UInt8], type: ElementType) -> Int {
-        let s = type.size
-        var wrong = 0
-        for i in 0..<(result.count / s) where result[i * s ..< (i + 1) * s].elementsEqual(pattern[(i % 16) * s ..< (i % 16 + 1) * s]) == false {
-            wrong += 1
-        }
-        return wrong
     }
 }
 

@@ -115,8 +115,8 @@ import TorusSchedules
         let torus = SimulatedTorus(shape: try TorusShape(4, 2, 1), options: CollectiveOptions(algorithm: .rabenseifner))
         let failures = Failures()
         try torus.run { comm in
-            #expect(try comm.chooseAlgorithm(count: 10, type: .float32) == .rabenseifner)
-            comm.options.algorithm = nil
+            if comm.chooseRoute(count: 10, type: .float32) != .schedule(.rabenseifner) { failures.add("forced route ignored") }
+            comm.options.route = nil
             let a = try comm.allReduce([Int64](repeating: 3, count: 10_000), op: .sum)
             let b = try comm.allReduce([Int64](repeating: 3, count: 10_000), op: .sum, algorithm: .reduceBroadcast)
             if a != b || a.first != 24 { failures.add("rank \(comm.rank)") }
@@ -130,4 +130,43 @@ final class Results: @unchecked Sendable {
     private var values: [[Float]] = []
     func put(run: Int, rank: Int, _ v: [Float]) { lock.lock(); values.append(v); lock.unlock() }
     func all() -> [[Float]] { lock.lock(); defer { lock.unlock() }; return values }
+}
+
+@Suite struct RendezvousTests {
+    /// Like MPI, a large send completes only once it is received: two ranks that each wait for
+    /// their send before posting their receive deadlock, and the simulation says so.
+    @Test func largeSendsWaitForTheirReceive() throws {
+        let torus = SimulatedTorus(shape: try TorusShape([2]), timeout: 1, eagerLimit: 4096)
+        do {
+            try torus.run { comm in
+                var out = [UInt8](repeating: 1, count: 8192), into = [UInt8](repeating: 0, count: 8192)
+                try out.withUnsafeBytes { o in
+                    try into.withUnsafeMutableBytes { i in
+                        let s = try comm.transport.isend(o, to: 1 - comm.rank, tag: 1)
+                        try comm.transport.wait(s)
+                        let r = try comm.transport.irecv(i, from: 1 - comm.rank, tag: 1)
+                        try comm.transport.wait(r)
+                    }
+                }
+                _ = (out, into)
+            }
+            Issue.record("the unsafe exchange completed")
+        } catch let error as TorusError {
+            guard case let .timeout(_, waiting) = error else { Issue.record("\(error)"); return }
+            #expect(waiting.count == 2)
+            #expect(waiting[0].contains("to receive 8192 bytes"))
+        }
+        // Small messages are eager: the same exchange completes.
+        let eager = SimulatedTorus(shape: try TorusShape([2]), timeout: 5, eagerLimit: 4096)
+        try eager.run { comm in
+            var out = [UInt8](repeating: 1, count: 1024), into = [UInt8](repeating: 0, count: 1024)
+            try out.withUnsafeBytes { o in
+                try into.withUnsafeMutableBytes { i in
+                    try comm.transport.wait(try comm.transport.isend(o, to: 1 - comm.rank, tag: 1))
+                    try comm.transport.wait(try comm.transport.irecv(i, from: 1 - comm.rank, tag: 1))
+                }
+            }
+            _ = (out, into)
+        }
+    }
 }

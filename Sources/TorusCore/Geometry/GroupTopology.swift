@@ -101,6 +101,19 @@ public struct GroupTopology: Hashable, Codable, Sendable, CustomStringConvertibl
         return try? machine.hops(from: machineNodeOf[a], to: machineNodeOf[b])
     }
 
+    /// The most machine hops between grid neighbours (the worst ring step of sixring), or nil
+    /// when the placement is unknown.
+    public var worstRingHops: Int? {
+        guard machine != nil else { return nil }
+        var worst = 0
+        for rank in 0..<size {
+            for axis in 0..<grid.axisCount where grid.dims[axis] > 1 {
+                worst = max(worst, hops(from: rank, to: neighbor(of: rank, axis: axis, direction: .plus)) ?? 0)
+            }
+        }
+        return worst
+    }
+
     public var description: String {
         switch kind {
         case .box: return "box \(grid)" + (machine.map { " on machine \($0)" } ?? "")

@@ -15,6 +15,8 @@ public enum TorusError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidValue(name: String, value: String, expected: String)
     /// A shape on which no ring of one-hop steps through every node exists.
     case noHamiltonianRing(shape: String, reason: String)
+    /// A file (a rank map) that does not parse: where, what was there, what should be.
+    case malformedFile(path: String, line: Int, found: String, expected: String)
     /// A collective could not complete: mismatched calls across ranks, a failed peer, a transport error.
     case communication(String)
     /// A wait ran out of time; `waiting` names every rank still waiting and what for.
@@ -35,6 +37,8 @@ public enum TorusError: Error, Equatable, CustomStringConvertible, Sendable {
             return "invalid value '\(value)' for \(name): expected \(expected)"
         case let .noHamiltonianRing(shape, reason):
             return "no ring of one-hop steps through every node exists on \(shape): \(reason)"
+        case let .malformedFile(path, line, found, expected):
+            return "\(path):\(line): found '\(found)', expected \(expected)"
         case let .communication(message):
             return message
         case let .timeout(seconds, waiting):

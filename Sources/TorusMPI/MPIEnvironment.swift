@@ -1,0 +1,58 @@
+import CMPI
+import TorusCore
+import TorusRuntime
+
+/// Starting and stopping MPI, and what the process learns once: the `TORUS_*` settings and where
+/// every world rank sits on the torus.
+public enum MPIEnvironment {
+    nonisolated(unsafe) private static var initializedHere = false
+    nonisolated(unsafe) private static var cachedPlacement: (TorusShape, [Int])?
+    nonisolated(unsafe) private static var cachedEnvironment: TorusEnvironment?
+
+    /// Initialises MPI at MPI_THREAD_FUNNELED (only the calling thread talks to MPI) unless the
+    /// program already did; errors on world communicators are returned, not fatal.
+    public static func initialize() throws {
+        guard !isInitialized else { return }
+        var provided: Int32 = 0
+        try mpiCheck(MPI_Init_thread(nil, nil, torus_MPI_THREAD_FUNNELED(), &provided), "MPI_Init_thread")
+        initializedHere = true
+        try mpiCheck(MPI_Comm_set_errhandler(torus_MPI_COMM_WORLD(), torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
+    }
+
+    /// Finalises MPI if `initialize` started it and nobody finalised it yet.
+    public static func finalize() throws {
+        guard initializedHere, !isFinalized else { return }
+        try mpiCheck(MPI_Finalize(), "MPI_Finalize")
+    }
+
+    public static var isInitialized: Bool {
+        var flag: Int32 = 0
+        MPI_Initialized(&flag)
+        return flag != 0
+    }
+
+    public static var isFinalized: Bool {
+        var flag: Int32 = 0
+        MPI_Finalized(&flag)
+        return flag != 0
+    }
+
+    /// The checked `TORUS_*` environment of this process.
+    public static func environment() throws -> TorusEnvironment {
+        if let e = cachedEnvironment { return e }
+        let e = try TorusEnvironment.read()
+        cachedEnvironment = e
+        return e
+    }
+
+    /// The machine torus and the node of every world rank (from `TORUS_RANKMAP`, `TORUS_DIMS`, or
+    /// a near-cubic factorisation of the world size).
+    public static func placement() throws -> (machine: TorusShape, nodes: [Int]) {
+        if let p = cachedPlacement { return p }
+        var size: Int32 = 0
+        try mpiCheck(MPI_Comm_size(torus_MPI_COMM_WORLD(), &size), "MPI_Comm_size")
+        let p = try environment().placement(worldSize: Int(size))
+        cachedPlacement = p
+        return p
+    }
+}

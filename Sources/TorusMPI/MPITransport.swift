@@ -1,0 +1,72 @@
+import CMPI
+import TorusCore
+import TorusRuntime
+
+/// A `Transport` over an MPI communicator, built on the PMPI entry points so that a library that
+/// replaces `MPI_Allreduce` can use it without calling itself.
+final class MPITransport: Transport {
+    let comm: MPI_Comm
+    let rank: Int
+    let size: Int
+    private var requests: [Int: MPI_Request?] = [:]
+    private var nextID = 0
+
+    init(comm: MPI_Comm, rank: Int, size: Int) {
+        self.comm = comm
+        self.rank = rank
+        self.size = size
+    }
+
+    func isend(_ buffer: UnsafeRawBufferPointer, to peer: Int, tag: Int) throws -> TransportRequest {
+        var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+        try mpiCheck(PMPI_Isend(buffer.baseAddress, try messageCount(buffer.count), torus_MPI_BYTE(), Int32(peer), Int32(tag), comm, &request),
+                     "MPI_Isend of \(buffer.count) bytes to rank \(peer)")
+        return remember(request)
+    }
+
+    func irecv(_ buffer: UnsafeMutableRawBufferPointer, from peer: Int, tag: Int) throws -> TransportRequest {
+        var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+        try mpiCheck(PMPI_Irecv(buffer.baseAddress, try messageCount(buffer.count), torus_MPI_BYTE(), Int32(peer), Int32(tag), comm, &request),
+                     "MPI_Irecv of \(buffer.count) bytes from rank \(peer)")
+        return remember(request)
+    }
+
+    func test(_ request: TransportRequest) throws -> Bool {
+        guard var r: MPI_Request? = requests[request.id] ?? nil else { return true }
+        var flag: Int32 = 0
+        try mpiCheck(PMPI_Test(&r, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test")
+        if flag != 0 { requests[request.id] = nil } else { requests[request.id] = r }
+        return flag != 0
+    }
+
+    func waitAny(_ list: [TransportRequest]) throws -> Int {
+        var handles: [MPI_Request?] = list.map { requests[$0.id] ?? torus_MPI_REQUEST_NULL() }
+        var index: Int32 = 0
+        try mpiCheck(PMPI_Waitany(Int32(handles.count), &handles, &index, torus_MPI_STATUS_IGNORE()),
+                     "MPI_Waitany (a message size that differs between ranks shows up here: did every rank pass the same count and type?)")
+        guard index != torus_MPI_UNDEFINED() else {
+            throw TorusError.communication("MPI_Waitany: none of the \(list.count) requests was active")
+        }
+        requests[list[Int(index)].id] = nil
+        return Int(index)
+    }
+
+    func cancel(_ request: TransportRequest) {
+        guard var r: MPI_Request? = requests.removeValue(forKey: request.id) ?? nil else { return }
+        PMPI_Cancel(&r)
+        PMPI_Request_free(&r)
+    }
+
+    private func remember(_ request: MPI_Request?) -> TransportRequest {
+        nextID += 1
+        requests[nextID] = request
+        return TransportRequest(id: nextID)
+    }
+
+    private func messageCount(_ bytes: Int) throws -> Int32 {
+        guard bytes <= Int(Int32.max) else {
+            throw TorusError.invalidValue(name: "message size", value: "\(bytes) bytes", expected: "at most 2 GiB per message (lower TORUS_SEGMENT_BYTES)")
+        }
+        return Int32(bytes)
+    }
+}

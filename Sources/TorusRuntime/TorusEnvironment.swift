@@ -1,0 +1,104 @@
+import Foundation
+import TorusCore
+import TorusSchedules
+
+/// How a call is carried out: by the backend's own library AllReduce (`mpi`) or by a schedule.
+public enum AllReduceRoute: Hashable, Sendable, CustomStringConvertible {
+    case library
+    case schedule(Algorithm)
+
+    /// `mpi` or an algorithm name.
+    public init(parsing text: String, name: String) throws {
+        if text.lowercased() == "mpi" || text.lowercased() == "library" { self = .library; return }
+        do {
+            self = .schedule(try Algorithm(parsing: text, name: name))
+        } catch {
+            throw TorusError.invalidValue(name: name, value: text,
+                                          expected: "auto, mpi or one of " + Algorithm.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .library: return "mpi"
+        case let .schedule(a): return a.rawValue
+        }
+    }
+}
+
+/// The `TORUS_*` environment variables, read once and checked: an invalid value is an error that
+/// names the variable, the value and what is accepted.
+public struct TorusEnvironment: Sendable {
+    /// `TORUS_ALGORITHM`: `auto` (nil), `mpi`, or an algorithm name.
+    public var route: AllReduceRoute?
+    /// `TORUS_DIMS=XxYxZ`: the machine torus.
+    public var dims: TorusShape?
+    /// `TORUS_RANKMAP=FILE`: a Fujitsu vcoord rank map of the world ranks.
+    public var rankMapPath: String?
+    /// `TORUS_VERBOSE`: 0 quiet, 1 one line per communicator, 2 also one per call.
+    public var verbose: Int
+    /// `TORUS_MIN_BYTES`: calls smaller than this go to the library AllReduce (K/M/G suffixes).
+    public var minBytes: Int?
+    /// `TORUS_SEGMENT_BYTES`: the executor's segment size.
+    public var segmentBytes: Int?
+
+    public init(route: AllReduceRoute? = nil, dims: TorusShape? = nil, rankMapPath: String? = nil, verbose: Int = 0,
+                minBytes: Int? = nil, segmentBytes: Int? = nil) {
+        self.route = route
+        self.dims = dims
+        self.rankMapPath = rankMapPath
+        self.verbose = verbose
+        self.minBytes = minBytes
+        self.segmentBytes = segmentBytes
+    }
+
+    /// Reads and checks the variables.
+    public static func read(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> TorusEnvironment {
+        var e = TorusEnvironment()
+        if let v = env["TORUS_ALGORITHM"], !v.isEmpty, v.lowercased() != "auto" {
+            e.route = try AllReduceRoute(parsing: v, name: "TORUS_ALGORITHM")
+        }
+        if let v = env["TORUS_DIMS"], !v.isEmpty {
+            e.dims = try TorusShape(parsing: v, name: "TORUS_DIMS")
+        }
+        if let v = env["TORUS_RANKMAP"], !v.isEmpty { e.rankMapPath = v }
+        if let v = env["TORUS_VERBOSE"], !v.isEmpty {
+            guard let n = Int(v), (0...2).contains(n) else {
+                throw TorusError.invalidValue(name: "TORUS_VERBOSE", value: v, expected: "0, 1 or 2")
+            }
+            e.verbose = n
+        }
+        if let v = env["TORUS_MIN_BYTES"], !v.isEmpty { e.minBytes = try ByteCount.parse(v, name: "TORUS_MIN_BYTES") }
+        if let v = env["TORUS_SEGMENT_BYTES"], !v.isEmpty {
+            let n = try ByteCount.parse(v, name: "TORUS_SEGMENT_BYTES")
+            guard n >= 64 && n <= 1 << 30 else {
+                throw TorusError.invalidValue(name: "TORUS_SEGMENT_BYTES", value: v, expected: "a size from 64 bytes to 1G")
+            }
+            e.segmentBytes = n
+        }
+        return e
+    }
+
+    /// The machine torus and the node of every world rank: from the rank map (on `TORUS_DIMS` if
+    /// given, else on the map's bounding box), else world ranks laid on `TORUS_DIMS` X fastest,
+    /// else on a near-cubic factorisation of the world size.
+    public func placement(worldSize: Int) throws -> (machine: TorusShape, nodes: [Int]) {
+        if let path = rankMapPath {
+            let map = try VCoordMap.load(path: path)
+            guard map.coordinates.count == worldSize else {
+                throw TorusError.invalidValue(name: "TORUS_RANKMAP", value: path,
+                                              expected: "one line per rank: the job has \(worldSize) ranks, the file has \(map.coordinates.count) coordinate lines")
+            }
+            let machine = try dims ?? map.boundingShape
+            return (machine, try map.nodes(on: machine, path: path))
+        }
+        if let dims {
+            guard dims.nodeCount == worldSize else {
+                throw TorusError.invalidValue(name: "TORUS_DIMS", value: dims.description,
+                                              expected: "a shape with one node per rank: the job has \(worldSize) ranks, \(dims) has \(dims.nodeCount) nodes")
+            }
+            return (dims, Array(0..<worldSize))
+        }
+        return (try TorusShape.nearCubic(worldSize), Array(0..<worldSize))
+    }
+}
