@@ -47,6 +47,8 @@ let package = Package(
             name: "torus-bench",
             dependencies: ["TorusMPI", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Run under mpirun by scripts/test-mpi.sh (not a product: a test program).
+        .executableTarget(name: "torus-mpi-check", dependencies: ["TorusMPI", "CMPI"], path: "Tests/MPI/CheckAllReduce"),
         .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),

@@ -74,7 +74,7 @@ public final class MPICommunicator: Communicator {
         if let r = options.route {
             routing = "every call → \(r) (TORUS_ALGORITHM)"
         } else {
-            routing = "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm) for types MPI lacks), "
+            routing = "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
                 + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model")"
         }
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"

@@ -28,13 +28,19 @@ public enum VerifiableInputs {
         return out
     }
 
+    /// The little-endian bytes of the integer `v` as one element of `type`.
     public static func encode(_ v: Int, _ type: ElementType) -> [UInt8] {
+        type.isFloatingPoint ? encodeFloat(Float(v), type) : withUnsafeBytes(of: UInt64(bitPattern: Int64(v)).littleEndian) { Array($0.prefix(type.size)) }
+    }
+
+    /// The bytes of `v` rounded to the floating-point `type`.
+    public static func encodeFloat(_ v: Float, _ type: ElementType) -> [UInt8] {
         switch type {
-        case .float32: return withUnsafeBytes(of: Float(v)) { Array($0) }
+        case .float32: return withUnsafeBytes(of: v) { Array($0) }
         case .float64: return withUnsafeBytes(of: Double(v)) { Array($0) }
-        case .float16: return withUnsafeBytes(of: Float16(Float(v)).bitPattern) { Array($0) }
-        case .bfloat16: return withUnsafeBytes(of: BFloat16(Float(v)).bitPattern) { Array($0) }
-        default: return withUnsafeBytes(of: UInt64(v).littleEndian) { Array($0.prefix(type.size)) }
+        case .float16: return withUnsafeBytes(of: Float16(v).bitPattern) { Array($0) }
+        case .bfloat16: return withUnsafeBytes(of: BFloat16(v).bitPattern) { Array($0) }
+        default: preconditionFailure("\(type) is not a floating-point type")
         }
     }
 

@@ -43,8 +43,12 @@ public struct VCoordMap: Hashable, Sendable {
             var line = Substring(raw)
             if line.last == "\r" { line = line.dropLast() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) || line.first == "#" { continue }
-            guard line.first == "(", let close = line.firstIndex(of: ")") else {
+            guard line.first == "(" else {
                 throw TorusError.malformedFile(path: path, line: lineNumber, found: String(line.prefix(40)), expected: expected)
+            }
+            guard let close = line.firstIndex(of: ")") else {
+                throw TorusError.malformedFile(path: path, line: lineNumber, found: String(line.prefix(40)),
+                                               expected: "a closing ')' after the coordinate, as in (0,1,2)")
             }
             let fields = line[line.index(after: line.startIndex)..<close].split(separator: ",", omittingEmptySubsequences: false)
             var c: [Int] = []

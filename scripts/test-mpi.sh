@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# MPI tests on real mpirun (part of scripts/test.sh): the AllReduce check program for several
+# rank counts, rank maps and environment errors, and torus-bench's three output formats.
+# Prints one line per case and a closing "mpi: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=$(swift build --show-bin-path)
+mpirun=(mpirun --allow-run-as-root --oversubscribe)
+passed=0
+failed=0
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/    /' "$out/log" | tail -20; }
+
+# Runs a case with a time limit; $1 name, then the command. Leaves output in $out/log.
+run() {
+    local name=$1; shift
+    if timeout 600 "$@" >"$out/log" 2>&1; then pass "$name"; else fail "$name (exit $?)"; fi
+}
+
+# Runs a case that must fail with a message; $1 name, $2 text the output must contain.
+run_failing() {
+    local name=$1 text=$2; shift 2
+    timeout 120 "$@" >"$out/log" 2>&1
+    local status=$?
+    if [ $status -ne 0 ] && [ $status -ne 124 ] && grep -qF -- "$text" "$out/log"; then pass "$name"
+    else fail "$name (exit $status; expected a non-zero exit, no hang, and the text: $text)"; fi
+}
+
+for np in 1 2 3 4 6 8; do
+    run "allreduce check, np=$np" "${mpirun[@]}" -np "$np" "$bin/torus-mpi-check"
+    grep -h "passed" "$out/log" | sed 's/^/    /'
+done
+
+# A 2x2x2 rank map: the world is seen as a 2x2x2 box with one-hop rings, results checked.
+run "TORUS_RANKMAP 2x2x2" env TORUS_RANKMAP=RankMaps/laptop-2x2x2.vcoord TORUS_VERBOSE=1 \
+    "${mpirun[@]}" -np 8 -x TORUS_RANKMAP -x TORUS_VERBOSE "$bin/torus-bench" -b 64K -e 64K -n 2 -w 1 -a sixring,auto
+grep -q "box 2x2x2 on machine 2x2x2, worst ring hop 1" "$out/log" && grep -q "Out of bounds values : 0 OK" "$out/log" \
+    && pass "rank map placement reported" || fail "rank map placement reported"
+
+# The same nodes in reverse rank order: a permuted placement is still a box and still correct.
+tac RankMaps/laptop-2x2x2.vcoord > "$out/reversed.vcoord"
+run "TORUS_RANKMAP reversed" env TORUS_RANKMAP="$out/reversed.vcoord" TORUS_VERBOSE=1 \
+    "${mpirun[@]}" -np 8 -x TORUS_RANKMAP -x TORUS_VERBOSE "$bin/torus-mpi-check"
+
+printf '(0,0,0)\n(1,0\n(0,1,0)\n(1,1,0)\n' > "$out/bad.vcoord"
+run_failing "malformed rank map" "bad.vcoord:2: found '(1,0'" \
+    env TORUS_RANKMAP="$out/bad.vcoord" "${mpirun[@]}" -np 4 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1
+head -3 RankMaps/laptop-2x2x2.vcoord > "$out/short.vcoord"
+run_failing "rank map with too few lines" "the job has 4 ranks, the file has 3" \
+    env TORUS_RANKMAP="$out/short.vcoord" "${mpirun[@]}" -np 4 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1
+run_failing "TORUS_DIMS of the wrong size" "TORUS_DIMS" \
+    env TORUS_DIMS=2x2x2 "${mpirun[@]}" -np 4 -x TORUS_DIMS "$bin/torus-bench" -b 1K -e 1K -n 1
+run_failing "invalid TORUS_ALGORITHM" "invalid value 'fastest' for TORUS_ALGORITHM" \
+    env TORUS_ALGORITHM=fastest "${mpirun[@]}" -np 2 -x TORUS_ALGORITHM "$bin/torus-bench" -b 1K -e 1K -n 1
+
+# torus-bench: nccl-tests table, OSU layout, JSON, data-parallel split.
+run "torus-bench nccl-tests table" "${mpirun[@]}" -np 4 "$bin/torus-bench" -b 1K -e 64K -f 8 -n 3 -w 1 -a sixring,mpi,ring -d f32 -o sum
+grep -q "#wrong" "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 3 ] \
+    && pass "nccl-tests table has three clean algorithms" || fail "nccl-tests table has three clean algorithms"
+run "torus-bench --osu" "${mpirun[@]}" -np 2 "$bin/torus-bench" --osu --full -b 4 -e 1K -n 3 -w 1 -a sixring
+grep -q "^# OSU MPI Allreduce Latency Test v7.4" "$out/log" && grep -q "^# Size *Avg Latency(us) *Min Latency(us) *Max Latency(us) *Iterations *Validation" "$out/log" \
+    && grep -qE "^1024 +[0-9.]+ +[0-9.]+ +[0-9.]+ +3 +Pass" "$out/log" && pass "OSU layout" || fail "OSU layout"
+run "torus-bench --json --split tp=2" "${mpirun[@]}" -np 8 "$bin/torus-bench" --json --split tp=2 -b 1K -e 4K -f 4 -n 2 -w 0 -a sixring,mpi -d bf16 -o max
+python3 - "$out/log" <<'PY' && pass "JSON rows" || fail "JSON rows"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+need = {"algorithm", "bytes", "ranks", "time_us", "algbw_gbps", "busbw_gbps", "wrong"}
+assert rows and all(need <= set(r) for r in rows), rows[:1]
+assert all(r["ranks"] == 4 and r["groups"] == 2 and r["wrong"] == 0 for r in rows)
+assert {r["algorithm"] for r in rows} == {"sixring"}  # mpi has no bf16: skipped
+PY
+
+echo "mpi: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
