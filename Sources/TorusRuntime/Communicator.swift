@@ -75,14 +75,16 @@ extension Communicator {
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) {
             return
         }
-        if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
-            recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
+        guard size > 1 else {
+            if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
+                recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
+            }
+            return
         }
-        guard size > 1 else { return }
         let chosen: Algorithm
         if case let .schedule(a) = route { chosen = a } else { chosen = options.smallAlgorithm }
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
-        try ScheduleExecutor(options: options.executor).run(schedule, data: recvBuffer, kernel: kernel,
+        try ScheduleExecutor(options: options.executor).run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
                                                             transport: transport, engine: reductionEngine, scratch: scratch)
     }
 

@@ -10,8 +10,10 @@ public struct ReductionTicket: Hashable, Sendable {
 /// communication until the engine reports the reduction done, so an engine with its own threads
 /// overlaps summation with transfers; the inline engine simply reduces on the calling thread.
 public protocol ReductionEngine: AnyObject {
-    /// Starts `dst = dst op src` over `count` elements; the buffers stay valid until it completes.
-    func submit(_ kernel: ReductionKernel, into dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int) -> ReductionTicket
+    /// Starts `dst = a op b` over `count` elements (`a` may be `dst`); the buffers stay valid until
+    /// it completes.
+    func submit(_ kernel: ReductionKernel, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer,
+                count: Int) -> ReductionTicket
     /// Whether the reduction has completed (a completed ticket is forgotten).
     func poll(_ ticket: ReductionTicket) -> Bool
     /// Blocks until the reduction completes.
@@ -22,8 +24,9 @@ public protocol ReductionEngine: AnyObject {
 public final class InlineReductionEngine: ReductionEngine {
     public init() {}
 
-    public func submit(_ kernel: ReductionKernel, into dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int) -> ReductionTicket {
-        kernel.accumulate(into: dst, src, count: count)
+    public func submit(_ kernel: ReductionKernel, into dst: UnsafeMutableRawPointer, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer,
+                       count: Int) -> ReductionTicket {
+        kernel.combine(into: dst, a, b, count: count)
         return ReductionTicket(id: 0)
     }
 

@@ -36,16 +36,27 @@ public struct ScheduleExecutor {
         self.options = options
     }
 
-    /// Runs `schedule` on `data` (its `count` elements of `kernel.type`), in place, with scratch
-    /// space from `scratch`.
-    public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, kernel: ReductionKernel,
+    /// Runs `schedule` on `data` (its `count` elements of `kernel.type`), with scratch space from
+    /// `scratch`. With an `input` buffer (out of place) the data starts as a copy of it — but no
+    /// copy is made up front: a range the schedule has not written yet is sent straight from the
+    /// input, and the first reduction into it reads the input (`data = input op received`), so
+    /// the input is read once, as part of the work; whatever the schedule never writes is copied
+    /// at the end.
+    public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
-        guard schedule.stepCount > 0 else { return }
         let size = kernel.type.size
+        guard schedule.stepCount > 0 else {
+            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: schedule.count * size) }
+            return
+        }
         let scratch = space.buffer(bytes: schedule.scratchCount * size)
         var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size,
                               segmentElements: max(1, options.segmentBytes / size), options: options,
                               kernel: kernel, transport: transport, engine: engine)
+        if let input, input != UnsafeRawPointer(data) {
+            run.input = input
+            run.fresh = IntervalSet(0 ..< schedule.count * size)
+        }
         try run.execute()
     }
 }
@@ -70,6 +81,12 @@ private struct ExecutorRun {
     }
 
     var streams: [[Op]] = []
+    let data: UnsafeMutableRawPointer
+    /// The out-of-place input, and the byte ranges of `data` not written yet (still equal to it).
+    var input: UnsafeRawPointer?
+    var fresh = IntervalSet()
+    /// Receive-and-reduce segments whose data has arrived but whose reduction has not started.
+    var receivedWaiting = 0
     var nextIssue: [Int]
     var firstPending: [Int]
     var postedReceives: [Int]
@@ -84,6 +101,7 @@ private struct ExecutorRun {
     init(schedule: Schedule, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
          segmentElements: Int, options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine) {
         self.elementSize = elementSize
+        self.data = data
         self.options = options
         self.kernel = kernel
         self.transport = transport
@@ -147,7 +165,10 @@ private struct ExecutorRun {
             }
             if pollReductions() { progressed = true }
             if reduceReceived() { progressed = true }
-            if firstPending.enumerated().allSatisfy({ $0.element == streams[$0.offset].count }) { return }
+            if firstPending.enumerated().allSatisfy({ $0.element == streams[$0.offset].count }) {
+                materialize(0, Int.max)
+                return
+            }
             if progressed { continue }
             if inFlight.isEmpty {
                 // Only reductions are outstanding (a threaded engine): wait for the oldest.
@@ -183,17 +204,27 @@ private struct ExecutorRun {
         let tag = options.tagBase + s
         switch op.kind {
         case .send:
-            let r = try transport.isend(UnsafeRawBufferPointer(start: op.first, count: op.bytes), to: op.peer, tag: tag)
+            // A range not written yet still equals the input: send it from there.
+            let (_, lo, hi) = op.reads[0]
+            var source = UnsafeRawPointer(op.first)
+            if op.reads[0].0 == .data, let input, !fresh.isEmpty {
+                if fresh.contains(lo, hi) { source = input + lo } else { materialize(lo, hi) }
+            }
+            let r = try transport.isend(UnsafeRawBufferPointer(start: source, count: op.bytes), to: op.peer, tag: tag)
             streams[s][i].state = .transferring(r)
             inFlight[r] = (s, i)
         case .recv, .recvReduce:
+            if op.kind == .recv, op.writes[0].0 == .data { fresh.remove(op.writes[0].1, op.writes[0].2) }
             let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: op.first, count: op.bytes), from: op.peer, tag: tag)
             streams[s][i].state = .transferring(r)
             inFlight[r] = (s, i)
             postedReceives[s] += 1
         case .reduce:
+            for (buffer, lo, hi) in op.reads where buffer == .data { materialize(lo, hi) }
             startReduction(s, i, source: op.first, target: op.second!)
         case .copy:
+            for (buffer, lo, hi) in op.reads where buffer == .data { materialize(lo, hi) }
+            if op.writes[0].0 == .data { fresh.remove(op.writes[0].1, op.writes[0].2) }
             op.second!.copyMemory(from: op.first, byteCount: op.bytes)
             finish(s, i)
         }
@@ -212,6 +243,7 @@ private struct ExecutorRun {
 
     /// Starts the reductions of received segments whose targets no earlier op still uses.
     mutating func reduceReceived() -> Bool {
+        guard receivedWaiting > 0 else { return false }
         var any = false
         for s in streams.indices {
             for i in firstPending[s]..<nextIssue[s] {
@@ -219,6 +251,7 @@ private struct ExecutorRun {
                 var target = streams[s][i]
                 target.writes = [target.writes[1]]
                 if hasConflict(target, stream: s, before: i) { continue }
+                receivedWaiting -= 1
                 startReduction(s, i, source: target.first, target: target.second!)
                 any = true
             }
@@ -239,6 +272,7 @@ private struct ExecutorRun {
         if op.kind == .recv || op.kind == .recvReduce { postedReceives[s] -= 1 }
         if op.kind == .recvReduce {
             streams[s][i].state = .received
+            receivedWaiting += 1
             _ = reduceReceived()
         } else {
             finish(s, i)
@@ -246,7 +280,19 @@ private struct ExecutorRun {
     }
 
     mutating func startReduction(_ s: Int, _ i: Int, source: UnsafeMutableRawPointer, target: UnsafeMutableRawPointer) {
-        let ticket = engine.submit(kernel, into: target, source, count: streams[s][i].bytes / elementSize)
+        // The first reduction into a range not written yet combines the input with what arrived.
+        var left = UnsafeRawPointer(target)
+        let bytes = streams[s][i].bytes
+        if let input, !fresh.isEmpty {
+            let lo = target - data, hi = lo + bytes
+            if fresh.contains(lo, hi) {
+                left = input + lo
+                fresh.remove(lo, hi)
+            } else {
+                materialize(lo, hi)
+            }
+        }
+        let ticket = engine.submit(kernel, into: target, left, source, count: bytes / elementSize)
         streams[s][i].state = .reducing(ticket)
         reducing.append((s, i))
         _ = pollReductions()
@@ -268,6 +314,13 @@ private struct ExecutorRun {
         return !finished.isEmpty
     }
 
+    /// Copies the input into the not-yet-written parts of data bytes [lo, hi).
+    mutating func materialize(_ lo: Int, _ hi: Int) {
+        guard let input, !fresh.isEmpty else { return }
+        for (a, b) in fresh.pieces(lo, hi) { (data + a).copyMemory(from: input + a, byteCount: b - a) }
+        fresh.remove(lo, hi)
+    }
+
     mutating func finish(_ s: Int, _ i: Int) {
         streams[s][i].state = .done
         advance(s)
@@ -275,5 +328,40 @@ private struct ExecutorRun {
 
     mutating func advance(_ s: Int) {
         while firstPending[s] < streams[s].count, case .done = streams[s][firstPending[s]].state { firstPending[s] += 1 }
+    }
+}
+
+/// A set of disjoint byte ranges, kept sorted.
+struct IntervalSet {
+    private var ranges: [(Int, Int)] = []
+
+    init() {}
+    init(_ r: Range<Int>) { if !r.isEmpty { ranges = [(r.lowerBound, r.upperBound)] } }
+
+    var isEmpty: Bool { ranges.isEmpty }
+
+    /// Whether [lo, hi) lies inside one range of the set.
+    func contains(_ lo: Int, _ hi: Int) -> Bool {
+        ranges.contains { $0.0 <= lo && hi <= $0.1 }
+    }
+
+    /// The parts of the set inside [lo, hi).
+    func pieces(_ lo: Int, _ hi: Int) -> [(Int, Int)] {
+        ranges.compactMap { r in
+            let a = max(r.0, lo), b = min(r.1, hi)
+            return a < b ? (a, b) : nil
+        }
+    }
+
+    /// Removes [lo, hi) from the set.
+    mutating func remove(_ lo: Int, _ hi: Int) {
+        guard lo < hi else { return }
+        var out: [(Int, Int)] = []
+        for r in ranges {
+            if r.1 <= lo || hi <= r.0 { out.append(r); continue }
+            if r.0 < lo { out.append((r.0, lo)) }
+            if hi < r.1 { out.append((hi, r.1)) }
+        }
+        ranges = out
     }
 }
