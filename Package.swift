@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
         .testTarget(name: "TorusSimTests", dependencies: ["TorusSim"]),
+        .testTarget(name: "TorusRuntimeTests", dependencies: ["TorusRuntime"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "TorusCLITests", dependencies: ["torus"]),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up what is missing, build for this CPU, measure the reduction kernels, then run
-# the six-direction AllReduce beside ring and Rabenseifner on a simulated 4x4x4 torus, checked.
+# The main job: set up what is missing, build for this CPU, measure the reduction kernels, run the
+# six-direction AllReduce beside ring and Rabenseifner on a simulated 4x4x4 torus (checked), and
+# finish with torus-bench on 8 MPI ranks as a 2x2x2 torus (checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,3 +14,8 @@ echo "== reduction kernels vs memcpy (torus kernels)" >&2
 "$bin/torus" kernels
 echo "== AllReduce on a simulated 4x4x4 torus, every rank's result checked (torus allreduce)" >&2
 "$bin/torus" allreduce --torus 4x4x4 -a sixring,ring,rabenseifner --bytes 16M -n 3
+echo "== torus-bench: 8 MPI ranks as a 2x2x2 torus, sixring beside Open MPI's AllReduce, checked" >&2
+root=()
+[ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
+mpirun "${root[@]}" --oversubscribe -np 8 -x TORUS_DIMS=2x2x2 -x TORUS_VERBOSE=1 \
+    "$bin/torus-bench" -b 64K -e 64M -f 4 -n 10 -w 3 -a sixring,mpi,auto -c 1

@@ -60,4 +60,5 @@ static inline int torus_MPI_THREAD_SERIALIZED(void) { return MPI_THREAD_SERIALIZ
 static inline int torus_MPI_MAX_ERROR_STRING(void) { return MPI_MAX_ERROR_STRING; }
 static inline MPI_Errhandler torus_MPI_ERRORS_RETURN(void) { return MPI_ERRORS_RETURN; }
 
+
 #endif

@@ -11,10 +11,10 @@ import TorusSchedules
 /// a virtual grid. Calls below `libraryBelowBytes` go to MPI's own `PMPI_Allreduce` where it gives
 /// our answer, the rest to `sixring`; `TORUS_ALGORITHM` forces one route.
 public final class MPICommunicator: Communicator {
-    /// Below this many bytes calls go to PMPI_Allreduce by default: measured with torus-bench on
-    /// this project's 2-core test machine, where Open MPI's own AllReduce is faster up to here
-    /// (README, "Choosing the algorithm"). `TORUS_MIN_BYTES` overrides it.
-    public static let defaultLibraryBelowBytes = 64 << 10
+    /// Below this many bytes calls go to PMPI_Allreduce by default. Measured with torus-bench on
+    /// this project's 2-core machine (README, "Choosing the algorithm"): with 2, 4 and 8 ranks
+    /// sixring overtakes Open MPI's AllReduce between 4 and 16 MiB. `TORUS_MIN_BYTES` overrides it.
+    public static let defaultLibraryBelowBytes = 16 << 20
 
     public let handle: MPI_Comm
     public let rank: Int

@@ -13,7 +13,7 @@ public struct ExecutorOptions: Sendable, Hashable {
     /// Tags used: `tagBase + stream index`.
     public var tagBase: Int
 
-    public init(segmentBytes: Int = 256 << 10, window: Int = 16, tagBase: Int = 100) {
+    public init(segmentBytes: Int = 1 << 20, window: Int = 16, tagBase: Int = 100) {
         self.segmentBytes = segmentBytes
         self.window = window
         self.tagBase = tagBase

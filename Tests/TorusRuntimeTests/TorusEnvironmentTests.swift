@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TorusCore
+import TorusSchedules
+@testable import TorusRuntime
+
+@Suite struct TorusEnvironmentTests {
+    @Test func readsEveryVariable() throws {
+        let e = try TorusEnvironment.read(["TORUS_ALGORITHM": "ring", "TORUS_DIMS": "2x2x2", "TORUS_VERBOSE": "1",
+                                           "TORUS_MIN_BYTES": "64K", "TORUS_SEGMENT_BYTES": "1M"])
+        #expect(e.route == .schedule(.ring))
+        #expect(e.dims?.dims == [2, 2, 2])
+        #expect(e.verbose == 1)
+        #expect(e.minBytes == 65536)
+        #expect(e.segmentBytes == 1 << 20)
+        #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "mpi"]).route == .library)
+        #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "auto"]).route == nil)
+        #expect(try TorusEnvironment.read([:]).route == nil)
+    }
+
+    @Test(arguments: [
+        ("TORUS_ALGORITHM", "fastest", "auto, mpi or one of"),
+        ("TORUS_DIMS", "2x0x2", "TORUS_DIMS"),
+        ("TORUS_VERBOSE", "yes", "0, 1 or 2"),
+        ("TORUS_MIN_BYTES", "lots", "TORUS_MIN_BYTES"),
+        ("TORUS_SEGMENT_BYTES", "8", "64 bytes to 1G"),
+    ])
+    func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
+        do {
+            _ = try TorusEnvironment.read([name: value])
+            Issue.record("accepted \(name)=\(value)")
+        } catch {
+            #expect("\(error)".contains(mentions), "\(error)")
+            #expect("\(error)".contains(value), "\(error)")
+        }
+    }
+
+    @Test func placementFromDimsRankMapOrDefault() throws {
+        #expect(try TorusEnvironment().placement(worldSize: 12).machine.dims == [3, 2, 2])
+        let dims = try TorusEnvironment.read(["TORUS_DIMS": "4x2x1"]).placement(worldSize: 8)
+        #expect(dims.machine.dims == [4, 2, 1] && dims.nodes == Array(0..<8))
+        #expect(throws: TorusError.self) { try TorusEnvironment.read(["TORUS_DIMS": "4x2x1"]).placement(worldSize: 6) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("torus-env-\(getpid()).vcoord").path
+        try "(1,0,0)\n(0,0,0)\n(1,1,0)\n(0,1,0)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let map = try TorusEnvironment.read(["TORUS_RANKMAP": path]).placement(worldSize: 4)
+        #expect(map.machine.dims == [2, 2, 1])
+        #expect(map.nodes == [1, 0, 3, 2])
+        #expect(throws: TorusError.self) { try TorusEnvironment.read(["TORUS_RANKMAP": path]).placement(worldSize: 5) }
+        #expect(throws: TorusError.self) { try TorusEnvironment.read(["TORUS_RANKMAP": "/nonexistent/map"]).placement(worldSize: 4) }
+    }
+
+    @Test func groupTopologyFindsBoxesWrappedAndStrided() throws {
+        let machine = try TorusShape(8, 4, 1)
+        // x in {6, 7, 0, 1}: a box that wraps round, in ring order 6, 7, 0, 1.
+        let wrapped = try GroupTopology.of(nodes: [6, 7, 0, 1], on: machine)
+        #expect(wrapped.kind == .box && wrapped.grid.dims == [4, 1, 1] && wrapped.worstRingHops == 1)
+        // Every second node: a strided box, two hops per ring step.
+        let strided = try GroupTopology.of(nodes: [0, 2, 4, 6], on: machine)
+        #expect(strided.kind == .box && strided.worstRingHops == 2)
+        // Scattered, and two ranks on one node: virtual grids.
+        #expect(try GroupTopology.of(nodes: [0, 1, 9], on: machine).kind == .virtualGrid)
+        #expect(try GroupTopology.of(nodes: [3, 3], on: machine).kind == .virtualGrid)
+    }
+}
