@@ -52,9 +52,15 @@ import TorusSchedules
 
     @Test func groupTopologyFindsBoxesWrappedAndStrided() throws {
         let machine = try TorusShape(8, 4, 1)
-        // x in {6, 7, 0, 1}: a box that wraps round, in ring order 6, 7, 0, 1.
+        // x in {6, 7, 0, 1}: a box that wraps round, in ring order 6, 7, 0, 1; its ring closes
+        // from 1 back to 6, three hops.
         let wrapped = try GroupTopology.of(nodes: [6, 7, 0, 1], on: machine)
-        #expect(wrapped.kind == .box && wrapped.grid.dims == [4, 1, 1] && wrapped.worstRingHops == 1)
+        #expect(wrapped.kind == .box && wrapped.grid.dims == [4, 1, 1])
+        #expect(wrapped.rankAt == [0, 1, 2, 3] && wrapped.worstRingHops == 3)
+        let rotated = try GroupTopology.of(nodes: [0, 1, 6, 7], on: machine)
+        #expect(rotated.rankAt == [2, 3, 0, 1])
+        // A whole axis closes with one hop.
+        #expect(try GroupTopology.of(nodes: Array(0..<8), on: machine).worstRingHops == 1)
         // Every second node: a strided box, two hops per ring step.
         let strided = try GroupTopology.of(nodes: [0, 2, 4, 6], on: machine)
         #expect(strided.kind == .box && strided.worstRingHops == 2)

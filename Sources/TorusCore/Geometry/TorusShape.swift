@@ -75,7 +75,11 @@ public struct TorusShape: Hashable, Codable, Sendable, CustomStringConvertible {
             dims.append(n)
             periodic.append(wraps)
         }
-        try self.init(dims, periodic: periodic)
+        do {
+            try self.init(dims, periodic: periodic)
+        } catch let TorusError.invalidShape(_, reason) {
+            throw TorusError.invalidValue(name: name, value: text, expected: "a shape whose every axis is valid (\(reason))")
+        }
     }
 
     /// The near-cubic three-axis factorisation of `p` nodes, longest axis first: 8 → 2×2×2,
