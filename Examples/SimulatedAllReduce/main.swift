@@ -20,5 +20,8 @@ try torus.run { world in
     }
 }
 let traffic = torus.linkTraffic
-print("bytes leaving node 0 on +X −X +Y −Y +Z −Z: \(traffic.outgoing(node: 0))")
+// The counters cover the whole run: the split's exchange of colours (rank to every rank, several
+// hops) as well as the AllReduce. On the DP group's grid X has length 2 (x = 0 and 2), so both
+// directions of that ring go to the same node and count on +X.
+print("bytes leaving node 0 on +X −X +Y −Y +Z −Z (split and AllReduce): \(traffic.outgoing(node: 0))")
 print("most hops any message took: \(traffic.maxHops)")
