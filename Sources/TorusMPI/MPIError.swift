@@ -2,9 +2,10 @@ import CMPI
 import TorusCore
 
 /// The one place MPI return codes are checked: anything but MPI_SUCCESS becomes a
-/// `TorusError.communication` naming the call and MPI's own error text.
+/// `TorusError.communication` naming the call and MPI's own error text. Public so that tools
+/// built on TorusMPI (torus-bench) check their own MPI calls the same way.
 @inline(__always)
-func mpiCheck(_ code: Int32, _ call: @autoclosure () -> String) throws {
+public func mpiCheck(_ code: Int32, _ call: @autoclosure () -> String) throws {
     guard code != torus_MPI_SUCCESS() else { return }
     throw TorusError.communication("\(call()) failed: \(mpiErrorString(code)) (MPI error code \(code))")
 }

@@ -71,7 +71,7 @@ struct BenchRunner {
                     var times: [Double] = []
                     for _ in 0..<settings.iterations {
                         if inPlace { fill() }
-                        try mpi(PMPI_Barrier(torus_MPI_COMM_WORLD()), "MPI_Barrier")
+                        try mpiCheck(PMPI_Barrier(torus_MPI_COMM_WORLD()), "MPI_Barrier")
                         let t0 = MPI_Wtime()
                         try call()
                         times.append(MPI_Wtime() - t0)
@@ -96,14 +96,14 @@ struct BenchRunner {
     /// Summarises per-rank call times over the whole world: the slowest rank per call, then the median.
     func row(_ name: String, bytes: Int, count: Int, inPlace: Bool, times: [Double], wrong: Int?, groups: Int) throws -> Row {
         var slowest = times
-        try mpi(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &slowest, Int32(slowest.count), torus_MPI_DOUBLE(), torus_MPI_MAX(),
+        try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &slowest, Int32(slowest.count), torus_MPI_DOUBLE(), torus_MPI_MAX(),
                                torus_MPI_COMM_WORLD()), "MPI_Allreduce of timings")
         let median = slowest.sorted()[slowest.count / 2]
         var mean = times.reduce(0, +) / Double(times.count)
         var lo = mean, hi = mean, total = mean
-        try mpi(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &lo, 1, torus_MPI_DOUBLE(), torus_MPI_MIN(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
-        try mpi(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &hi, 1, torus_MPI_DOUBLE(), torus_MPI_MAX(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
-        try mpi(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &total, 1, torus_MPI_DOUBLE(), torus_MPI_SUM(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
+        try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &lo, 1, torus_MPI_DOUBLE(), torus_MPI_MIN(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
+        try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &hi, 1, torus_MPI_DOUBLE(), torus_MPI_MAX(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
+        try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &total, 1, torus_MPI_DOUBLE(), torus_MPI_SUM(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
         mean = total / Double(world.size)
         let p = Double(comm.size)
         let algbw = median > 0 ? Double(bytes) / median / 1e9 : 0
@@ -114,15 +114,10 @@ struct BenchRunner {
 
     func sum(_ n: Int) throws -> Int {
         var v = Int64(n)
-        try mpi(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &v, 1, torus_MPI_INT64_T(), torus_MPI_SUM(), torus_MPI_COMM_WORLD()),
+        try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &v, 1, torus_MPI_INT64_T(), torus_MPI_SUM(), torus_MPI_COMM_WORLD()),
                 "MPI_Allreduce of error counts")
         return Int(v)
     }
-}
-
-/// MPI return codes in the benchmark's own calls.
-func mpi(_ code: Int32, _ call: String) throws {
-    guard code == torus_MPI_SUCCESS() else { throw TorusError.communication("\(call) failed with MPI error \(code)") }
 }
 
 extension MPICommunicator {
@@ -135,7 +130,7 @@ extension MPICommunicator {
             guard let datatype = type.mpiDatatype else {
                 throw TorusError.invalidValue(name: "-d", value: type.rawValue, expected: "a type MPI has, for -a mpi")
             }
-            try mpi(PMPI_Allreduce(send ?? UnsafeRawPointer(torus_MPI_IN_PLACE()), recv, Int32(count), datatype, op.mpiOp, handle),
+            try mpiCheck(PMPI_Allreduce(send ?? UnsafeRawPointer(torus_MPI_IN_PLACE()), recv, Int32(count), datatype, op.mpiOp, handle),
                     "MPI_Allreduce")
         case let .schedule(a)?:
             try allReduce(send, recv, count: count, type: type, op: op, algorithm: a)

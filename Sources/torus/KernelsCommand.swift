@@ -34,24 +34,23 @@ struct KernelsCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let types = try type.map { try list($0).map { try ElementType(parsing: $0, name: "--type") } } ?? ElementType.allCases
-            let ops = try op.map { try list($0).map { try ReduceOp(parsing: $0, name: "--op") } } ?? ReduceOp.allCases
-            let sizes = try list(bytes).map { try ByteCount.parse($0, name: "--bytes") }
-            if let t = types.first(where: { t in !ops.contains { $0.supports(t) } }) {
-                throw TorusError.unsupportedOperation(op: ops.map(\.rawValue).joined(separator: ","), type: t.rawValue)
-            }
-            if !json {
-                print("# reduction kernels dst = dst op src; GB/s counts bytes read + written (10^9 B/s); medians of \(samples)")
-                print(pad("type", 5) + pad("op", 6) + pad("bytes", 12) + pad("time (us)", 12) + pad("GB/s", 9)
-                      + pad("memcpy GB/s", 13) + pad("vs memcpy", 11))
-            }
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
+        let (types, ops, sizes) = try cliErrors {
+            (try type.map { try list($0).map { try ElementType(parsing: $0, name: "--type") } } ?? ElementType.allCases,
+             try op.map { try list($0).map { try ReduceOp(parsing: $0, name: "--op") } } ?? ReduceOp.allCases,
+             try list(bytes).map { try ByteCount.parse($0, name: "--bytes") })
+        }
+        if let t = types.first(where: { t in !ops.contains { $0.supports(t) } }) {
+            throw ValidationError(TorusError.unsupportedOperation(op: ops.map(\.rawValue).joined(separator: ","), type: t.rawValue).description)
+        }
+        if !json {
+            print("# reduction kernels dst = dst op src; GB/s counts bytes read + written (10^9 B/s); medians of \(samples)")
+            print(pad("type", 5) + pad("op", 6) + pad("bytes", 12) + pad("time (us)", 12) + pad("GB/s", 9)
+                  + pad("memcpy GB/s", 13) + pad("vs memcpy", 11))
+        }
+        try cliErrors {
             try KernelBenchmark(samples: samples).run(types: types, ops: ops, sizes: sizes) { r in
                 if json {
-                    print(String(decoding: try! encoder.encode(r), as: UTF8.self))
+                    print(try! jsonString(r, pretty: false))
                 } else {
                     print(pad(r.type, 5) + pad(r.op, 6) + pad("\(r.bytes)", 12)
                           + pad(String(format: "%.2f", r.seconds * 1e6), 12) + pad(String(format: "%.2f", r.gbps), 9)
@@ -59,8 +58,6 @@ struct KernelsCommand: ParsableCommand {
                 }
                 fflush(stdout)
             }
-        } catch let error as TorusError {
-            throw ValidationError(error.description)
         }
     }
 
