@@ -33,7 +33,7 @@ public struct TorusEnvironment: Sendable {
     public var route: AllReduceRoute?
     /// `TORUS_DIMS=XxYxZ`: the machine torus.
     public var dims: TorusShape?
-    /// `TORUS_RANKMAP=FILE`: a Fujitsu vcoord rank map of the world ranks.
+    /// `TORUS_RANKMAP=FILE`: a rank map of the world ranks (vcoord, Open MPI rankfile or JSON).
     public var rankMapPath: String?
     /// `TORUS_VERBOSE`: 0 quiet, 1 one line per communicator, 2 also one per call.
     public var verbose: Int
@@ -80,17 +80,17 @@ public struct TorusEnvironment: Sendable {
     }
 
     /// The machine torus and the node of every world rank: from the rank map (on `TORUS_DIMS` if
-    /// given, else on the map's bounding box), else world ranks laid on `TORUS_DIMS` X fastest,
+    /// given, else on the torus the map names, else on its bounding box), else world ranks laid on `TORUS_DIMS` X fastest,
     /// else on a near-cubic factorisation of the world size.
     public func placement(worldSize: Int) throws -> (machine: TorusShape, nodes: [Int]) {
         if let path = rankMapPath {
-            let map = try VCoordMap.load(path: path)
+            let map = try RankMap.load(path: path)
             guard map.coordinates.count == worldSize else {
                 throw TorusError.invalidValue(name: "TORUS_RANKMAP", value: path,
                                               expected: "one line per rank: the job has \(worldSize) ranks, the file has \(map.coordinates.count) coordinate lines")
             }
-            let machine = try dims ?? map.boundingShape
-            return (machine, try map.nodes(on: machine, path: path))
+            let machine = try dims ?? map.torus ?? map.boundingShape
+            return (machine, try map.nodes(on: machine))
         }
         if let dims {
             guard dims.nodeCount == worldSize else {

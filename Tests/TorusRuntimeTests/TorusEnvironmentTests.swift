@@ -52,13 +52,16 @@ import TorusSchedules
 
     @Test func groupTopologyFindsBoxesWrappedAndStrided() throws {
         let machine = try TorusShape(8, 4, 1)
-        // x in {6, 7, 0, 1}: a box that wraps round, in ring order 6, 7, 0, 1; its ring closes
-        // from 1 back to 6, three hops.
+        // x in {6, 7, 0, 1}: a box that wraps round. Its ring cannot close in one hop, so it is
+        // folded: 6, 0, 1, 7 — every step at most two hops (a plain 6, 7, 0, 1 closes with three).
         let wrapped = try GroupTopology.of(nodes: [6, 7, 0, 1], on: machine)
         #expect(wrapped.kind == .box && wrapped.grid.dims == [4, 1, 1])
-        #expect(wrapped.rankAt == [0, 1, 2, 3] && wrapped.worstRingHops == 3)
+        #expect(wrapped.rankAt == [0, 2, 3, 1] && wrapped.worstRingHops == 2)
         let rotated = try GroupTopology.of(nodes: [0, 1, 6, 7], on: machine)
-        #expect(rotated.rankAt == [2, 3, 0, 1])
+        #expect(rotated.rankAt == [2, 0, 1, 3])
+        // A mesh axis folds too: 0, 2, 3, 1 on a 4-node line.
+        let line = try GroupTopology.of(nodes: [0, 1, 2, 3], on: TorusShape([4], periodic: [false]))
+        #expect(line.rankAt == [0, 2, 3, 1] && line.worstRingHops == 2)
         // A whole axis closes with one hop.
         #expect(try GroupTopology.of(nodes: Array(0..<8), on: machine).worstRingHops == 1)
         // Every second node: a strided box, two hops per ring step.

@@ -73,16 +73,26 @@ public struct GroupTopology: Hashable, Codable, Sendable, CustomStringConvertibl
     }
 
     /// The coordinates used on one axis in ring order: sorted, and on a periodic axis starting just
-    /// after the widest gap, so that a wrapped interval such as {6, 7, 0, 1} runs 6, 7, 0, 1.
+    /// after the widest gap, so that a wrapped interval such as {6, 7, 0, 1} runs 6, 7, 0, 1. An
+    /// interval whose ring cannot close in one hop (it is not the whole periodic axis) is folded —
+    /// every other coordinate out, the rest back: 6, 0, 1, 7 — so that no ring step crosses more
+    /// than two hops (dilation 2) instead of one step crossing the whole interval.
     static func cyclicOrder(_ used: Set<Int>, length: Int, periodic: Bool) -> [Int] {
-        let sorted = used.sorted()
-        guard periodic, sorted.count > 1 else { return sorted }
-        var widest = 0, start = 0
-        for (i, c) in sorted.enumerated() {
-            let next = i + 1 < sorted.count ? sorted[i + 1] : sorted[0] + length
-            if next - c > widest { widest = next - c; start = (i + 1) % sorted.count }
+        var order = used.sorted()
+        if periodic, order.count > 1 {
+            var widest = 0, start = 0
+            for (i, c) in order.enumerated() {
+                let next = i + 1 < order.count ? order[i + 1] : order[0] + length
+                if next - c > widest { widest = next - c; start = (i + 1) % order.count }
+            }
+            order = Array(order[start...] + order[..<start])
         }
-        return Array(sorted[start...] + sorted[..<start])
+        let closesInOneHop = periodic && order.count == length
+        let interval = zip(order, order.dropFirst()).allSatisfy { ($1 - $0 + length) % length == 1 }
+        guard order.count > 2, interval, !closesInOneHop else { return order }
+        let out = stride(from: 0, to: order.count, by: 2).map { order[$0] }
+        let back = stride(from: 1, to: order.count, by: 2).reversed().map { order[$0] }
+        return out + back
     }
 
     /// The rank one step along grid `axis` in `direction`, wrapping around.
