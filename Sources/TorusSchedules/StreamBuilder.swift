@@ -36,22 +36,38 @@ struct StreamBuilder {
     /// Ring reduce-scatter over `pieces` (one per ring position), this rank at `position`, sending to
     /// `next` and receiving from `previous`. At step k it sends piece position−1−k and receives piece
     /// position−2−k (mod L), which is what `previous` sends at the same step; after L−1 steps the
-    /// last piece received, position−L ≡ position, holds every contribution.
-    mutating func ringReduceScatter(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int) {
+    /// last piece received, position−L ≡ position, holds every contribution. `split`, when given,
+    /// cuts the last step's pieces into sub-ranges sent and received in that order (the order the
+    /// next phase uses them; sender and receiver must split alike).
+    mutating func ringReduceScatter(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int,
+                                    split: ((Range<Int>) -> [Range<Int>])? = nil) {
         let l = pieces.count
         for k in 0..<max(0, l - 1) {
-            send(pieces[mod(position - 1 - k, l)], to: next)
-            recvReduce(pieces[mod(position - 2 - k, l)], from: previous)
+            let out = pieces[mod(position - 1 - k, l)], into = pieces[mod(position - 2 - k, l)]
+            if let split, k == l - 2 {
+                for (a, b) in zip(split(out), split(into)) {
+                    send(a, to: next)
+                    recvReduce(b, from: previous)
+                }
+            } else {
+                send(out, to: next)
+                recvReduce(into, from: previous)
+            }
         }
     }
 
     /// Ring all-gather over `pieces`, this rank holding piece `position`: at step k it forwards piece
-    /// position−k and receives piece position−1−k from `previous`.
-    mutating func ringAllGather(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int) {
+    /// position−k and receives piece position−1−k from `previous`. `split`, when given, cuts every
+    /// piece into sub-ranges moved in that order (the order in which they became complete).
+    mutating func ringAllGather(_ pieces: [Range<Int>], position: Int, next: Int, previous: Int,
+                                split: ((Range<Int>) -> [Range<Int>])? = nil) {
         let l = pieces.count
         for k in 0..<max(0, l - 1) {
-            send(pieces[mod(position - k, l)], to: next)
-            recv(pieces[mod(position - 1 - k, l)], from: previous)
+            let out = pieces[mod(position - k, l)], into = pieces[mod(position - 1 - k, l)]
+            for (a, b) in zip(split?(out) ?? [out], split?(into) ?? [into]) {
+                send(a, to: next)
+                recv(b, from: previous)
+            }
         }
     }
 

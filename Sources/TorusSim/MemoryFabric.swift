@@ -224,7 +224,7 @@ final class MemoryFabric: @unchecked Sendable {
                 registered = true
             }
             // Short slices: wake for delayed messages and for an abort raised elsewhere.
-            box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, deadline - now)))
+            _ = box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, deadline - now)))
         }
     }
 

@@ -71,7 +71,7 @@ public final class SimulatedTorus: @unchecked Sendable {
 }
 
 /// Errors raised by ranks, in order of arrival.
-private final class ErrorList: @unchecked Sendable {
+final class ErrorList: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [(Int, Error)] = []
 

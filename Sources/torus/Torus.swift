@@ -5,6 +5,6 @@ struct Torus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "torus",
         abstract: "TorusCollectives tools that need no MPI.",
-        subcommands: [AllReduceCommand.self, ScheduleCommand.self, RankMapCommand.self, KernelsCommand.self]
+        subcommands: [SimCommand.self, AllReduceCommand.self, ScheduleCommand.self, RankMapCommand.self, KernelsCommand.self]
     )
 }

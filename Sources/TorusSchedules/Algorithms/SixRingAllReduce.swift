@@ -23,16 +23,31 @@ enum SixRingAllReduce {
             var b = StreamBuilder(label: "part \(part) \(direction)" + order.map { TorusShape.axisName($0) }.joined(separator: ","))
             // blocks[s] is the block this rank works on in phase s; blocks[3] is what it owns at the end.
             var blocks = [Partition.piece(part, of: parts, in: 0..<count)]
-            for axis in order {
+            // Phase boundaries pipeline: the last reduce-scatter step of a phase moves its piece
+            // starting with the sub-piece the next phase sends first (ring position − 1 on the next
+            // axis), and every all-gather step starting with the sub-piece the previous phase
+            // completed first (the rank's own); both orders then run up through memory and wrap, so a
+            // piece moves as two ranges. Ring neighbours on one axis share their position on every
+            // other axis, so sender and receiver cut alike.
+            func split(_ s: Int, first: Int) -> ((Range<Int>) -> [Range<Int>])? {
+                guard s + 1 < order.count else { return nil }
+                return { range in
+                    let (pieces, position, _, _) = ring(axis: order[s + 1], direction: direction, block: range,
+                                                        topology: topology, rank: rank, coordinate: coordinate)
+                    let cut = pieces[mod(position - first, pieces.count)].lowerBound
+                    return [cut ..< range.upperBound, range.lowerBound ..< cut]
+                }
+            }
+            for (s, axis) in order.enumerated() {
                 let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks.last!,
                                                               topology: topology, rank: rank, coordinate: coordinate)
-                b.ringReduceScatter(pieces, position: position, next: next, previous: previous)
+                b.ringReduceScatter(pieces, position: position, next: next, previous: previous, split: split(s, first: 1))
                 blocks.append(pieces[position])
             }
             for (s, axis) in order.enumerated().reversed() {
                 let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks[s],
                                                               topology: topology, rank: rank, coordinate: coordinate)
-                b.ringAllGather(pieces, position: position, next: next, previous: previous)
+                b.ringAllGather(pieces, position: position, next: next, previous: previous, split: split(s, first: 0))
             }
             builders.append(b)
         }
@@ -41,14 +56,15 @@ enum SixRingAllReduce {
 
     /// The ring along `axis` in `direction` through this rank: the block's pieces in ring order, this
     /// rank's ring position, and its ring neighbours. In the − direction ring positions run
-    /// backwards (position = −coordinate mod L) and the pieces are listed to match, so that in
-    /// both directions the rank ends up owning the piece indexed by its own coordinate.
+    /// backwards (position = −coordinate mod L). In both directions the piece at ring position j is
+    /// piece −j mod L of the block, so the pieces a ring step sends (positions c−1, c−2, …) lie
+    /// one after another upward in memory, which lets phase boundaries pipeline (see `split`).
     static func ring(axis: Int, direction: Direction, block: Range<Int>, topology: GroupTopology, rank: Int,
                      coordinate: [Int]) -> ([Range<Int>], Int, Int, Int) {
         let l = topology.grid.dims[axis]
         let c = coordinate[axis]
         let pieceAt = { (position: Int) -> Range<Int> in
-            Partition.piece(direction == .plus ? position : mod(-position, l), of: l, in: block)
+            Partition.piece(mod(-position, l), of: l, in: block)
         }
         let pieces = (0..<l).map(pieceAt)
         let position = direction == .plus ? c : mod(-c, l)

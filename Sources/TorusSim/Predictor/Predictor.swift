@@ -1,0 +1,808 @@
+import Foundation
+import TorusCore
+import TorusRuntime
+import TorusSchedules
+
+/// What to predict: one AllReduce per group, all groups at once on one machine.
+public struct PredictionRequest: Sendable {
+    public var machine: TorusShape
+    /// Each group's torus view; `machineNodeOf` places its ranks (groups may share nodes).
+    public var groups: [GroupTopology]
+    public var algorithm: Algorithm
+    /// Bytes of each group's buffer.
+    public var bytes: Int
+    public var type: ElementType
+    public var op: ReduceOp
+    public var model: NetworkModel
+    /// Move real data and check every rank's result (small runs); otherwise timing only.
+    public var payload: Bool
+    /// Record one slice per step of every rank and part (for `--trace`).
+    public var trace: Bool
+
+    public init(machine: TorusShape, groups: [GroupTopology], algorithm: Algorithm, bytes: Int, type: ElementType = .float32,
+                op: ReduceOp = .sum, model: NetworkModel, payload: Bool = false, trace: Bool = false) {
+        self.machine = machine
+        self.groups = groups
+        self.algorithm = algorithm
+        self.bytes = bytes
+        self.type = type
+        self.op = op
+        self.model = model
+        self.payload = payload
+        self.trace = trace
+    }
+
+    /// One group: every node of `machine`, rank = node.
+    public static func world(_ machine: TorusShape, algorithm: Algorithm, bytes: Int, model: NetworkModel) -> PredictionRequest {
+        PredictionRequest(machine: machine, groups: [.box(machine)], algorithm: algorithm, bytes: bytes, model: model)
+    }
+}
+
+/// One step of one rank's stream, from the start of its first segment to the end of its last.
+public struct TraceSlice: Sendable {
+    public var rank: Int
+    public var group: Int
+    public var stream: Int
+    public var label: String
+    public var start: Double
+    public var end: Double
+}
+
+/// What the predictor found.
+public struct Prediction: Sendable {
+    public var request: PredictionRequest
+    /// Seconds until the last group finished, and each group's time.
+    public var time: Double
+    public var groupTimes: [Double]
+    /// Bytes that crossed each directed link of the machine (`DirectedLink.index`); empty on a full network.
+    public var linkBytes: [Int]
+    public var messages: Int
+    public var events: Int
+    /// Payload mode: elements that differ from the expected result over all ranks (nil: timing only).
+    public var wrongElements: Int?
+    public var trace: [TraceSlice]
+    /// Seconds the prediction took to compute.
+    public var wallSeconds: Double
+
+    public var groupSize: Int { request.groups.map(\.size).max() ?? 1 }
+    public var algbw: Double { time > 0 ? Double(request.bytes) / time : 0 }
+    public var busbw: Double {
+        let p = Double(groupSize)
+        return p > 1 ? algbw * 2 * (p - 1) / p : 0
+    }
+
+    /// The bus bandwidth bound of DESIGN §1 for the first group's torus view: one link bandwidth
+    /// per directed link a node can drive on the group's axes (6β on a 3D torus); nil on a full network.
+    public var boundBusbw: Double? {
+        guard request.model.network == .torus, let g = request.groups.first else { return nil }
+        let links = g.grid.dims.reduce(0) { $0 + ($1 > 2 ? 2 : $1 == 2 ? 1 : 0) }
+        return Double(links) * request.model.linkBandwidth
+    }
+
+    public var boundFraction: Double? { boundBusbw.map { busbw / $0 } }
+}
+
+/// The discrete-event predictor (DESIGN §7.2): runs the schedules of every rank in virtual time.
+///
+/// Model: each stream's steps are cut into segments as the executor cuts them and issued in order;
+/// a segment starts once it conflicts with no unfinished earlier segment of its stream (and, for a
+/// receive, once fewer than `window` receives are posted). A send costs the rank `softwareOverhead`
+/// of CPU (one message at a time), then crosses its route link by link: each directed link is a FIFO
+/// resource busy `bytes / linkBandwidth` per message; the head reaches the next link `hopDelay`
+/// after it entered one (cut-through) and the far end `linkLatency` after the tail left the last
+/// link. A receive completes when it is posted and its message has arrived (messages of one
+/// channel arrive in order); a receive-and-reduce then waits for the node's reduction engine, a FIFO
+/// resource producing `reductionRate` bytes per second. A send completes when delivered. Ranks on one
+/// node exchange messages through memory. On a `full` network every ordered pair of ranks has its own link.
+public enum Predictor {
+    public static func run(_ request: PredictionRequest, progress: ((Double) -> Void)? = nil) throws -> Prediction {
+        var engine = try PredictorRun(request)
+        return try engine.execute(progress: progress)
+    }
+}
+
+/// One step in compact form: offsets and counts in elements.
+struct CompactStep {
+    static let send: UInt8 = 0, recv: UInt8 = 1, recvReduce: UInt8 = 2, reduce: UInt8 = 3, copy: UInt8 = 4
+    /// A send handed to the network (only in `RecentOp.kind`).
+    static let started: UInt8 = 5
+    var kind: UInt8
+    var aScratch: Bool
+    var bScratch: Bool
+    var peer: Int32
+    var a: Int32
+    var b: Int32
+    var count: Int32
+}
+
+/// A range of elements: data at [0, count), scratch shifted by `scratchBase`, so one comparison
+/// tells whether two ranges overlap.
+struct Span {
+    var lo: Int
+    var hi: Int
+    static let empty = Span(lo: 0, hi: 0)
+    @inline(__always) func overlaps(_ o: Span) -> Bool { lo < o.hi && o.lo < hi && lo < hi && o.lo < o.hi }
+}
+
+let scratchBase = 1 << 40
+
+/// The memory a segment touches: span `a` (read, or written when `aWrites`) and span `b`
+/// (written: a reduction target or a copy's destination).
+struct Access {
+    var a: Span
+    var aWrites: Bool
+    var b: Span
+
+    /// Whether the two touch a common element and one of them writes it.
+    @inline(__always) func conflicts(_ o: Access) -> Bool {
+        (a.overlaps(o.a) && (aWrites || o.aWrites)) || a.overlaps(o.b) || b.overlaps(o.a) || b.overlaps(o.b)
+    }
+}
+
+/// An issued segment that may still constrain later segments of its stream.
+struct RecentOp {
+    var access: Access
+    /// Completion time, NaN while unknown.
+    var done: Double
+    var issue: Double
+    /// recvReduce: when the target is free (known at issue).
+    var targetReady: Double
+    var serial: Int32
+    var step: Int32
+    var peer: Int32
+    var bytes: Int32
+    var recvSlot: Int16
+    var kind: UInt8
+}
+
+struct StreamState {
+    var rank: Int32
+    /// Position among its rank's streams.
+    var index: Int
+    /// Its steps are `allSteps[stepBase ..< stepEnd]`; `step` is the next one (an index into allSteps).
+    var stepBase: Int
+    var stepEnd: Int
+    var step: Int
+    var at = 0
+    var lastIssue = 0.0
+    var recent: [RecentOp] = []
+    /// The serial of the unfinished op the stream waits for (-2: a receive-window slot; -1: none).
+    var blockedOn: Int32 = -1
+    var recvCount = 0
+    /// Sends issued but not yet handed to the network; one event at a time walks through them.
+    var sendsWaiting: Int32 = 0
+    var sendEventPending = false
+    var serial: Int32 = 0
+    var finish = 0.0
+    var inboxes: [Inbox] = []
+
+    /// The inbox for messages from simulated rank `src`.
+    @inline(__always) mutating func inbox(_ src: Int32) -> Int {
+        for i in inboxes.indices where inboxes[i].src == src { return i }
+        inboxes.append(Inbox(src: src))
+        return inboxes.count - 1
+    }
+
+    /// The recent op with this serial (recent ops are kept in serial order).
+    @inline(__always) func find(_ serial: Int32) -> Int? {
+        var lo = 0, hi = recent.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if recent[mid].serial < serial { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < recent.count && recent[lo].serial == serial ? lo : nil
+    }
+}
+
+/// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream or
+/// message in the next 30, a serial in the low 32). Ties break on the packed key, so runs are
+/// deterministic. (Order among equal times never matters for data: an op's dependents are
+/// scheduled only after it has been carried out.)
+struct Event {
+    var time: Double
+    var key: UInt64
+
+    init(time: Double, kind: Int32, a: Int32, b: Int32) {
+        self.time = time
+        key = UInt64(kind) << 62 | UInt64(UInt32(a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
+
+    var kind: Int32 { Int32(key >> 62) }
+    var a: Int32 { Int32(truncatingIfNeeded: (key >> 32) & 0x3FFF_FFFF) }
+    var b: Int32 { Int32(truncatingIfNeeded: key & 0xFFFF_FFFF) }
+}
+
+/// A 4-ary min-heap of events by (time, key): shallower than a binary heap, four children to a cache line.
+struct EventHeap {
+    var items: [Event] = []
+    var isEmpty: Bool { items.isEmpty }
+
+    @inline(__always) static func less(_ x: Event, _ y: Event) -> Bool { x.time < y.time || (x.time == y.time && x.key < y.key) }
+
+    mutating func push(_ e: Event) {
+        items.append(e)
+        items.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 4
+                if !EventHeap.less(e, h[parent]) { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = e
+        }
+    }
+
+    mutating func pop() -> Event {
+        let top = items[0]
+        let last = items.removeLast()
+        if items.isEmpty { return top }
+        items.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            var i = 0
+            while true {
+                let first = 4 * i + 1
+                if first >= n { break }
+                var m = first
+                var c = first + 1
+                while c < min(first + 4, n) {
+                    if EventHeap.less(h[c], h[m]) { m = c }
+                    c += 1
+                }
+                if !EventHeap.less(h[m], last) { break }
+                h[i] = h[m]
+                i = m
+            }
+            h[i] = last
+        }
+        return top
+    }
+}
+
+struct Message {
+    var src: Int32
+    /// The sending stream, and the receiving stream (same position on the destination rank).
+    var stream: Int32
+    var target: Int32
+    var serial: Int32
+    var bytes: Int
+    var node: Int
+    var destination: Int
+}
+
+/// Messages from one source to one stream: arrivals not yet received, receives not yet matched.
+/// MPI order: both are matched first come, first served.
+struct Inbox {
+    var src: Int32
+    var arrivals: [Double] = []
+    var arrivalHead = 0
+    var payloads: [[UInt8]] = []
+    var waiters: [Int32] = []
+    var waiterHead = 0
+
+    init(src: Int32) { self.src = src }
+
+    mutating func reset() {
+        if arrivalHead == arrivals.count { arrivals.removeAll(keepingCapacity: true); payloads.removeAll(keepingCapacity: true); arrivalHead = 0 }
+        if waiterHead == waiters.count { waiters.removeAll(keepingCapacity: true); waiterHead = 0 }
+    }
+}
+
+private struct PredictorRun {
+    static let issueSend: Int32 = 0, hop: Int32 = 1, reduce: Int32 = 2
+
+    let request: PredictionRequest
+    let model: NetworkModel
+    let machine: TorusShape
+    let elementSize: Int
+    let segmentElements: Int
+    let strides: [Int]
+    /// Per simulated rank: its group, rank in the group, machine node, first stream.
+    var rankGroup: [Int32] = []
+    var rankInGroup: [Int32] = []
+    var rankNode: [Int] = []
+    var groupFirstRank: [Int] = []
+    var firstStream: [Int] = []
+    var streams: [StreamState] = []
+    var allSteps: [CompactStep] = []
+    /// Per stream (cold: for messages and traces).
+    var labels: [String] = []
+    var traceStart: [[Double]] = []
+    var traceEnd: [[Double]] = []
+    /// Per stream, the completion times of its last `window` receives (NaN while pending).
+    var recvRing: [Double] = []
+    var cpuFree: [Double]
+    var engineFree: [Double]
+    var linkFree: [Double]
+    var linkBytes: [Int]
+    var pairFree: [Double] = []
+    var messages: [Message] = []
+    var freeMessages: [Int32] = []
+    var heap = EventHeap()
+    var events = 0
+    var messageCount = 0
+    var totalSegments = 0
+    var doneSegments = 0
+    // Payload mode.
+    var data: [[UInt8]] = []
+    var scratch: [[UInt8]] = []
+    let kernel: ReductionKernel
+    let count: Int
+
+    init(_ request: PredictionRequest) throws {
+        self.request = request
+        model = request.model
+        machine = request.machine
+        elementSize = request.type.size
+        kernel = try ReductionKernel(type: request.type, op: request.op)
+        guard request.bytes >= 0, request.bytes % elementSize == 0 else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a multiple of the \(elementSize)-byte element size")
+        }
+        count = request.bytes / elementSize
+        guard count < Int(Int32.max) else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^31 elements per buffer")
+        }
+        segmentElements = model.segmentBytes == 0 ? Int.max : max(1, model.segmentBytes / elementSize)
+        var s = 1
+        var strides: [Int] = []
+        for d in machine.dims { strides.append(s); s *= d }
+        self.strides = strides
+        cpuFree = []
+        engineFree = Array(repeating: 0, count: machine.nodeCount)
+        linkFree = Array(repeating: 0, count: model.network == .torus ? machine.directedLinkCount : 0)
+        linkBytes = Array(repeating: 0, count: linkFree.count)
+
+        var ranks = 0
+        for (g, topology) in request.groups.enumerated() {
+            guard let nodes = topology.machineNodeOf, topology.machine == machine else {
+                throw TorusError.invalidValue(name: "group \(g)", value: topology.description, expected: "a group placed on the machine \(machine)")
+            }
+            groupFirstRank.append(ranks)
+            for r in 0..<topology.size {
+                rankGroup.append(Int32(g))
+                rankInGroup.append(Int32(r))
+                rankNode.append(nodes[r])
+            }
+            ranks += topology.size
+        }
+        guard ranks < 1 << 27 else {
+            throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^27 simulated ranks")
+        }
+        if model.network == .full {
+            guard ranks <= 4096 else {
+                throw TorusError.invalidValue(name: "--network full", value: "\(ranks) ranks", expected: "at most 4096 ranks (a link per pair)")
+            }
+            pairFree = Array(repeating: 0, count: ranks * ranks)
+        }
+        cpuFree = Array(repeating: 0, count: ranks)
+        if request.payload {
+            guard ranks * (request.bytes * 2) <= 8 << 30 else {
+                throw TorusError.invalidValue(name: "--payload", value: "\(ranks) ranks × \(request.bytes) bytes",
+                                              expected: "at most 8 GiB of buffers in payload mode; drop --payload for timing only")
+            }
+        }
+        try buildStreams(ranks: ranks)
+    }
+
+    /// Every rank's schedule, compacted; built on all cores.
+    mutating func buildStreams(ranks: Int) throws {
+        let request = self.request, count = self.count
+        let groupOf = rankGroup, inGroup = rankInGroup
+        var perRank = [[(label: String, steps: [CompactStep])]?](repeating: nil, count: ranks)
+        var scratchCounts = [Int](repeating: 0, count: ranks)
+        let failure = ErrorList()
+        perRank.withUnsafeMutableBufferPointer { out in
+            scratchCounts.withUnsafeMutableBufferPointer { sc in
+                let o = out.baseAddress!, s = sc.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: ranks) { g in
+                    do {
+                        let schedule = try request.algorithm.schedule(topology: request.groups[Int(groupOf[g])], rank: Int(inGroup[g]), count: count)
+                        s[g] = schedule.scratchCount
+                        o[g] = schedule.streams.map { stream in
+                            (stream.label, stream.steps.map { PredictorRun.compact($0) })
+                        }
+                    } catch {
+                        failure.append(rank: g, error)
+                    }
+                }
+            }
+        }
+        if let error = failure.rootCause() { throw error }
+        for g in 0..<ranks {
+            firstStream.append(streams.count)
+            for (index, (label, steps)) in perRank[g]!.enumerated() {
+                let s = StreamState(rank: Int32(g), index: index, stepBase: allSteps.count, stepEnd: allSteps.count + steps.count,
+                                    step: allSteps.count)
+                allSteps += steps
+                labels.append(label)
+                if request.trace {
+                    traceStart.append(Array(repeating: .nan, count: steps.count))
+                    traceEnd.append(Array(repeating: 0, count: steps.count))
+                }
+                for step in steps { totalSegments += segments(Int(step.count)) }
+                streams.append(s)
+            }
+            perRank[g] = nil
+        }
+        firstStream.append(streams.count)
+        recvRing = Array(repeating: 0, count: streams.count * model.window)
+        guard streams.count < 1 << 30 else {
+            throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
+        }
+        if request.payload {
+            // Each rank's inputs, built on all cores.
+            let type = request.type
+            var built = [[UInt8]](repeating: [], count: ranks)
+            built.withUnsafeMutableBufferPointer { out in
+                let o = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: ranks) { g in
+                    (o + g).pointee = VerifiableInputs.bytes(type: type, rank: Int(inGroup[g]), count: count)
+                }
+            }
+            data = built
+            scratch = scratchCounts.map { [UInt8](repeating: 0, count: $0 * elementSize) }
+        }
+    }
+
+    static func compact(_ step: Step) -> CompactStep {
+        func c(_ kind: UInt8, _ peer: Int, _ a: Region, _ b: Region?) -> CompactStep {
+            CompactStep(kind: kind, aScratch: a.buffer == .scratch, bScratch: b?.buffer == .scratch, peer: Int32(peer),
+                        a: Int32(a.offset), b: Int32(b?.offset ?? 0), count: Int32(a.count))
+        }
+        switch step {
+        case let .send(p, r): return c(CompactStep.send, p, r, nil)
+        case let .recv(p, r): return c(CompactStep.recv, p, r, nil)
+        case let .recvReduce(p, s, t): return c(CompactStep.recvReduce, p, s, t)
+        case let .reduce(s, t): return c(CompactStep.reduce, -1, s, t)
+        case let .copy(s, t): return c(CompactStep.copy, -1, s, t)
+        }
+    }
+
+    func segments(_ n: Int) -> Int { n == 0 ? 0 : segmentElements == Int.max ? 1 : (n + segmentElements - 1) / segmentElements }
+
+    mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
+        heap.push(Event(time: time, kind: kind, a: a, b: b))
+    }
+
+    mutating func execute(progress: ((Double) -> Void)?) throws -> Prediction {
+        let started = Date()
+        for s in streams.indices { advance(s) }
+        var nextReport = 1 << 16
+        while !heap.isEmpty {
+            let e = heap.pop()
+            events += 1
+            switch e.kind {
+            case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
+            case PredictorRun.hop: hop(message: Int(e.a), at: e.time)
+            default: startReduction(stream: Int(e.a), serial: e.b, at: e.time)
+            }
+            if events >= nextReport {
+                nextReport += 1 << 16
+                progress?(Double(doneSegments) / Double(max(1, totalSegments)))
+            }
+        }
+        // Every stream must have run to its end; anything else is a schedule that cannot complete.
+        if let stuck = streams.indices.first(where: { streams[$0].step < streams[$0].stepEnd }) {
+            let s = streams[stuck]
+            throw TorusError.communication("the prediction stalled: rank \(rankInGroup[Int(s.rank)]) of group \(rankGroup[Int(s.rank)]) waits at step \(s.step - s.stepBase) of \(labels[stuck]) for a message that is never sent (a schedule bug)")
+        }
+        var groupTimes = [Double](repeating: 0, count: request.groups.count)
+        for s in streams { groupTimes[Int(rankGroup[Int(s.rank)])] = max(groupTimes[Int(rankGroup[Int(s.rank)])], s.finish) }
+        var wrong: Int?
+        if request.payload {
+            var bad = 0
+            // Every rank's result against the expected pattern, on all cores.
+            let patterns = try request.groups.map { try VerifiableInputs.expectedPattern(kernel: kernel, ranks: $0.size) }
+            var counts = [Int](repeating: 0, count: data.count)
+            let data = self.data, type = request.type, groupOf = rankGroup
+            counts.withUnsafeMutableBufferPointer { out in
+                let o = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: data.count) { g in
+                    (o + g).pointee = VerifiableInputs.countWrong(data[g], pattern: patterns[Int(groupOf[g])], type: type)
+                }
+            }
+            bad = counts.reduce(0, +)
+            wrong = bad
+        }
+        var trace: [TraceSlice] = []
+        if request.trace {
+            for (si, s) in streams.enumerated() {
+                let g = Int(s.rank)
+                for k in traceStart[si].indices where !traceStart[si][k].isNaN {
+                    trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: s.index,
+                                            label: describe(allSteps[s.stepBase + k]), start: traceStart[si][k], end: traceEnd[si][k]))
+                }
+            }
+        }
+        progress?(1)
+        return Prediction(request: request, time: groupTimes.max() ?? 0, groupTimes: groupTimes, linkBytes: linkBytes,
+                          messages: messageCount, events: events, wrongElements: wrong, trace: trace,
+                          wallSeconds: Date().timeIntervalSince(started))
+    }
+
+    func describe(_ step: CompactStep) -> String {
+        switch step.kind {
+        case CompactStep.send: return "send \(step.count) → \(step.peer)"
+        case CompactStep.recv: return "recv \(step.count) ← \(step.peer)"
+        case CompactStep.recvReduce: return "recv-reduce \(step.count) ← \(step.peer)"
+        case CompactStep.reduce: return "reduce \(step.count)"
+        default: return "copy \(step.count)"
+        }
+    }
+
+    // MARK: Issue
+
+    /// Issues the stream's segments in order for as long as nothing unfinished holds them back.
+    mutating func advance(_ si: Int) {
+        while true {
+            let stepIndex = streams[si].step
+            guard stepIndex < streams[si].stepEnd else { return }
+            let step = allSteps[stepIndex]
+            let at = streams[si].at
+            let n = min(segmentElements, Int(step.count) - at)
+            let aLo = Int(step.a) + at + (step.aScratch ? scratchBase : 0)
+            let aSpan = Span(lo: aLo, hi: aLo + n)
+            let bLo = Int(step.b) + at + (step.bScratch ? scratchBase : 0)
+            let bSpan = Span(lo: bLo, hi: bLo + n)
+            // What the op touches; a receive-and-reduce is issued once its scratch is free, and its
+            // reduction waits for the target (`targetReady`).
+            var access = Access(a: aSpan, aWrites: step.kind != CompactStep.send && step.kind != CompactStep.reduce
+                                && step.kind != CompactStep.copy, b: .empty)
+            let target = Access(a: .empty, aWrites: false, b: bSpan)
+            if step.kind >= CompactStep.reduce { access.b = bSpan }
+            let isReceive = step.kind == CompactStep.recv || step.kind == CompactStep.recvReduce
+            var ready = streams[si].lastIssue
+            var recvSlot: Int16 = -1
+            if isReceive {
+                let count = streams[si].recvCount
+                recvSlot = Int16(count % model.window)
+                if count >= model.window {
+                    let previous = recvRing[si * model.window + Int(recvSlot)]
+                    if previous.isNaN { streams[si].blockedOn = -2; return }
+                    ready = max(ready, previous)
+                }
+            }
+            var targetReady = 0.0
+            let reduces = step.kind == CompactStep.recvReduce
+            for r in streams[si].recent {
+                if access.conflicts(r.access) {
+                    if r.done.isNaN { streams[si].blockedOn = r.serial; return }
+                    ready = max(ready, r.done)
+                }
+                if reduces, target.conflicts(r.access) {
+                    if r.done.isNaN { streams[si].blockedOn = r.serial; return }
+                    targetReady = max(targetReady, r.done)
+                }
+            }
+            streams[si].blockedOn = -1
+            if reduces { access.b = bSpan }
+            // Issued at `ready`. Earlier ops finished by then can no longer hold anything back.
+            streams[si].lastIssue = ready
+            if streams[si].recent.count > 4 { streams[si].recent.removeAll { $0.done <= ready } }
+            let serial = streams[si].serial
+            streams[si].serial &+= 1
+            streams[si].recent.append(RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
+                                               step: Int32(stepIndex), peer: step.peer, bytes: Int32(n * elementSize),
+                                               recvSlot: recvSlot, kind: step.kind))
+            if request.trace, at == 0 { traceStart[si][stepIndex - streams[si].stepBase] = ready }
+            if at + n >= Int(step.count) {
+                streams[si].step += 1
+                streams[si].at = 0
+            } else {
+                streams[si].at = at + n
+            }
+            switch step.kind {
+            case CompactStep.send:
+                // A stream's sends start in issue order at non-decreasing times: one heap entry per
+                // stream is enough (the heap stays small).
+                streams[si].sendsWaiting += 1
+                if !streams[si].sendEventPending {
+                    streams[si].sendEventPending = true
+                    schedule(ready, PredictorRun.issueSend, Int32(si), serial)
+                }
+            case CompactStep.recv, CompactStep.recvReduce:
+                recvRing[si * model.window + Int(recvSlot)] = .nan
+                streams[si].recvCount += 1
+                post(stream: si, serial: serial, peer: Int(step.peer))
+            default:
+                schedule(ready, PredictorRun.reduce, Int32(si), serial)
+            }
+        }
+    }
+
+    /// The simulated rank of group rank `peer` in the group of rank `g`.
+    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { groupFirstRank[Int(rankGroup[g])] + peer }
+
+    mutating func post(stream si: Int, serial: Int32, peer: Int) {
+        let g = Int(streams[si].rank)
+        let box = streams[si].inbox(Int32(peerRank(g, peer)))
+        let head = streams[si].inboxes[box].arrivalHead
+        if head < streams[si].inboxes[box].arrivals.count {
+            let arrival = streams[si].inboxes[box].arrivals[head]
+            let payload = request.payload ? streams[si].inboxes[box].payloads[head] : nil
+            streams[si].inboxes[box].arrivalHead = head + 1
+            streams[si].inboxes[box].reset()
+            received(stream: si, serial: serial, arrival: arrival, payload: payload)
+        } else {
+            streams[si].inboxes[box].waiters.append(serial)
+        }
+    }
+
+    /// A posted receive met its message.
+    mutating func received(stream si: Int, serial: Int32, arrival: Double, payload: [UInt8]?) {
+        guard let i = streams[si].find(serial) else { return }
+        let op = streams[si].recent[i]
+        let done = max(op.issue, arrival)
+        if op.kind == CompactStep.recv {
+            if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
+            resolve(stream: si, index: i, at: done)
+        } else {
+            if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
+            // The receive part is over: the receive window slot frees now, the reduction follows.
+            recvRing[si * model.window + Int(op.recvSlot)] = done
+            streams[si].recent[i].recvSlot = -1
+            if streams[si].blockedOn == -2 { advance(si) }
+            schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial)
+        }
+    }
+
+    // MARK: Events
+
+    mutating func startSend(stream si: Int, serial: Int32, at time: Double) {
+        guard let i = streams[si].find(serial) else { return }
+        let op = streams[si].recent[i]
+        streams[si].recent[i].kind = CompactStep.started
+        streams[si].sendsWaiting -= 1
+        if streams[si].sendsWaiting > 0, let next = streams[si].recent[(i + 1)...].first(where: { $0.kind == CompactStep.send }) {
+            schedule(max(time, next.issue), PredictorRun.issueSend, Int32(si), next.serial)
+        } else {
+            streams[si].sendEventPending = false
+        }
+        let g = Int(streams[si].rank)
+        let dst = peerRank(g, Int(op.peer))
+        let inject = max(time, cpuFree[g]) + model.softwareOverhead
+        cpuFree[g] = inject
+        messageCount += 1
+        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(firstStream[dst] + streams[si].index), serial: serial,
+                        bytes: Int(op.bytes), node: rankNode[g], destination: rankNode[dst])
+        let id: Int
+        if let free = freeMessages.popLast() { id = Int(free); messages[id] = m } else { id = messages.count; messages.append(m) }
+        if model.network == .full {
+            let pair = g * cpuFree.count + dst
+            let start = max(inject, pairFree[pair])
+            pairFree[pair] = start + Double(op.bytes) / model.linkBandwidth
+            deliver(message: id, at: pairFree[pair] + model.linkLatency)
+        } else if m.node == m.destination {
+            // Ranks of one node: a copy through memory.
+            deliver(message: id, at: inject + Double(op.bytes) / (model.memoryBandwidth / 2))
+        } else {
+            hop(message: id, at: inject)
+        }
+    }
+
+    /// The message's head reaches the next link on its route at `time`.
+    mutating func hop(message id: Int, at time: Double) {
+        var m = messages[id]
+        // Dimension-order routing, the shorter way round (ties the + way).
+        var axis = 0, step = 0
+        for a in 0..<machine.axisCount {
+            let c = (m.node / strides[a]) % machine.dims[a], t = (m.destination / strides[a]) % machine.dims[a]
+            if c != t { axis = a; step = machine.signedDistance(from: c, to: t, axis: a) > 0 ? 1 : -1; break }
+        }
+        let link = (m.node * machine.axisCount + axis) * 2 + (step > 0 ? 0 : 1)
+        let start = max(time, linkFree[link])
+        let busy = Double(m.bytes) / model.linkBandwidth
+        linkFree[link] = start + busy
+        linkBytes[link] += m.bytes
+        let c = (m.node / strides[axis]) % machine.dims[axis]
+        let next = (c + step + machine.dims[axis]) % machine.dims[axis]
+        m.node += (next - c) * strides[axis]
+        messages[id].node = m.node
+        if m.node == m.destination {
+            deliver(message: id, at: start + busy + model.linkLatency)
+        } else {
+            schedule(start + model.hopDelay, PredictorRun.hop, Int32(id), 0)
+        }
+    }
+
+    mutating func deliver(message id: Int, at arrival: Double) {
+        let m = messages[id]
+        freeMessages.append(Int32(id))
+        let si = Int(m.stream)
+        let sender = streams[si].find(m.serial)
+        // The receiver's oldest unmatched receive from this source completes, or the message waits.
+        // Data moves now, before the send completes: until then nothing may write the sent range.
+        let ti = Int(m.target)
+        let box = streams[ti].inbox(m.src)
+        let head = streams[ti].inboxes[box].waiterHead
+        if head < streams[ti].inboxes[box].waiters.count {
+            let serial = streams[ti].inboxes[box].waiters[head]
+            streams[ti].inboxes[box].waiterHead = head + 1
+            streams[ti].inboxes[box].reset()
+            if request.payload, let sender, let r = streams[ti].find(serial) {
+                copy(from: Int(m.src), streams[si].recent[sender].access.a, to: Int(streams[ti].rank), streams[ti].recent[r].access.a)
+            }
+            received(stream: ti, serial: serial, arrival: arrival, payload: nil)
+        } else {
+            streams[ti].inboxes[box].arrivals.append(arrival)
+            if request.payload, let sender { streams[ti].inboxes[box].payloads.append(read(rank: Int(m.src), at: streams[si].recent[sender].access.a)) }
+        }
+        // The sender's segment is complete.
+        if let i = streams[si].find(m.serial) { resolve(stream: si, index: i, at: arrival) }
+    }
+
+    mutating func startReduction(stream si: Int, serial: Int32, at time: Double) {
+        guard let i = streams[si].find(serial) else { return }
+        let op = streams[si].recent[i]
+        let g = Int(streams[si].rank)
+        let node = rankNode[g]
+        let rate = op.kind == CompactStep.copy ? model.memoryBandwidth / 2 : model.reductionRate
+        let start = max(time, engineFree[node])
+        let done = rate.isInfinite ? start : start + Double(op.bytes) / rate
+        engineFree[node] = done
+        if request.payload {
+            switch op.kind {
+            case CompactStep.recvReduce, CompactStep.reduce:
+                combine(rank: g, target: op.access.b, source: op.access.a)
+            default:
+                write(read(rank: g, at: op.access.a), rank: g, at: op.access.b)
+            }
+        }
+        resolve(stream: si, index: i, at: done)
+    }
+
+    /// The op's completion time is known: record it and let its stream go on.
+    mutating func resolve(stream si: Int, index i: Int, at time: Double) {
+        streams[si].recent[i].done = time
+        let op = streams[si].recent[i]
+        if op.recvSlot >= 0 { recvRing[si * model.window + Int(op.recvSlot)] = time }
+        streams[si].finish = max(streams[si].finish, time)
+        if request.trace {
+            let k = Int(op.step) - streams[si].stepBase
+            traceEnd[si][k] = max(traceEnd[si][k], time)
+        }
+        doneSegments += 1
+        // Only the op the stream waits for (or a receive, for a full window) can let it go on.
+        let blocked = streams[si].blockedOn
+        if blocked == -1 || blocked == op.serial || (blocked == -2 && op.recvSlot >= 0) { advance(si) }
+    }
+
+    // MARK: Payload
+
+    func read(rank g: Int, at span: Span) -> [UInt8] {
+        let lo = (span.lo & (scratchBase - 1)) * elementSize, hi = lo + (span.hi - span.lo) * elementSize
+        return span.lo >= scratchBase ? Array(scratch[g][lo..<hi]) : Array(data[g][lo..<hi])
+    }
+
+    mutating func write(_ bytes: [UInt8], rank g: Int, at span: Span) {
+        let lo = (span.lo & (scratchBase - 1)) * elementSize
+        if span.lo >= scratchBase { scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+        else { data[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+    }
+
+    /// Copies a span of rank `src` to a span of rank `dst` (data or scratch).
+    mutating func copy(from src: Int, _ a: Span, to dst: Int, _ b: Span) {
+        let lo = (a.lo & (scratchBase - 1)) * elementSize, n = (a.hi - a.lo) * elementSize
+        let to = (b.lo & (scratchBase - 1)) * elementSize
+        func into(_ target: inout [UInt8], from source: UnsafeRawBufferPointer) {
+            target.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: to).copyMemory(from: source.baseAddress! + lo, byteCount: n) }
+        }
+        let bytes = a.lo >= scratchBase ? scratch[src] : data[src]
+        bytes.withUnsafeBytes { source in
+            if b.lo >= scratchBase { into(&scratch[dst], from: source) } else { into(&data[dst], from: source) }
+        }
+    }
+
+    /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).
+    mutating func combine(rank g: Int, target: Span, source: Span) {
+        let t = target.lo * elementSize, s = (source.lo & (scratchBase - 1)) * elementSize
+        let kernel = self.kernel, n = target.hi - target.lo
+        if source.lo >= scratchBase {
+            scratch[g].withUnsafeBytes { src in
+                data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, src.baseAddress! + s, count: n) }
+            }
+        } else {
+            data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, UnsafeRawPointer($0.baseAddress! + s), count: n) }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import ArgumentParser
+import Foundation
+import TorusCore
+import TorusSchedules
+import TorusSim
+
+/// `torus sim`: predict the time, bandwidth and link load of an AllReduce on a torus with the
+/// discrete-event predictor (no MPI, no threads per rank; scales to Fugaku-sized tori).
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Predict AllReduce time, bandwidth and link load on a torus (discrete-event simulation).",
+        discussion: """
+            Runs every rank's schedule in virtual time over a model of links, routers, MPI overhead and \
+            reduction speed (--preset, --set). Prints time, algbw, busbw (nccl-tests definitions), the bound \
+            of DESIGN.md §1 and the fraction of it reached, and the busiest and idlest link.
+            Examples:
+              torus sim --torus 8x8x8 --algorithm sixring --bytes 256M --preset tofu-d
+              torus sim --torus 4x4x4 -a sixring,ring,rabenseifner --sweep 8:1G --csv
+              torus sim --torus 48x6x48 --job tp=6,pp=8,dp=288 --bytes 1G
+            """
+    )
+
+    @Option(name: .long, help: "Torus shape, e.g. 8x8x8 (a trailing m makes an axis a mesh).")
+    var torus: String = "4x4x4"
+
+    @Option(name: [.customShort("a"), .long], help: "Algorithm, or several comma-separated (\(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var algorithm: String = "sixring"
+
+    @Option(name: .long, help: "Bytes per rank (K/M/G suffixes).")
+    var bytes: String = "256M"
+
+    @Option(name: .long, help: "Size sweep MIN:MAX, doubling (one row per size).")
+    var sweep: String?
+
+    @Option(name: .long, help: "Machine model: \(NetworkModel.presets.map(\.name).joined(separator: ", ")).")
+    var preset: String = "tofu-d"
+
+    @Option(name: .long, help: ArgumentHelp("Override a model parameter, NAME=VALUE (repeatable).",
+                                            discussion: NetworkModel.parameters.map { "\($0.name) (\($0.unit))" }.joined(separator: ", ")))
+    var set: [String] = []
+
+    @Option(name: .long, help: "Network: torus (dimension-order routes) or full (a link per pair of ranks).")
+    var network: String = "torus"
+
+    @Option(name: [.customShort("d"), .long], help: "Element type.")
+    var type: String = "f32"
+
+    @Option(name: [.customShort("o"), .long], help: "Reduction op.")
+    var op: String = "sum"
+
+    @Flag(name: .long, help: "Move real data and check every rank's result (small runs).")
+    var payload = false
+
+    @Option(name: .long, help: "Simulate all DP groups of a DP×TP×PP job at once, e.g. tp=6,pp=8,dp=288.")
+    var job: String?
+
+    @Option(name: .long, help: "Ranks per node for --job.")
+    var procsPerNode: Int = 1
+
+    @Option(name: .long, help: "Rank map for --job (vcoord, rankfile or JSON); default: the generated placement.")
+    var rankmap: String?
+
+    @Flag(name: .long, help: "With --job and no --rankmap: lay ranks in rank order, X fastest (the naive map).")
+    var naive = false
+
+    @Flag(name: .long, help: "Print JSON (an object, or an array for a sweep or several algorithms).")
+    var json = false
+
+    @Flag(name: .long, help: "Print CSV.")
+    var csv = false
+
+    @Option(name: .long, help: "Write a Chrome/Perfetto trace (JSON) of the run: a track per rank and part, a slice per step.")
+    var trace: String?
+
+    @Option(name: .long, help: "Write an SVG heat map of bytes per directed link.")
+    var heatmap: String?
+
+    @Flag(name: .long, help: "Replace --trace or --heatmap files that exist already.")
+    var force = false
+
+    struct Row: Codable {
+        var algorithm: String
+        var torus: String
+        var bytes: Int
+        var timeS: Double
+        var algbwGbps: Double
+        var busbwGbps: Double
+        var boundBusbwGbps: Double?
+        var boundFraction: Double?
+        var ranks: Int
+        var groups: Int
+        var groupSize: Int
+        var preset: String
+        var network: String
+        var mode: String
+        var busiestLink: String?
+        var busiestLinkBytes: Int?
+        var idlestLink: String?
+        var idlestLinkBytes: Int?
+        var wrongElements: Int?
+        var slowestGroupS: Double
+        var fastestGroupS: Double
+        var messages: Int
+        var events: Int
+        var wallS: Double
+    }
+
+    func run() throws {
+        let algorithms = try cliErrors { try algorithm.split(separator: ",").map { try Algorithm(parsing: String($0), name: "--algorithm") } }
+        guard !algorithms.isEmpty else { throw ValidationError("--algorithm needs at least one algorithm") }
+        let machine = try cliErrors { try TorusShape(parsing: torus, name: "--torus") }
+        var model = try cliErrors { try NetworkModel.preset(named: preset) }
+        guard let net = NetworkModel.Network(rawValue: network.lowercased()) else {
+            throw ValidationError("invalid value '\(network)' for --network: expected torus or full")
+        }
+        model.network = net
+        for s in set { try cliErrors { try model.set(s) } }
+        let type = try cliErrors { try ElementType(parsing: self.type, name: "--type") }
+        let op = try cliErrors { try ReduceOp(parsing: self.op, name: "--op") }
+        try cliErrors { try op.check(type) }
+        let sizes = try cliErrors { try self.sizes(elementSize: type.size) }
+        if json && csv { throw ValidationError("choose one of --json and --csv") }
+        if (trace != nil || heatmap != nil) && (sizes.count > 1 || algorithms.count > 1) {
+            throw ValidationError("--trace and --heatmap picture one run: give one --algorithm and no --sweep")
+        }
+        if rankmap != nil && job == nil { throw ValidationError("--rankmap places the ranks of a --job: add --job tp=…,pp=…,dp=…") }
+        let groups = try cliErrors { try self.groups(machine) }
+        if model.network == .full && groups.count > 1 { throw ValidationError("--network full models one group: drop --job") }
+
+        var rows: [Row] = []
+        let bar = ProgressBar()
+        for size in sizes {
+            for algorithm in algorithms {
+                var request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
+                                                model: model, payload: payload, trace: trace != nil)
+                if model.network == .full { request.groups = [try cliErrors { try GroupTopology.of(nodes: groups[0].machineNodeOf!, on: machine) }] }
+                bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
+                let p = try cliErrors { try Predictor.run(request, progress: bar.update) }
+                bar.clear()
+                if let wrong = p.wrongElements, wrong > 0 {
+                    throw ValidationError("payload check failed: \(wrong) elements differ from the expected result (\(algorithm.rawValue), \(size) bytes)")
+                }
+                rows.append(row(p))
+                if let trace { try cliErrors { try writeText(p.chromeTrace(), to: trace, overwrite: force) } }
+                if let heatmap {
+                    let title = "\(algorithm.rawValue) on \(machine), \(ByteCount.format(size)), \(model.name)" + (job.map { ", job \($0)" } ?? "")
+                    try cliErrors { try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force) }
+                }
+                if !json && !csv && sizes.count == 1 { print(summary(p, rows.last!)) }
+            }
+        }
+        if json {
+            print(rows.count == 1 ? try jsonString(rows[0], pretty: true) : try jsonString(rows, pretty: true))
+        } else if csv {
+            print("algorithm,torus,bytes,time_s,algbw_gbps,busbw_gbps,bound_busbw_gbps,bound_fraction,groups,group_size,preset,mode")
+            for r in rows {
+                print([r.algorithm, r.torus, "\(r.bytes)", "\(r.timeS)", "\(r.algbwGbps)", "\(r.busbwGbps)", r.boundBusbwGbps.map { "\($0)" } ?? "",
+                       r.boundFraction.map { "\($0)" } ?? "", "\(r.groups)", "\(r.groupSize)", r.preset, r.mode].joined(separator: ","))
+            }
+        } else if sizes.count > 1 {
+            printSweep(rows, algorithms: algorithms, sizes: sizes, machine: machine, model: model)
+        }
+    }
+
+    func sizes(elementSize: Int) throws -> [Int] {
+        guard let sweep else { return [try ByteCount.parse(bytes, name: "--bytes")] }
+        let parts = sweep.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw TorusError.invalidValue(name: "--sweep", value: sweep, expected: "MIN:MAX such as 8:1G") }
+        let lo = try ByteCount.parse(String(parts[0]), name: "--sweep"), hi = try ByteCount.parse(String(parts[1]), name: "--sweep")
+        guard lo >= 1, lo <= hi else { throw TorusError.invalidValue(name: "--sweep", value: sweep, expected: "1 <= MIN <= MAX") }
+        var out: [Int] = []
+        var s = lo
+        while s <= hi {
+            out.append(max(elementSize, s / elementSize * elementSize))
+            s *= 2
+        }
+        return out
+    }
+
+    /// The groups to run: the whole torus, or every DP group of the job.
+    func groups(_ machine: TorusShape) throws -> [GroupTopology] {
+        guard let job else {
+            guard rankmap == nil, !naive else { throw TorusError.invalidValue(name: "--naive", value: "set", expected: "--job with it") }
+            return [.box(machine)]
+        }
+        let layout = try JobLayout(parsing: job, ranks: machine.nodeCount * procsPerNode)
+        let nodes: [Int]
+        if let rankmap {
+            let map = try RankMap.load(path: rankmap)
+            nodes = try map.nodes(on: machine, ranks: layout.ranks, procsPerNode: procsPerNode)
+        } else if naive {
+            nodes = try PlacementGenerator.naive(layout: layout, machine: machine, procsPerNode: procsPerNode)
+        } else {
+            nodes = try PlacementGenerator.generate(layout: layout, machine: machine, procsPerNode: procsPerNode).nodes
+        }
+        return try layout.groups(.dp).map { members in try GroupTopology.of(nodes: members.map { nodes[$0] }, on: machine) }
+    }
+
+    func row(_ p: Prediction) -> Row {
+        let r = p.request
+        let extremes = p.linkExtremes
+        return Row(algorithm: r.algorithm.rawValue, torus: r.machine.description, bytes: r.bytes, timeS: p.time,
+                   algbwGbps: p.algbw / 1e9, busbwGbps: p.busbw / 1e9, boundBusbwGbps: p.boundBusbw.map { $0 / 1e9 },
+                   boundFraction: p.boundFraction, ranks: r.groups.reduce(0) { $0 + $1.size }, groups: r.groups.count, groupSize: p.groupSize,
+                   preset: r.model.name, network: r.model.network.rawValue, mode: r.payload ? "payload" : "timing",
+                   busiestLink: extremes.map { PlacementReport.linkName($0.busiest.0, on: r.machine) }, busiestLinkBytes: extremes?.busiest.1,
+                   idlestLink: extremes.map { PlacementReport.linkName($0.idlest.0, on: r.machine) }, idlestLinkBytes: extremes?.idlest.1,
+                   wrongElements: p.wrongElements, slowestGroupS: p.groupTimes.max() ?? 0, fastestGroupS: p.groupTimes.min() ?? 0,
+                   messages: p.messages, events: p.events, wallS: p.wallSeconds)
+    }
+
+    func summary(_ p: Prediction, _ r: Row) -> String {
+        let request = p.request
+        var lines: [String] = []
+        let what = r.groups > 1 ? "\(r.groups) groups of \(r.groupSize) ranks at once (job \(job ?? ""))" : "\(r.ranks) ranks"
+        lines.append("torus sim: \(r.algorithm) on \(r.torus), \(what), \(ByteCount.format(r.bytes)) of \(request.type.rawValue) \(request.op.rawValue), "
+                     + (request.payload ? "payload (checked: \(r.wrongElements == 0 ? "correct" : "WRONG"))" : "timing only"))
+        lines.append("model: \(request.model)")
+        lines.append(String(format: "time %.3f us   algbw %.2f GB/s   busbw %.2f GB/s", r.timeS * 1e6, r.algbwGbps, r.busbwGbps))
+        if r.groups > 1 { lines.append(String(format: "groups: slowest %.3f us, fastest %.3f us", r.slowestGroupS * 1e6, r.fastestGroupS * 1e6)) }
+        if let bound = r.boundBusbwGbps, let f = r.boundFraction {
+            lines.append(String(format: "bound (DESIGN §1): busbw <= %.2f GB/s (one link bandwidth per directed link of the group's axes); reached %.3f", bound, f))
+        }
+        if let b = r.busiestLink, let i = r.idlestLink {
+            lines.append("busiest link \(b) \(ByteCount.format(r.busiestLinkBytes!)), idlest link \(i) \(ByteCount.format(r.idlestLinkBytes!))")
+        }
+        lines.append(String(format: "predicted in %.2f s: %d messages, %d events", r.wallS, r.messages, r.events))
+        return lines.joined(separator: "\n")
+    }
+
+    func printSweep(_ rows: [Row], algorithms: [Algorithm], sizes: [Int], machine: TorusShape, model: NetworkModel) {
+        print("# torus sim sweep on \(machine), \(model)")
+        print("# time in us, busbw in GB/s, frac = fraction of the bus bandwidth bound")
+        var header = String(format: "%12s", "size")
+        for a in algorithms { header += String(format: "  %28s", "\(a.rawValue): time busbw frac") }
+        print(header)
+        for (i, size) in sizes.enumerated() {
+            var line = String(format: "%12d", size)
+            for (j, _) in algorithms.enumerated() {
+                let r = rows[i * algorithms.count + j]
+                line += String(format: "  %12.2f %8.2f %6.3f", r.timeS * 1e6, r.busbwGbps, r.boundFraction ?? 0)
+            }
+            print(line)
+        }
+    }
+}
+
+/// A progress bar on stderr, shown only when stderr is a terminal and a run lasts over a second.
+final class ProgressBar: @unchecked Sendable {
+    let started = Date()
+    var label = ""
+    var shown = false
+    let enabled = isatty(2) == 1
+
+    func update(_ fraction: Double) {
+        guard enabled, Date().timeIntervalSince(started) > 1 else { return }
+        let width = 40, filled = Int(fraction * Double(width))
+        let text = "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] " + String(format: "%3.0f%%", fraction * 100)
+        FileHandle.standardError.write(Data(text.utf8))
+        shown = true
+    }
+
+    func clear() {
+        if shown { FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: 80) + "\r").utf8)); shown = false }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+@Suite struct RankMapCommandTests {
+    static func temporary(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "torus-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir + "/" + name
+    }
+
+    @Test func generateWritesAMapAndTheCheckerAgreesWithItsReport() throws {
+        let map = Self.temporary("job.json"), svg = Self.temporary("job.svg")
+        let g = try TorusExecutable.run(["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--format", "json",
+                                         "--output", map, "--svg", svg])
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(g.stderr.contains("DP groups: 4 of 16 ranks, hops per ring step worst 1 mean 1.00"))
+        let c = try TorusExecutable.run(["rankmap", "check", map, "--job", "tp=2,pp=2", "--json"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(c.stdout.utf8)) as? [String: Any])
+        #expect((report["dp"] as? [String: Any])?["worst_hops"] as? Int == 1)
+        #expect(report["dp_max_link_load"] as? Int == 1)
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
+        // Nothing is overwritten without --force.
+        let again = try TorusExecutable.run(["rankmap", "generate", "--torus", "4x4x4", "--job", "dp=64", "--output", map])
+        #expect(again.status != 0 && again.stderr.contains("--force"))
+        #expect(try String(contentsOfFile: map, encoding: .utf8).contains("\"torus\": \"4x4x4\""))
+    }
+
+    @Test func convertRoundTripsThroughEveryFormat() throws {
+        let vcoord = Self.temporary("m.vcoord")
+        try "(0,0,0) core=1\n(1,0,0)\n(1,1,0) core=2\n(0,1,0)\n".write(toFile: vcoord, atomically: true, encoding: .utf8)
+        let rankfile = Self.temporary("m.rankfile"), json = Self.temporary("m.json"), back = Self.temporary("back.vcoord")
+        #expect(try TorusExecutable.run(["rankmap", "convert", vcoord, "--format", "rankfile", "--output", rankfile]).status == 0)
+        #expect(try TorusExecutable.run(["rankmap", "convert", vcoord, "--format", "json", "--output", json]).status == 0)
+        #expect(try TorusExecutable.run(["rankmap", "convert", json, "--format", "vcoord", "--output", back]).status == 0)
+        #expect(try String(contentsOfFile: back, encoding: .utf8) == "(0,0,0) core=1\n(1,0,0)\n(1,1,0) core=2\n(0,1,0)\n")
+        let check = try TorusExecutable.run(["rankmap", "check", rankfile, "--torus", "2x2x1"])
+        #expect(check.status == 0 && check.stdout.contains("valid, 4 ranks"), "\(check.stderr)")
+    }
+
+    @Test(arguments: [
+        (["rankmap", "generate", "--torus", "48x6x48", "--job", "tp=6,pp=8,dp=300"], "dp=288"),
+        (["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--format", "xml"], "vcoord, rankfile or json"),
+        (["rankmap", "check", "/nonexistent/map"], "readable file"),
+        (["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=x"], "tp=6,pp=8,dp=288"),
+    ])
+    func badInputIsAClearError(arguments: [String], mentions: String) throws {
+        let r = try TorusExecutable.run(arguments)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+    }
+
+    @Test func checkNamesTheLineOfABadCoordinate() throws {
+        let map = Self.temporary("bad.vcoord")
+        try "(0,0,0)\n(1,0,0)\n(9,0,0)\n(0,1,0)\n".write(toFile: map, atomically: true, encoding: .utf8)
+        let r = try TorusExecutable.run(["rankmap", "check", map, "--torus", "2x2x1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("bad.vcoord:3: found '(9,0,0)', expected a coordinate inside the torus 2x2x1"), "\(r.stderr)")
+    }
+}
+
+@Suite struct SimCommandTests {
+    @Test func printsTheSummaryWithTheBound() throws {
+        let r = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--bytes", "64M", "--preset", "ideal"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for text in ["sixring on 4x4x4, 64 ranks", "algbw", "busbw", "bound (DESIGN §1): busbw <= 40.80 GB/s", "reached 0.9", "busiest link", "idlest link"] {
+            #expect(r.stdout.contains(text), "\(text) in \(r.stdout)")
+        }
+    }
+
+    @Test func jsonHasTheDocumentedKeys() throws {
+        let r = try TorusExecutable.run(["sim", "--torus", "2x2x2", "--bytes", "1M", "--payload", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["algorithm", "torus", "bytes", "time_s", "algbw_gbps", "busbw_gbps", "bound_busbw_gbps", "bound_fraction"] {
+            #expect(o[key] != nil, "\(key)")
+        }
+        #expect(o["wrong_elements"] as? Int == 0 && o["mode"] as? String == "payload")
+        #expect(o["bytes"] as? Int == 1 << 20)
+    }
+
+    @Test func sweepPrintsARowPerSizeAndCSVAColumnPerKey() throws {
+        let r = try TorusExecutable.run(["sim", "--torus", "2x2x2", "-a", "sixring,ring", "--sweep", "1K:8K"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 1 + 4)
+        let csv = try TorusExecutable.run(["sim", "--torus", "2x2x2", "-a", "sixring,ring", "--sweep", "1K:8K", "--csv"])
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.count == 1 + 8 && lines[0].hasPrefix("algorithm,torus,bytes,time_s"))
+    }
+
+    @Test func jobLayoutRunsEveryDPGroupAndWritesPictures() throws {
+        let trace = RankMapCommandTests.temporary("t.json"), heat = RankMapCommandTests.temporary("h.svg")
+        let r = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--bytes", "4M", "--json",
+                                         "--trace", trace, "--heatmap", heat])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["groups"] as? Int == 4 && o["group_size"] as? Int == 16)
+        let t = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any])
+        #expect((t["traceEvents"] as? [Any])?.isEmpty == false)
+        #expect(try String(contentsOfFile: heat, encoding: .utf8).contains("bytes per directed link"))
+    }
+
+    @Test(arguments: [
+        (["sim", "--preset", "tofu-z"], "tofu-d, generic, ideal"),
+        (["sim", "--set", "link-bandwidth=-1"], "--set link-bandwidth"),
+        (["sim", "--sweep", "8"], "MIN:MAX"),
+        (["sim", "--rankmap", "x.vcoord"], "--job"),
+        (["sim", "--network", "mesh"], "torus or full"),
+        (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
+    ])
+    func badInputIsAClearError(arguments: [String], mentions: String) throws {
+        let r = try TorusExecutable.run(arguments)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# torus sim (payload mode) against SimGrid SMPI 3.32 on the same ring AllReduce: 64 ranks on a
+# 4x4x4 torus, 16 MiB of floats, links of 6.8 GB/s and 0.49 us, no software overhead, reductions free
+# (SimGrid: smpi/simulate-computation off). Prints both predicted times and both wall times, run
+# side by side, and the wall-time ratio. Installs SimGrid (apt, as root) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BYTES=${BYTES:-16777216}
+ROUNDS=${ROUNDS:-3}
+if ! command -v smpicc >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libsimgrid-dev simgrid >/dev/null
+    else echo "SimGrid is missing: run  sudo apt-get install libsimgrid-dev simgrid" >&2; exit 1; fi
+fi
+swift build -c release --product torus >/dev/null
+TORUS=$(swift build -c release --show-bin-path)/torus
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/torus.xml" <<XML
+<?xml version='1.0'?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <cluster id="torus" prefix="node-" radical="0-63" suffix="" speed="1Gf" bw="6.8GBps" lat="0.49us"
+           topology="TORUS" topo_parameters="4,4,4" loopback_bw="1000GBps" loopback_lat="0"/>
+</platform>
+XML
+for i in $(seq 0 63); do echo "node-$i"; done > "$work/hosts"
+smpicc -O2 -o "$work/allreduce" Benchmarks/simgrid/allreduce.c 2>/dev/null
+now() { date +%s.%N; }
+echo "# ring AllReduce, 64 ranks, 4x4x4 torus, $BYTES bytes of float, $ROUNDS rounds side by side"
+echo "# SimGrid: smpirun --cfg=smpi/allreduce:lr, cluster topology=TORUS 4,4,4, bw 6.8GBps, lat 0.49us, simulate-computation off"
+echo "# torus sim: -a ring --payload --preset ideal (6.8 GB/s links, 0.49 us latency, 0.1 us/hop, no overhead, free reduction)"
+printf "%-6s %14s %14s %12s %12s %8s\n" round simgrid_pred_s torus_pred_s simgrid_wall torus_wall ratio
+ratios=()
+for r in $(seq 1 "$ROUNDS"); do
+    t0=$(now)
+    sg=$(smpirun -np 64 -platform "$work/torus.xml" -hostfile "$work/hosts" --cfg=smpi/allreduce:lr \
+         --cfg=smpi/simulate-computation:no --log=root.thres:critical "$work/allreduce" "$BYTES" 2>/dev/null | awk '/simgrid_predicted_s/ {print $2, $4}')
+    t1=$(now)
+    ts=$("$TORUS" sim --torus 4x4x4 -a ring --bytes "$BYTES" --payload --preset ideal --json \
+         | python3 -c 'import json,sys; o=json.load(sys.stdin); print(o["time_s"], o["wrong_elements"])')
+    t2=$(now)
+    read -r sgp sgwrong <<<"$sg"; read -r tsp tswrong <<<"$ts"
+    [ "$sgwrong" = 0 ] && [ "$tswrong" = 0 ] || { echo "a result was wrong (simgrid $sgwrong, torus $tswrong)" >&2; exit 1; }
+    sgw=$(python3 -c "print($t1 - $t0)"); tsw=$(python3 -c "print($t2 - $t1)"); ratio=$(python3 -c "print($sgw / $tsw)")
+    ratios+=("$ratio")
+    printf "%-6s %14.6f %14.6f %12.3f %12.3f %8.1f\n" "$r" "$sgp" "$tsp" "$sgw" "$tsw" "$ratio"
+done
+printf "median wall-time ratio (SimGrid / torus sim): %.1f\n" "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
