@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up what is missing, build for this CPU, measure the reduction kernels, run the
-# six-direction AllReduce beside ring and Rabenseifner on a simulated 4x4x4 torus (checked), and
-# finish with torus-bench on 8 MPI ranks as a 2x2x2 torus (checked).
+# six-direction AllReduce beside ring and Rabenseifner on a simulated 4x4x4 torus (checked), predict
+# an 8x8x8 Tofu-D torus and the Fugaku-LLM job placement with torus sim / torus rankmap, and finish
+# with torus-bench on 8 MPI ranks as a 2x2x2 torus (checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,6 +15,11 @@ echo "== reduction kernels vs memcpy (torus kernels)" >&2
 "$bin/torus" kernels
 echo "== AllReduce on a simulated 4x4x4 torus, every rank's result checked (torus allreduce)" >&2
 "$bin/torus" allreduce --torus 4x4x4 -a sixring,ring,rabenseifner --bytes 16M -n 3
+echo "== predicted on an 8x8x8 Tofu-D torus, 256 MiB per rank (torus sim)" >&2
+"$bin/torus" sim --torus 8x8x8 -a sixring,ring,rabenseifner --sweep 256M:256M
+echo "== Fugaku-LLM 13B placement on 48x6x48: generated map vs ranks in rank order (torus rankmap)" >&2
+"$bin/torus" rankmap generate --torus 48x6x48 --job tp=6,pp=8,dp=288 --output /dev/null --force
+"$bin/torus" rankmap generate --torus 48x6x48 --job tp=6,pp=8,dp=288 --naive --output /dev/null --force
 echo "== torus-bench: 8 MPI ranks as a 2x2x2 torus, sixring beside Open MPI's AllReduce, checked" >&2
 root=()
 [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)

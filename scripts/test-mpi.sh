@@ -45,6 +45,16 @@ tac RankMaps/laptop-2x2x2.vcoord > "$out/reversed.vcoord"
 run "TORUS_RANKMAP reversed" env TORUS_RANKMAP="$out/reversed.vcoord" TORUS_VERBOSE=1 \
     "${mpirun[@]}" -np 8 -x TORUS_RANKMAP -x TORUS_VERBOSE "$bin/torus-mpi-check"
 
+# The same world as an Open MPI rankfile, and a generated DP×TP map as JSON (DP groups of 4 on
+# 2x2 planes, TP pairs on neighbouring nodes), checked against PMPI_Allreduce.
+run "TORUS_RANKMAP rankfile" env TORUS_RANKMAP=RankMaps/laptop-2x2x2.rankfile \
+    "${mpirun[@]}" -np 8 -x TORUS_RANKMAP "$bin/torus-mpi-check"
+"$bin/torus" rankmap generate --torus 2x2x2 --job tp=2,dp=4 --format json --output "$out/job.json" --force 2>/dev/null
+run "TORUS_RANKMAP generated JSON, DP groups" env TORUS_RANKMAP="$out/job.json" TORUS_VERBOSE=1 \
+    "${mpirun[@]}" -np 8 -x TORUS_RANKMAP -x TORUS_VERBOSE "$bin/torus-bench" -b 64K -e 64K -n 2 -w 1 -a sixring --split tp=2
+grep -q "box 2x2x1 on machine 2x2x2, worst ring hop 1" "$out/log" && pass "DP group of a generated map is a 2x2 box" \
+    || fail "DP group of a generated map is a 2x2 box"
+
 printf '(0,0,0)\n(1,0\n(0,1,0)\n(1,1,0)\n' > "$out/bad.vcoord"
 run_failing "malformed rank map" "bad.vcoord:2: found '(1,0'" \
     env TORUS_RANKMAP="$out/bad.vcoord" "${mpirun[@]}" -np 4 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1

@@ -17,7 +17,7 @@ public struct VerificationReport: Codable, Sendable, CustomStringConvertible {
     /// Largest and mean machine hops of a message (nil when the placement is unknown).
     public var maxHops: Int?
     public var meanHops: Double?
-    /// For `sixring` on a box: (rank, step) pairs at which two parts share a directed link.
+    /// For `sixring` on a box: (rank, phase) pairs at which two parts share a directed link.
     public var linkConflicts: Int?
     /// Elements carried per directed link (first hop of each message, all ranks): the least and most
     /// loaded of the links in use, and their ratio (1 when perfectly even).
@@ -42,7 +42,7 @@ public struct VerificationReport: Codable, Sendable, CustomStringConvertible {
         if let maxHops { traffic += ", hops max \(maxHops)" }
         if let meanHops { traffic += String(format: " mean %.2f", meanHops) }
         lines.append(traffic)
-        if let linkConflicts { lines.append("  steps where two parts share a directed link: \(linkConflicts)") }
+        if let linkConflicts { lines.append("  phases where two parts share a directed link: \(linkConflicts)") }
         if let l = linkLoad {
             lines.append("  directed links used \(l.linksUsed): elements per link min \(l.minElements) max \(l.maxElements)"
                          + String(format: " (max/min %.3f)", l.maxOverMin))
@@ -278,13 +278,18 @@ private struct SymbolicRun {
         return true
     }
 
-    /// (rank, k) pairs at which the k-th sends of two streams leave on the same directed link.
+    /// (rank, k) pairs at which two streams leave on the same directed link in their k-th phase. A
+    /// phase is a run of sends on one link (a stream may cut a ring step into several sends, so
+    /// sends are counted by the link they use, not one by one).
     func linkConflicts() -> Int {
         var conflicts = 0
         for rank in 0..<p {
-            let longest = sendLinks[rank].map(\.count).max() ?? 0
+            let phases = sendLinks[rank].map { links in
+                links.enumerated().compactMap { i, link in i > 0 && links[i - 1] == link ? nil : link }
+            }
+            let longest = phases.map(\.count).max() ?? 0
             for k in 0..<longest {
-                let links = sendLinks[rank].compactMap { k < $0.count ? $0[k] : nil }
+                let links = phases.compactMap { k < $0.count ? $0[k] : nil }
                 if Set(links).count < links.count { conflicts += 1 }
             }
         }
