@@ -30,14 +30,6 @@ public enum VerifiableInputs {
         let total = count * type.size
         return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             guard let base = buffer.baseAddress, total > 0 else { initialized = 0; return }
-            #if os(Linux)
-            // Large buffers: ask for transparent huge pages before the first touch (512× fewer faults).
-            if total >= 4 << 20 {
-                let start = (UInt(bitPattern: base) + 0x1F_FFFF) & ~UInt(0x1F_FFFF)
-                let end = (UInt(bitPattern: base) + UInt(total)) & ~UInt(0x1F_FFFF)
-                if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), 14 /* MADV_HUGEPAGE */) }
-            }
-            #endif
             let first = min(total, period.count)
             period.withUnsafeBytes { UnsafeMutableRawPointer(base).copyMemory(from: $0.baseAddress!, byteCount: first) }
             var filled = first
