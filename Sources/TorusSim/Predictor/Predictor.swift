@@ -118,13 +118,20 @@ struct CompactStep {
 /// A range of elements: data at [0, count), scratch shifted by `scratchBase`, so one comparison
 /// tells whether two ranges overlap.
 struct Span {
-    var lo: Int
-    var hi: Int
+    var lo: Int32
+    var hi: Int32
     static let empty = Span(lo: 0, hi: 0)
+    init(lo: Int32, hi: Int32) { self.lo = lo; self.hi = hi }
+    init(lo: Int, hi: Int) { self.lo = Int32(lo); self.hi = Int32(hi) }
     @inline(__always) func overlaps(_ o: Span) -> Bool { lo < o.hi && o.lo < hi && lo < hi && o.lo < o.hi }
+    var count: Int { Int(hi - lo) }
+    /// The first element within its buffer, and whether that buffer is scratch.
+    var offset: Int { Int(lo) & (scratchBase - 1) }
+    var isScratch: Bool { Int(lo) >= scratchBase }
 }
 
-let scratchBase = 1 << 40
+/// Scratch elements are numbered from here (buffers hold fewer than 2^30 elements).
+let scratchBase = 1 << 30
 
 /// The memory a segment touches: span `a` (read, or written when `aWrites`) and span `b`
 /// (written: a reduction target or a copy's destination).
@@ -139,7 +146,7 @@ struct Access {
     }
 }
 
-/// An issued segment that may still constrain later segments of its stream.
+/// An issued segment that may still constrain later segments of its stream (64 bytes: one cache line).
 struct RecentOp {
     var access: Access
     /// Completion time, NaN while unknown.
@@ -148,11 +155,24 @@ struct RecentOp {
     /// recvReduce: when the target is free (known at issue).
     var targetReady: Double
     var serial: Int32
+    /// Its step, an index into `allSteps` (the peer is there; the length is `access.a`).
     var step: Int32
     var peer: Int32
-    var bytes: Int32
     var recvSlot: Int16
     var kind: UInt8
+}
+
+/// A posted receive waiting for its message: the sending rank and the op.
+struct Waiter {
+    var src: Int32
+    var serial: Int32
+}
+
+/// A message that arrived before its receive was posted.
+struct Early {
+    var src: Int32
+    var arrival: Double
+    var payload: [UInt8]?
 }
 
 struct StreamState {
@@ -165,7 +185,8 @@ struct StreamState {
     var step: Int
     var at = 0
     var lastIssue = 0.0
-    var recent: [RecentOp] = []
+    /// Its recent ops are `ops[slab·stream ..< slab·stream + opCount]`, in serial order.
+    var opCount = 0
     /// The serial of the unfinished op the stream waits for (-2: a receive-window slot; -1: none).
     var blockedOn: Int32 = -1
     var recvCount = 0
@@ -174,24 +195,10 @@ struct StreamState {
     var sendEventPending = false
     var serial: Int32 = 0
     var finish = 0.0
-    var inboxes: [Inbox] = []
-
-    /// The inbox for messages from simulated rank `src`.
-    @inline(__always) mutating func inbox(_ src: Int32) -> Int {
-        for i in inboxes.indices where inboxes[i].src == src { return i }
-        inboxes.append(Inbox(src: src))
-        return inboxes.count - 1
-    }
-
-    /// The recent op with this serial (recent ops are kept in serial order).
-    @inline(__always) func find(_ serial: Int32) -> Int? {
-        var lo = 0, hi = recent.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if recent[mid].serial < serial { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < recent.count && recent[lo].serial == serial ? lo : nil
-    }
+    /// Posted receives not yet matched: `waiters[window·stream ..< window·stream + waiting]`, in
+    /// posting order (at most `window`). Messages that arrived first: `early[stream]` (`earlyCount`).
+    var waiting: Int32 = 0
+    var earlyCount: Int32 = 0
 }
 
 /// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream or
@@ -270,24 +277,6 @@ struct Message {
     var destination: Int
 }
 
-/// Messages from one source to one stream: arrivals not yet received, receives not yet matched.
-/// MPI order: both are matched first come, first served.
-struct Inbox {
-    var src: Int32
-    var arrivals: [Double] = []
-    var arrivalHead = 0
-    var payloads: [[UInt8]] = []
-    var waiters: [Int32] = []
-    var waiterHead = 0
-
-    init(src: Int32) { self.src = src }
-
-    mutating func reset() {
-        if arrivalHead == arrivals.count { arrivals.removeAll(keepingCapacity: true); payloads.removeAll(keepingCapacity: true); arrivalHead = 0 }
-        if waiterHead == waiters.count { waiters.removeAll(keepingCapacity: true); waiterHead = 0 }
-    }
-}
-
 private struct PredictorRun {
     static let issueSend: Int32 = 0, hop: Int32 = 1, reduce: Int32 = 2
 
@@ -304,6 +293,12 @@ private struct PredictorRun {
     var groupFirstRank: [Int] = []
     var firstStream: [Int] = []
     var streams: [StreamState] = []
+    /// Posted receives of all streams, `window` slots per stream, and early messages per stream.
+    var waiters: [Waiter] = []
+    var early: [[Early]] = []
+    /// Recent ops of all streams, `slab` slots per stream.
+    var ops: [RecentOp] = []
+    let slab = 64
     var allSteps: [CompactStep] = []
     /// Per stream (cold: for messages and traces).
     var labels: [String] = []
@@ -339,8 +334,8 @@ private struct PredictorRun {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a multiple of the \(elementSize)-byte element size")
         }
         count = request.bytes / elementSize
-        guard count < Int(Int32.max) else {
-            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^31 elements per buffer")
+        guard count < scratchBase else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^30 elements per buffer")
         }
         segmentElements = model.segmentBytes == 0 ? Int.max : max(1, model.segmentBytes / elementSize)
         var s = 1
@@ -426,6 +421,14 @@ private struct PredictorRun {
         }
         firstStream.append(streams.count)
         recvRing = Array(repeating: 0, count: streams.count * model.window)
+        guard scratchCounts.allSatisfy({ $0 < scratchBase }) else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a buffer whose schedule needs fewer than 2^30 scratch elements")
+        }
+        let blank = RecentOp(access: Access(a: .empty, aWrites: false, b: .empty), done: 0, issue: 0, targetReady: 0, serial: 0, step: 0,
+                             peer: 0, recvSlot: -1, kind: 0)
+        ops = Array(repeating: blank, count: streams.count * slab)
+        waiters = Array(repeating: Waiter(src: -1, serial: -1), count: streams.count * model.window)
+        early = Array(repeating: [], count: streams.count)
         guard streams.count < 1 << 30 else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
         }
@@ -564,7 +567,9 @@ private struct PredictorRun {
             }
             var targetReady = 0.0
             let reduces = step.kind == CompactStep.recvReduce
-            for r in streams[si].recent {
+            let base = si * slab, live = streams[si].opCount
+            for k in base ..< base + live {
+                let r = ops[k]
                 if access.conflicts(r.access) {
                     if r.done.isNaN { streams[si].blockedOn = r.serial; return }
                     ready = max(ready, r.done)
@@ -574,16 +579,27 @@ private struct PredictorRun {
                     targetReady = max(targetReady, r.done)
                 }
             }
+            // Issued at `ready`. Earlier ops finished by then can no longer hold anything back.
+            var kept = live
+            if live > 4 { kept = prune(si, upTo: ready) }
+            if kept == slab {
+                // A stream tracks at most `slab` unfinished segments (a finite table, like a real
+                // library's request pool): wait for the oldest.
+                if let oldest = ops[base ..< base + kept].first(where: { $0.done.isNaN }) {
+                    streams[si].blockedOn = oldest.serial
+                    return
+                }
+                ready = max(ready, ops[base ..< base + kept].map(\.done).min()!)
+                kept = prune(si, upTo: ready)
+            }
             streams[si].blockedOn = -1
             if reduces { access.b = bSpan }
-            // Issued at `ready`. Earlier ops finished by then can no longer hold anything back.
             streams[si].lastIssue = ready
-            if streams[si].recent.count > 4 { streams[si].recent.removeAll { $0.done <= ready } }
             let serial = streams[si].serial
             streams[si].serial &+= 1
-            streams[si].recent.append(RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
-                                               step: Int32(stepIndex), peer: step.peer, bytes: Int32(n * elementSize),
-                                               recvSlot: recvSlot, kind: step.kind))
+            ops[base + kept] = RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
+                                        step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind)
+            streams[si].opCount = kept + 1
             if request.trace, at == 0 { traceStart[si][stepIndex - streams[si].stepBase] = ready }
             if at + n >= Int(step.count) {
                 streams[si].step += 1
@@ -610,28 +626,50 @@ private struct PredictorRun {
         }
     }
 
+    /// Drops the stream's ops finished by `time`; returns how many remain.
+    mutating func prune(_ si: Int, upTo time: Double) -> Int {
+        let base = si * slab
+        var w = base
+        for k in base ..< base + streams[si].opCount where !(ops[k].done <= time) {
+            if w != k { ops[w] = ops[k] }
+            w += 1
+        }
+        streams[si].opCount = w - base
+        return w - base
+    }
+
+    /// The global index of the stream's recent op with this serial (ops are kept in serial order).
+    @inline(__always) func find(_ si: Int, _ serial: Int32) -> Int? {
+        var lo = si * slab, hi = lo + streams[si].opCount
+        let end = hi
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ops[mid].serial < serial { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < end && ops[lo].serial == serial ? lo : nil
+    }
+
     /// The simulated rank of group rank `peer` in the group of rank `g`.
     @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { groupFirstRank[Int(rankGroup[g])] + peer }
 
     mutating func post(stream si: Int, serial: Int32, peer: Int) {
-        let g = Int(streams[si].rank)
-        let box = streams[si].inbox(Int32(peerRank(g, peer)))
-        let head = streams[si].inboxes[box].arrivalHead
-        if head < streams[si].inboxes[box].arrivals.count {
-            let arrival = streams[si].inboxes[box].arrivals[head]
-            let payload = request.payload ? streams[si].inboxes[box].payloads[head] : nil
-            streams[si].inboxes[box].arrivalHead = head + 1
-            streams[si].inboxes[box].reset()
-            received(stream: si, serial: serial, arrival: arrival, payload: payload)
+        let src = Int32(peerRank(Int(streams[si].rank), peer))
+        if streams[si].earlyCount > 0, let k = early[si].firstIndex(where: { $0.src == src }) {
+            let e = early[si].remove(at: k)
+            streams[si].earlyCount -= 1
+            received(stream: si, serial: serial, arrival: e.arrival, payload: e.payload)
         } else {
-            streams[si].inboxes[box].waiters.append(serial)
+            // The receive window keeps unmatched receives at `window` or fewer.
+            precondition(Int(streams[si].waiting) < model.window, "predictor: more posted receives than the window")
+            waiters[si * model.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
+            streams[si].waiting += 1
         }
     }
 
     /// A posted receive met its message.
     mutating func received(stream si: Int, serial: Int32, arrival: Double, payload: [UInt8]?) {
-        guard let i = streams[si].find(serial) else { return }
-        let op = streams[si].recent[i]
+        guard let i = find(si, serial) else { return }
+        let op = ops[i]
         let done = max(op.issue, arrival)
         if op.kind == CompactStep.recv {
             if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
@@ -640,7 +678,7 @@ private struct PredictorRun {
             if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
             // The receive part is over: the receive window slot frees now, the reduction follows.
             recvRing[si * model.window + Int(op.recvSlot)] = done
-            streams[si].recent[i].recvSlot = -1
+            ops[i].recvSlot = -1
             if streams[si].blockedOn == -2 { advance(si) }
             schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial)
         }
@@ -649,32 +687,33 @@ private struct PredictorRun {
     // MARK: Events
 
     mutating func startSend(stream si: Int, serial: Int32, at time: Double) {
-        guard let i = streams[si].find(serial) else { return }
-        let op = streams[si].recent[i]
-        streams[si].recent[i].kind = CompactStep.started
+        guard let i = find(si, serial) else { return }
+        let op = ops[i]
+        ops[i].kind = CompactStep.started
         streams[si].sendsWaiting -= 1
-        if streams[si].sendsWaiting > 0, let next = streams[si].recent[(i + 1)...].first(where: { $0.kind == CompactStep.send }) {
+        if streams[si].sendsWaiting > 0, let next = ops[(i + 1) ..< si * slab + streams[si].opCount].first(where: { $0.kind == CompactStep.send }) {
             schedule(max(time, next.issue), PredictorRun.issueSend, Int32(si), next.serial)
         } else {
             streams[si].sendEventPending = false
         }
         let g = Int(streams[si].rank)
         let dst = peerRank(g, Int(op.peer))
+        let bytes = op.access.a.count * elementSize
         let inject = max(time, cpuFree[g]) + model.softwareOverhead
         cpuFree[g] = inject
         messageCount += 1
         let m = Message(src: Int32(g), stream: Int32(si), target: Int32(firstStream[dst] + streams[si].index), serial: serial,
-                        bytes: Int(op.bytes), node: rankNode[g], destination: rankNode[dst])
+                        bytes: bytes, node: rankNode[g], destination: rankNode[dst])
         let id: Int
         if let free = freeMessages.popLast() { id = Int(free); messages[id] = m } else { id = messages.count; messages.append(m) }
         if model.network == .full {
             let pair = g * cpuFree.count + dst
             let start = max(inject, pairFree[pair])
-            pairFree[pair] = start + Double(op.bytes) / model.linkBandwidth
+            pairFree[pair] = start + Double(bytes) / model.linkBandwidth
             deliver(message: id, at: pairFree[pair] + model.linkLatency)
         } else if m.node == m.destination {
             // Ranks of one node: a copy through memory.
-            deliver(message: id, at: inject + Double(op.bytes) / (model.memoryBandwidth / 2))
+            deliver(message: id, at: inject + Double(bytes) / (model.memoryBandwidth / 2))
         } else {
             hop(message: id, at: inject)
         }
@@ -709,36 +748,36 @@ private struct PredictorRun {
         let m = messages[id]
         freeMessages.append(Int32(id))
         let si = Int(m.stream)
-        let sender = streams[si].find(m.serial)
+        let sender = find(si, m.serial)
         // The receiver's oldest unmatched receive from this source completes, or the message waits.
         // Data moves now, before the send completes: until then nothing may write the sent range.
         let ti = Int(m.target)
-        let box = streams[ti].inbox(m.src)
-        let head = streams[ti].inboxes[box].waiterHead
-        if head < streams[ti].inboxes[box].waiters.count {
-            let serial = streams[ti].inboxes[box].waiters[head]
-            streams[ti].inboxes[box].waiterHead = head + 1
-            streams[ti].inboxes[box].reset()
-            if request.payload, let sender, let r = streams[ti].find(serial) {
-                copy(from: Int(m.src), streams[si].recent[sender].access.a, to: Int(streams[ti].rank), streams[ti].recent[r].access.a)
+        let base = ti * model.window, n = Int(streams[ti].waiting)
+        if let k = (base ..< base + n).first(where: { waiters[$0].src == m.src }) {
+            let serial = waiters[k].serial
+            for j in k ..< base + n - 1 { waiters[j] = waiters[j + 1] }
+            streams[ti].waiting -= 1
+            if request.payload, let sender, let r = find(ti, serial) {
+                copy(from: Int(m.src), ops[sender].access.a, to: Int(streams[ti].rank), ops[r].access.a)
             }
             received(stream: ti, serial: serial, arrival: arrival, payload: nil)
         } else {
-            streams[ti].inboxes[box].arrivals.append(arrival)
-            if request.payload, let sender { streams[ti].inboxes[box].payloads.append(read(rank: Int(m.src), at: streams[si].recent[sender].access.a)) }
+            let payload = request.payload && sender != nil ? read(rank: Int(m.src), at: ops[sender!].access.a) : nil
+            early[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
+            streams[ti].earlyCount += 1
         }
         // The sender's segment is complete.
-        if let i = streams[si].find(m.serial) { resolve(stream: si, index: i, at: arrival) }
+        if let i = find(si, m.serial) { resolve(stream: si, index: i, at: arrival) }
     }
 
     mutating func startReduction(stream si: Int, serial: Int32, at time: Double) {
-        guard let i = streams[si].find(serial) else { return }
-        let op = streams[si].recent[i]
+        guard let i = find(si, serial) else { return }
+        let op = ops[i]
         let g = Int(streams[si].rank)
         let node = rankNode[g]
         let rate = op.kind == CompactStep.copy ? model.memoryBandwidth / 2 : model.reductionRate
         let start = max(time, engineFree[node])
-        let done = rate.isInfinite ? start : start + Double(op.bytes) / rate
+        let done = rate.isInfinite ? start : start + Double(op.access.a.count * elementSize) / rate
         engineFree[node] = done
         if request.payload {
             switch op.kind {
@@ -753,8 +792,8 @@ private struct PredictorRun {
 
     /// The op's completion time is known: record it and let its stream go on.
     mutating func resolve(stream si: Int, index i: Int, at time: Double) {
-        streams[si].recent[i].done = time
-        let op = streams[si].recent[i]
+        ops[i].done = time
+        let op = ops[i]
         if op.recvSlot >= 0 { recvRing[si * model.window + Int(op.recvSlot)] = time }
         streams[si].finish = max(streams[si].finish, time)
         if request.trace {
@@ -770,34 +809,34 @@ private struct PredictorRun {
     // MARK: Payload
 
     func read(rank g: Int, at span: Span) -> [UInt8] {
-        let lo = (span.lo & (scratchBase - 1)) * elementSize, hi = lo + (span.hi - span.lo) * elementSize
-        return span.lo >= scratchBase ? Array(scratch[g][lo..<hi]) : Array(data[g][lo..<hi])
+        let lo = span.offset * elementSize, hi = lo + span.count * elementSize
+        return span.isScratch ? Array(scratch[g][lo..<hi]) : Array(data[g][lo..<hi])
     }
 
     mutating func write(_ bytes: [UInt8], rank g: Int, at span: Span) {
-        let lo = (span.lo & (scratchBase - 1)) * elementSize
-        if span.lo >= scratchBase { scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+        let lo = span.offset * elementSize
+        if span.isScratch { scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
         else { data[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
     }
 
     /// Copies a span of rank `src` to a span of rank `dst` (data or scratch).
     mutating func copy(from src: Int, _ a: Span, to dst: Int, _ b: Span) {
-        let lo = (a.lo & (scratchBase - 1)) * elementSize, n = (a.hi - a.lo) * elementSize
-        let to = (b.lo & (scratchBase - 1)) * elementSize
+        let lo = a.offset * elementSize, n = a.count * elementSize
+        let to = b.offset * elementSize
         func into(_ target: inout [UInt8], from source: UnsafeRawBufferPointer) {
             target.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: to).copyMemory(from: source.baseAddress! + lo, byteCount: n) }
         }
-        let bytes = a.lo >= scratchBase ? scratch[src] : data[src]
+        let bytes = a.isScratch ? scratch[src] : data[src]
         bytes.withUnsafeBytes { source in
-            if b.lo >= scratchBase { into(&scratch[dst], from: source) } else { into(&data[dst], from: source) }
+            if b.isScratch { into(&scratch[dst], from: source) } else { into(&data[dst], from: source) }
         }
     }
 
     /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).
     mutating func combine(rank g: Int, target: Span, source: Span) {
-        let t = target.lo * elementSize, s = (source.lo & (scratchBase - 1)) * elementSize
-        let kernel = self.kernel, n = target.hi - target.lo
-        if source.lo >= scratchBase {
+        let t = target.offset * elementSize, s = source.offset * elementSize
+        let kernel = self.kernel, n = target.count
+        if source.isScratch {
             scratch[g].withUnsafeBytes { src in
                 data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, src.baseAddress! + s, count: n) }
             }
