@@ -175,30 +175,56 @@ struct Early {
     var payload: [UInt8]?
 }
 
+/// The hot state of one stream: 64 bytes, one cache line (the buffers are 64-byte aligned).
 struct StreamState {
+    var lastIssue = 0.0
+    var finish = 0.0
     var rank: Int32
     /// Position among its rank's streams.
-    var index: Int
-    /// Its steps are `allSteps[stepBase ..< stepEnd]`; `step` is the next one (an index into allSteps).
-    var stepBase: Int
-    var stepEnd: Int
-    var step: Int
-    var at = 0
-    var lastIssue = 0.0
+    var index: Int32
+    /// Its steps end at `allSteps[stepEnd]`; `step` is the next one (an index into allSteps).
+    var stepEnd: Int32
+    var step: Int32
+    /// Elements of the current step already issued.
+    var at: Int32 = 0
     /// Its recent ops are `ops[slab·stream ..< slab·stream + opCount]`, in serial order.
-    var opCount = 0
+    var opCount: Int32 = 0
     /// The serial of the unfinished op the stream waits for (-2: a receive-window slot; -1: none).
     var blockedOn: Int32 = -1
-    var recvCount = 0
+    var recvCount: Int32 = 0
     /// Sends issued but not yet handed to the network; one event at a time walks through them.
     var sendsWaiting: Int32 = 0
-    var sendEventPending = false
     var serial: Int32 = 0
-    var finish = 0.0
     /// Posted receives not yet matched: `waiters[window·stream ..< window·stream + waiting]`, in
     /// posting order (at most `window`). Messages that arrived first: `early[stream]` (`earlyCount`).
-    var waiting: Int32 = 0
-    var earlyCount: Int32 = 0
+    var waiting: Int16 = 0
+    var earlyCount: Int16 = 0
+    var sendEventPending = false
+
+    init(rank: Int32, index: Int32, stepEnd: Int32, step: Int32) {
+        self.rank = rank
+        self.index = index
+        self.stepEnd = stepEnd
+        self.step = step
+    }
+}
+
+/// A fixed array of plain values on 64-byte boundaries, so a 64-byte element is one cache line.
+final class AlignedArray<T> {
+    let base: UnsafeMutablePointer<T>
+    let count: Int
+
+    init(repeating value: T, count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
+        base = raw.bindMemory(to: T.self, capacity: max(1, count))
+        base.initialize(repeating: value, count: count)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        UnsafeMutableRawPointer(base).deallocate()
+    }
 }
 
 /// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream or
@@ -292,12 +318,17 @@ private struct PredictorRun {
     var rankNode: [Int] = []
     var groupFirstRank: [Int] = []
     var firstStream: [Int] = []
-    var streams: [StreamState] = []
+    /// Per stream, hot (one cache line each) and cold.
+    var streamStore: AlignedArray<StreamState>!
+    var streams: UnsafeMutablePointer<StreamState>!
+    var streamCount = 0
+    var stepBases: [Int] = []
     /// Posted receives of all streams, `window` slots per stream, and early messages per stream.
     var waiters: [Waiter] = []
     var early: [[Early]] = []
     /// Recent ops of all streams, `slab` slots per stream.
-    var ops: [RecentOp] = []
+    var opStore: AlignedArray<RecentOp>!
+    var ops: UnsafeMutablePointer<RecentOp>!
     let slab = 64
     var allSteps: [CompactStep] = []
     /// Per stream (cold: for messages and traces).
@@ -403,11 +434,13 @@ private struct PredictorRun {
             }
         }
         if let error = failure.rootCause() { throw error }
+        var list: [StreamState] = []
         for g in 0..<ranks {
-            firstStream.append(streams.count)
+            firstStream.append(list.count)
             for (index, (label, steps)) in perRank[g]!.enumerated() {
-                let s = StreamState(rank: Int32(g), index: index, stepBase: allSteps.count, stepEnd: allSteps.count + steps.count,
-                                    step: allSteps.count)
+                list.append(StreamState(rank: Int32(g), index: Int32(index), stepEnd: Int32(allSteps.count + steps.count),
+                                        step: Int32(allSteps.count)))
+                stepBases.append(allSteps.count)
                 allSteps += steps
                 labels.append(label)
                 if request.trace {
@@ -415,23 +448,30 @@ private struct PredictorRun {
                     traceEnd.append(Array(repeating: 0, count: steps.count))
                 }
                 for step in steps { totalSegments += segments(Int(step.count)) }
-                streams.append(s)
+                guard allSteps.count < Int(Int32.max) else {
+                    throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
+                }
             }
             perRank[g] = nil
         }
-        firstStream.append(streams.count)
-        recvRing = Array(repeating: 0, count: streams.count * model.window)
+        firstStream.append(list.count)
+        streamCount = list.count
+        guard streamCount < 1 << 30 else {
+            throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
+        }
+        streamStore = AlignedArray(repeating: StreamState(rank: 0, index: 0, stepEnd: 0, step: 0), count: streamCount)
+        streams = streamStore.base
+        for (i, st) in list.enumerated() { streams[i] = st }
+        recvRing = Array(repeating: 0, count: streamCount * model.window)
         guard scratchCounts.allSatisfy({ $0 < scratchBase }) else {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a buffer whose schedule needs fewer than 2^30 scratch elements")
         }
         let blank = RecentOp(access: Access(a: .empty, aWrites: false, b: .empty), done: 0, issue: 0, targetReady: 0, serial: 0, step: 0,
                              peer: 0, recvSlot: -1, kind: 0)
-        ops = Array(repeating: blank, count: streams.count * slab)
-        waiters = Array(repeating: Waiter(src: -1, serial: -1), count: streams.count * model.window)
-        early = Array(repeating: [], count: streams.count)
-        guard streams.count < 1 << 30 else {
-            throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
-        }
+        opStore = AlignedArray(repeating: blank, count: streamCount * slab)
+        ops = opStore.base
+        waiters = Array(repeating: Waiter(src: -1, serial: -1), count: streamCount * model.window)
+        early = Array(repeating: [], count: streamCount)
         if request.payload {
             // Each rank's inputs, built on all cores.
             let type = request.type
@@ -469,7 +509,7 @@ private struct PredictorRun {
 
     mutating func execute(progress: ((Double) -> Void)?) throws -> Prediction {
         let started = Date()
-        for s in streams.indices { advance(s) }
+        for s in 0..<streamCount { advance(s) }
         var nextReport = 1 << 16
         while !heap.isEmpty {
             let e = heap.pop()
@@ -485,12 +525,14 @@ private struct PredictorRun {
             }
         }
         // Every stream must have run to its end; anything else is a schedule that cannot complete.
-        if let stuck = streams.indices.first(where: { streams[$0].step < streams[$0].stepEnd }) {
+        if let stuck = (0..<streamCount).first(where: { streams[$0].step < streams[$0].stepEnd }) {
             let s = streams[stuck]
-            throw TorusError.communication("the prediction stalled: rank \(rankInGroup[Int(s.rank)]) of group \(rankGroup[Int(s.rank)]) waits at step \(s.step - s.stepBase) of \(labels[stuck]) for a message that is never sent (a schedule bug)")
+            throw TorusError.communication("the prediction stalled: rank \(rankInGroup[Int(s.rank)]) of group \(rankGroup[Int(s.rank)]) waits at step \(Int(s.step) - stepBases[stuck]) of \(labels[stuck]) for a message that is never sent (a schedule bug)")
         }
         var groupTimes = [Double](repeating: 0, count: request.groups.count)
-        for s in streams { groupTimes[Int(rankGroup[Int(s.rank)])] = max(groupTimes[Int(rankGroup[Int(s.rank)])], s.finish) }
+        for s in UnsafeBufferPointer(start: streams, count: streamCount) {
+            groupTimes[Int(rankGroup[Int(s.rank)])] = max(groupTimes[Int(rankGroup[Int(s.rank)])], s.finish)
+        }
         var wrong: Int?
         if request.payload {
             var bad = 0
@@ -509,11 +551,11 @@ private struct PredictorRun {
         }
         var trace: [TraceSlice] = []
         if request.trace {
-            for (si, s) in streams.enumerated() {
+            for (si, s) in UnsafeBufferPointer(start: streams, count: streamCount).enumerated() {
                 let g = Int(s.rank)
                 for k in traceStart[si].indices where !traceStart[si][k].isNaN {
-                    trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: s.index,
-                                            label: describe(allSteps[s.stepBase + k]), start: traceStart[si][k], end: traceEnd[si][k]))
+                    trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index),
+                                            label: describe(allSteps[stepBases[si] + k]), start: traceStart[si][k], end: traceEnd[si][k]))
                 }
             }
         }
@@ -538,10 +580,10 @@ private struct PredictorRun {
     /// Issues the stream's segments in order for as long as nothing unfinished holds them back.
     mutating func advance(_ si: Int) {
         while true {
-            let stepIndex = streams[si].step
-            guard stepIndex < streams[si].stepEnd else { return }
+            let stepIndex = Int(streams[si].step)
+            guard stepIndex < Int(streams[si].stepEnd) else { return }
             let step = allSteps[stepIndex]
-            let at = streams[si].at
+            let at = Int(streams[si].at)
             let n = min(segmentElements, Int(step.count) - at)
             let aLo = Int(step.a) + at + (step.aScratch ? scratchBase : 0)
             let aSpan = Span(lo: aLo, hi: aLo + n)
@@ -557,7 +599,7 @@ private struct PredictorRun {
             var ready = streams[si].lastIssue
             var recvSlot: Int16 = -1
             if isReceive {
-                let count = streams[si].recvCount
+                let count = Int(streams[si].recvCount)
                 recvSlot = Int16(count % model.window)
                 if count >= model.window {
                     let previous = recvRing[si * model.window + Int(recvSlot)]
@@ -567,7 +609,7 @@ private struct PredictorRun {
             }
             var targetReady = 0.0
             let reduces = step.kind == CompactStep.recvReduce
-            let base = si * slab, live = streams[si].opCount
+            let base = si * slab, live = Int(streams[si].opCount)
             for k in base ..< base + live {
                 let r = ops[k]
                 if access.conflicts(r.access) {
@@ -585,11 +627,12 @@ private struct PredictorRun {
             if kept == slab {
                 // A stream tracks at most `slab` unfinished segments (a finite table, like a real
                 // library's request pool): wait for the oldest.
-                if let oldest = ops[base ..< base + kept].first(where: { $0.done.isNaN }) {
+                let table = UnsafeBufferPointer(start: ops + base, count: kept)
+                if let oldest = table.first(where: { $0.done.isNaN }) {
                     streams[si].blockedOn = oldest.serial
                     return
                 }
-                ready = max(ready, ops[base ..< base + kept].map(\.done).min()!)
+                ready = max(ready, table.map(\.done).min()!)
                 kept = prune(si, upTo: ready)
             }
             streams[si].blockedOn = -1
@@ -599,13 +642,13 @@ private struct PredictorRun {
             streams[si].serial &+= 1
             ops[base + kept] = RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
                                         step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind)
-            streams[si].opCount = kept + 1
-            if request.trace, at == 0 { traceStart[si][stepIndex - streams[si].stepBase] = ready }
+            streams[si].opCount = Int32(kept + 1)
+            if request.trace, at == 0 { traceStart[si][stepIndex - stepBases[si]] = ready }
             if at + n >= Int(step.count) {
                 streams[si].step += 1
                 streams[si].at = 0
             } else {
-                streams[si].at = at + n
+                streams[si].at = Int32(at + n)
             }
             switch step.kind {
             case CompactStep.send:
@@ -630,17 +673,17 @@ private struct PredictorRun {
     mutating func prune(_ si: Int, upTo time: Double) -> Int {
         let base = si * slab
         var w = base
-        for k in base ..< base + streams[si].opCount where !(ops[k].done <= time) {
+        for k in base ..< base + Int(streams[si].opCount) where !(ops[k].done <= time) {
             if w != k { ops[w] = ops[k] }
             w += 1
         }
-        streams[si].opCount = w - base
+        streams[si].opCount = Int32(w - base)
         return w - base
     }
 
     /// The global index of the stream's recent op with this serial (ops are kept in serial order).
     @inline(__always) func find(_ si: Int, _ serial: Int32) -> Int? {
-        var lo = si * slab, hi = lo + streams[si].opCount
+        var lo = si * slab, hi = lo + Int(streams[si].opCount)
         let end = hi
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -691,7 +734,9 @@ private struct PredictorRun {
         let op = ops[i]
         ops[i].kind = CompactStep.started
         streams[si].sendsWaiting -= 1
-        if streams[si].sendsWaiting > 0, let next = ops[(i + 1) ..< si * slab + streams[si].opCount].first(where: { $0.kind == CompactStep.send }) {
+        let end = si * slab + Int(streams[si].opCount)
+        let later = UnsafeBufferPointer(start: ops + (i + 1), count: end - (i + 1))
+        if streams[si].sendsWaiting > 0, let next = later.first(where: { $0.kind == CompactStep.send }) {
             schedule(max(time, next.issue), PredictorRun.issueSend, Int32(si), next.serial)
         } else {
             streams[si].sendEventPending = false
@@ -702,7 +747,7 @@ private struct PredictorRun {
         let inject = max(time, cpuFree[g]) + model.softwareOverhead
         cpuFree[g] = inject
         messageCount += 1
-        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(firstStream[dst] + streams[si].index), serial: serial,
+        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(firstStream[dst] + Int(streams[si].index)), serial: serial,
                         bytes: bytes, node: rankNode[g], destination: rankNode[dst])
         let id: Int
         if let free = freeMessages.popLast() { id = Int(free); messages[id] = m } else { id = messages.count; messages.append(m) }
@@ -797,7 +842,7 @@ private struct PredictorRun {
         if op.recvSlot >= 0 { recvRing[si * model.window + Int(op.recvSlot)] = time }
         streams[si].finish = max(streams[si].finish, time)
         if request.trace {
-            let k = Int(op.step) - streams[si].stepBase
+            let k = Int(op.step) - stepBases[si]
             traceEnd[si][k] = max(traceEnd[si][k], time)
         }
         doneSegments += 1
