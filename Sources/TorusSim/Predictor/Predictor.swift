@@ -94,6 +94,8 @@ public struct Prediction: Sendable {
 /// channel arrive in order); a receive-and-reduce then waits for the node's reduction engine, a FIFO
 /// resource producing `reductionRate` bytes per second. A send completes when delivered. Ranks on one
 /// node exchange messages through memory. On a `full` network every ordered pair of ranks has its own link.
+/// A stream keeps at most 64 segments in its table of recent ones (a finite request table, as a
+/// real library has): a 65th waits for the oldest to finish.
 public enum Predictor {
     public static func run(_ request: PredictionRequest, progress: ((Double) -> Void)? = nil) throws -> Prediction {
         var engine = try PredictorRun(request)
@@ -292,70 +294,6 @@ struct EventHeap {
     }
 }
 
-/// The event queue: a timing wheel of `wheelSize` buckets, each `width` seconds wide, over the
-/// near future, and the 4-ary heap for events beyond it. A bucket is sorted when the clock reaches
-/// it; events added to the bucket being worked through are inserted in order. Events come out in
-/// exactly the heap's (time, key) order, but a pop touches one bucket instead of a heap path (the
-/// predictor spends its time waiting on memory).
-struct EventQueue {
-    static let wheelSize = 4096
-    let width: Double
-    var buckets = [[Event]](repeating: [], count: EventQueue.wheelSize)
-    /// The bucket being worked through, its first time, and the next event in it.
-    var current = 0
-    var start = 0.0
-    var next = 0
-    var inWheel = 0
-    var overflow = EventHeap()
-
-    init(width: Double) { self.width = width }
-
-    var isEmpty: Bool { inWheel == 0 && overflow.isEmpty }
-    var horizon: Double { start + Double(EventQueue.wheelSize) * width }
-
-    mutating func push(_ e: Event) {
-        guard e.time < horizon else { overflow.push(e); return }
-        let ahead = max(0, Int((e.time - start) / width))
-        let b = (current + min(ahead, EventQueue.wheelSize - 1)) % EventQueue.wheelSize
-        if b == current && ahead == 0 {
-            // Into the bucket being worked through: keep its unprocessed part sorted.
-            var lo = next, hi = buckets[b].count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if EventHeap.less(buckets[b][mid], e) { lo = mid + 1 } else { hi = mid }
-            }
-            buckets[b].insert(e, at: lo)
-        } else {
-            buckets[b].append(e)
-        }
-        inWheel += 1
-    }
-
-    mutating func pop() -> Event {
-        while true {
-            if next < buckets[current].count {
-                inWheel -= 1
-                next += 1
-                return buckets[current][next - 1]
-            }
-            // Bucket done: move on (or jump straight to the overflow's first event when the wheel is empty).
-            buckets[current].removeAll(keepingCapacity: true)
-            next = 0
-            if inWheel == 0, let first = overflow.items.first {
-                start = (first.time / width).rounded(.down) * width
-            } else {
-                start += width
-            }
-            current = (current + 1) % EventQueue.wheelSize
-            while let e = overflow.items.first, e.time < horizon {
-                _ = overflow.pop()
-                push(e)
-            }
-            buckets[current].sort(by: EventHeap.less)
-        }
-    }
-}
-
 struct Message {
     var src: Int32
     /// The sending stream, and the receiving stream (same position on the destination rank).
@@ -408,7 +346,7 @@ private struct PredictorRun {
     var pairFree: [Double] = []
     var messages: [Message] = []
     var freeMessages: [Int32] = []
-    var queue: EventQueue
+    var heap = EventHeap()
     var events = 0
     var messageCount = 0
     var totalSegments = 0
@@ -433,9 +371,6 @@ private struct PredictorRun {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^30 elements per buffer")
         }
         segmentElements = model.segmentBytes == 0 ? Int.max : max(1, model.segmentBytes / elementSize)
-        // Buckets about a tenth of a segment's time on a link: a few events each.
-        let segmentTime = Double(model.segmentBytes == 0 ? max(request.bytes, 4096) : model.segmentBytes) / model.linkBandwidth
-        queue = EventQueue(width: max(1e-8, segmentTime / 16))
         var s = 1
         var strides: [Int] = []
         for d in machine.dims { strides.append(s); s *= d }
@@ -571,15 +506,15 @@ private struct PredictorRun {
     func segments(_ n: Int) -> Int { n == 0 ? 0 : segmentElements == Int.max ? 1 : (n + segmentElements - 1) / segmentElements }
 
     mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
-        queue.push(Event(time: time, kind: kind, a: a, b: b))
+        heap.push(Event(time: time, kind: kind, a: a, b: b))
     }
 
     mutating func execute(progress: ((Double) -> Void)?) throws -> Prediction {
         let started = Date()
         for s in 0..<streamCount { advance(s) }
         var nextReport = 1 << 16
-        while !queue.isEmpty {
-            let e = queue.pop()
+        while !heap.isEmpty {
+            let e = heap.pop()
             events += 1
             switch e.kind {
             case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
