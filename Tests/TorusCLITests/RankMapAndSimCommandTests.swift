@@ -100,6 +100,25 @@ import Testing
         #expect(try String(contentsOfFile: heat, encoding: .utf8).contains("bytes per directed link"))
     }
 
+    /// The progress bar shows on a terminal (a pseudo-terminal from `script`) for a run over a
+    /// second, and never when stderr is a pipe.
+    @Test func progressBarOnlyOnATerminal() throws {
+        let command = "\(TorusExecutable.url.path) sim --torus 8x8x8 --bytes 512M > /dev/null"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("sixring 512M [") && text.contains("100%"), "\(text.suffix(300))")
+        let piped = try TorusExecutable.run(["sim", "--torus", "8x8x8", "--bytes", "512M"])
+        #expect(piped.status == 0 && !piped.stderr.contains("%"))
+    }
+
     @Test(arguments: [
         (["sim", "--preset", "tofu-z"], "tofu-d, generic, ideal"),
         (["sim", "--set", "link-bandwidth=-1"], "--set link-bandwidth"),
