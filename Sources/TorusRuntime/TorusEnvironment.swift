@@ -87,7 +87,7 @@ public struct TorusEnvironment: Sendable {
             let map = try RankMap.load(path: path)
             guard map.coordinates.count == worldSize else {
                 throw TorusError.invalidValue(name: "TORUS_RANKMAP", value: path,
-                                              expected: "one line per rank: the job has \(worldSize) ranks, the file has \(map.coordinates.count) coordinate lines")
+                                              expected: "one entry per rank: the job has \(worldSize) ranks, the file has \(map.coordinates.count)")
             }
             let machine = try dims ?? map.torus ?? map.boundingShape
             return (machine, try map.nodes(on: machine))
