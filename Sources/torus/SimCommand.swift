@@ -124,7 +124,9 @@ struct SimCommand: ParsableCommand {
         if (trace != nil || heatmap != nil) && (sizes.count > 1 || algorithms.count > 1) {
             throw ValidationError("--trace and --heatmap picture one run: give one --algorithm and no --sweep")
         }
-        if rankmap != nil && job == nil { throw ValidationError("--rankmap places the ranks of a --job: add --job tp=…,pp=…,dp=…") }
+        if (rankmap != nil || naive) && job == nil {
+            throw ValidationError("\(rankmap != nil ? "--rankmap" : "--naive") places the ranks of a --job: add --job tp=…,pp=…,dp=…")
+        }
         let groups = try cliErrors { try self.groups(machine) }
         if model.network == .full && groups.count > 1 { throw ValidationError("--network full models one group: drop --job") }
 
@@ -132,9 +134,8 @@ struct SimCommand: ParsableCommand {
         let bar = ProgressBar()
         for size in sizes {
             for algorithm in algorithms {
-                var request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
+                let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
                                                 model: model, payload: payload, trace: trace != nil)
-                if model.network == .full { request.groups = [try cliErrors { try GroupTopology.of(nodes: groups[0].machineNodeOf!, on: machine) }] }
                 bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
                 let p = try cliErrors { try Predictor.run(request, progress: bar.update) }
                 bar.clear()
@@ -180,10 +181,7 @@ struct SimCommand: ParsableCommand {
 
     /// The groups to run: the whole torus, or every DP group of the job.
     func groups(_ machine: TorusShape) throws -> [GroupTopology] {
-        guard let job else {
-            guard rankmap == nil, !naive else { throw TorusError.invalidValue(name: "--naive", value: "set", expected: "--job with it") }
-            return [.box(machine)]
-        }
+        guard let job else { return [.box(machine)] }
         let layout = try JobLayout(parsing: job, ranks: machine.nodeCount * procsPerNode)
         let nodes: [Int]
         if let rankmap {

@@ -57,14 +57,13 @@ public struct PlacementReport: Codable, Sendable, CustomStringConvertible {
         var load = [Int](repeating: 0, count: machine.directedLinkCount)
 
         var boxes = 0, view = ""
-        let dp = try ringStats(.dp, layout: layout, nodes: nodes, machine: machine) { g, topology, route in
-            if g >= 0 {
-                if topology.kind == .box { boxes += 1 }
-                if g == 0 { view = topology.description }
-            }
+        let dp = try ringStats(.dp, layout: layout, nodes: nodes, machine: machine, onGroup: { g, topology in
+            if topology.kind == .box { boxes += 1 }
+            if g == 0 { view = topology.description }
+        }, onRoute: { route in
             for link in route { load[link.index(axisCount: machine.axisCount)] += 1 }
-        }
-        let tp = try ringStats(.tp, layout: layout, nodes: nodes, machine: machine) { _, _, _ in }
+        })
+        let tp = try ringStats(.tp, layout: layout, nodes: nodes, machine: machine)
         let pp = try chainStats(.pp, layout: layout, nodes: nodes, machine: machine)
 
         var busiest = 0, used = 0, total = 0
@@ -89,20 +88,21 @@ public struct PlacementReport: Codable, Sendable, CustomStringConvertible {
     }
 
     /// Ring steps of each group's torus view (the rings sixring runs: both directions of every grid
-    /// axis); `visit` sees each group once (with an empty route) and then every step's route.
+    /// axis); `onGroup` sees each group's view, `onRoute` every step's route.
     static func ringStats(_ kind: JobLayout.GroupKind, layout: JobLayout, nodes: [Int], machine: TorusShape,
-                          visit: (Int, GroupTopology, [DirectedLink]) -> Void) throws -> GroupStats {
+                          onGroup: (Int, GroupTopology) -> Void = { _, _ in },
+                          onRoute: ([DirectedLink]) -> Void = { _ in }) throws -> GroupStats {
         let groups = layout.groups(kind)
         var worst = 0, hops = 0, steps = 0
         for (g, members) in groups.enumerated() {
             let topology = try GroupTopology.of(nodes: members.map { nodes[$0] }, on: machine)
-            visit(g, topology, [])
+            onGroup(g, topology)
             for rank in 0..<topology.size {
                 for axis in 0..<topology.grid.axisCount where topology.grid.dims[axis] > 1 {
                     for direction in Direction.allCases {
                         let peer = topology.neighbor(of: rank, axis: axis, direction: direction)
                         let route = try machine.route(from: nodes[members[rank]], to: nodes[members[peer]])
-                        visit(-1, topology, route)
+                        onRoute(route)
                         worst = max(worst, route.count)
                         hops += route.count
                         steps += 1

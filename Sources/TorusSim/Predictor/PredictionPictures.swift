@@ -12,7 +12,7 @@ extension Prediction {
             first = false
         }
         let several = request.groups.count > 1
-        var named = Set<Int>()
+        var named = Set<Int>(), namedThreads = Set<Int>()
         for slice in trace {
             let pid = slice.group * 1_000_000 + slice.rank
             if named.insert(pid).inserted {
@@ -20,24 +20,13 @@ extension Prediction {
                 emit("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":\(pid),\"args\":{\"name\":\"\(name)\"}}")
                 emit("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":\(pid),\"args\":{\"sort_index\":\(pid)}}")
             }
+            if namedThreads.insert(pid * 64 + slice.stream).inserted {
+                emit("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":\(pid),\"tid\":\(slice.stream),\"args\":{\"name\":\"\(slice.part)\"}}")
+            }
             let ts = String(format: "%.4f", slice.start * 1e6), dur = String(format: "%.4f", max(0, slice.end - slice.start) * 1e6)
             emit("{\"ph\":\"X\",\"name\":\"\(slice.label)\",\"pid\":\(pid),\"tid\":\(slice.stream),\"ts\":\(ts),\"dur\":\(dur)}")
         }
-        for (pid, streams) in streamNames() {
-            for (tid, name) in streams { emit("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"name\":\"\(name)\"}}") }
-        }
         return out + "\n]}\n"
-    }
-
-    /// (pid, [(tid, "part 0 +X,Y,Z")]) for every traced rank.
-    func streamNames() -> [(Int, [(Int, String)])] {
-        var seen: [Int: Set<Int>] = [:]
-        for s in trace { seen[s.group * 1_000_000 + s.rank, default: []].insert(s.stream) }
-        return seen.keys.sorted().map { pid in
-            let schedule = try? request.algorithm.schedule(topology: request.groups[pid / 1_000_000], rank: pid % 1_000_000, count: 0)
-            let names = seen[pid]!.sorted().map { tid in (tid, schedule.flatMap { tid < $0.streams.count ? $0.streams[tid].label : nil } ?? "stream \(tid)") }
-            return (pid, names)
-        }
     }
 
     /// The busiest and the idlest directed link on axes longer than one, with their bytes.

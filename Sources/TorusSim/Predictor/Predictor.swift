@@ -43,6 +43,8 @@ public struct TraceSlice: Sendable {
     public var rank: Int
     public var group: Int
     public var stream: Int
+    /// The stream's label ("part 0 +X,Y,Z") and the step ("send 4096 → 3").
+    public var part: String
     public var label: String
     public var start: Double
     public var end: Double
@@ -556,7 +558,7 @@ private struct PredictorRun {
             for (si, s) in UnsafeBufferPointer(start: streams, count: streamCount).enumerated() {
                 let g = Int(s.rank)
                 for k in traceStart[si].indices where !traceStart[si][k].isNaN {
-                    trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index),
+                    trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index), part: labels[si],
                                             label: describe(allSteps[stepBases[si] + k]), start: traceStart[si][k], end: traceEnd[si][k]))
                 }
             }
@@ -716,11 +718,11 @@ private struct PredictorRun {
         guard let i = find(si, serial) else { return }
         let op = ops[i]
         let done = max(op.issue, arrival)
+        // An early message's data lands now (a matched one was copied on delivery).
+        if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
         if op.kind == CompactStep.recv {
-            if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
             resolve(stream: si, index: i, at: done)
         } else {
-            if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
             // The receive part is over: the receive window slot frees now, the reduction follows.
             recvRing[si * model.window + Int(op.recvSlot)] = done
             ops[i].recvSlot = -1
