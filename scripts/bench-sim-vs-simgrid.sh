@@ -4,6 +4,9 @@
 # (SimGrid: smpi/simulate-computation off). Prints both predicted times and both wall times, run
 # side by side, and the wall-time ratio (payload against payload); the last column is torus sim's
 # timing-only run of the same case, for scale. Installs SimGrid (apt, as root) when missing.
+# The floor column is Benchmarks/simgrid/payload-floor.c: no simulator at all, just the same real
+# bytes built, reduced, copied and checked in one C process on all cores (OpenMP) — what any payload
+# simulator on this machine must spend at least.
 # Note: SMPI's lr ring runs in rank order (some steps cross two hops on 4x4x4); torus sim's ring
 # follows a one-hop (snake) order, so the predicted times differ by design.
 set -euo pipefail
@@ -28,12 +31,13 @@ cat > "$work/torus.xml" <<XML
 XML
 for i in $(seq 0 63); do echo "node-$i"; done > "$work/hosts"
 smpicc -O2 -o "$work/allreduce" Benchmarks/simgrid/allreduce.c 2>/dev/null
+cc -O2 -march=native -fopenmp -o "$work/floor" Benchmarks/simgrid/payload-floor.c
 now() { date +%s.%N; }
 echo "# ring AllReduce, 64 ranks, 4x4x4 torus, $BYTES bytes of float, $ROUNDS rounds side by side"
 echo "# SimGrid: smpirun --cfg=smpi/allreduce:lr, cluster topology=TORUS 4,4,4, bw 6.8GBps, lat 0.49us, simulate-computation off"
 echo "# torus sim: -a ring --payload --preset ideal (6.8 GB/s links, 0.49 us latency, 0.1 us/hop, no overhead, free reduction)"
-printf "%-6s %14s %14s %12s %12s %8s %14s\n" round simgrid_pred_s torus_pred_s simgrid_wall torus_wall ratio timing_only_wall
-ratios=()
+printf "%-6s %14s %14s %12s %12s %8s %14s %11s %12s\n" round simgrid_pred_s torus_pred_s simgrid_wall torus_wall ratio timing_only_wall floor_wall floor_ratio
+ratios=(); floors=()
 for r in $(seq 1 "$ROUNDS"); do
     t0=$(now)
     sg=$(smpirun -np 64 -platform "$work/torus.xml" -hostfile "$work/hosts" --cfg=smpi/allreduce:lr \
@@ -44,10 +48,15 @@ for r in $(seq 1 "$ROUNDS"); do
     t2=$(now)
     "$TORUS" sim --torus 4x4x4 -a ring --bytes "$BYTES" --preset ideal --json >/dev/null
     t3=$(now)
+    "$work/floor" "$BYTES" >/dev/null
+    t4=$(now)
     read -r sgp sgwrong <<<"$sg"; read -r tsp tswrong <<<"$ts"
     [ "$sgwrong" = 0 ] && [ "$tswrong" = 0 ] || { echo "a result was wrong (simgrid $sgwrong, torus $tswrong)" >&2; exit 1; }
     sgw=$(python3 -c "print($t1 - $t0)"); tsw=$(python3 -c "print($t2 - $t1)"); ratio=$(python3 -c "print($sgw / $tsw)"); tow=$(python3 -c "print($t3 - $t2)")
-    ratios+=("$ratio")
-    printf "%-6s %14.6f %14.6f %12.3f %12.3f %8.1f %14.3f\n" "$r" "$sgp" "$tsp" "$sgw" "$tsw" "$ratio" "$tow"
+    flw=$(python3 -c "print($t4 - $t3)"); flr=$(python3 -c "print($sgw / $flw)")
+    ratios+=("$ratio"); floors+=("$flr")
+    printf "%-6s %14.6f %14.6f %12.3f %12.3f %8.1f %14.3f %11.3f %12.1f\n" "$r" "$sgp" "$tsp" "$sgw" "$tsw" "$ratio" "$tow" "$flw" "$flr"
 done
-printf "median wall-time ratio (SimGrid / torus sim): %.1f\n" "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf "median wall-time ratio (SimGrid / torus sim): %.1f\n" "$(median "${ratios[@]}")"
+printf "median wall-time ratio (SimGrid / the floor, no simulator): %.1f\n" "$(median "${floors[@]}")"

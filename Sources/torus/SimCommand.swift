@@ -64,6 +64,9 @@ struct SimCommand: ParsableCommand {
     @Flag(name: .long, help: "With --job and no --rankmap: lay ranks in rank order, X fastest (the naive map).")
     var naive = false
 
+    @Option(name: .long, help: "Threads to predict on (default: every core for machines of 512 nodes or more; the result is the same for any number; --payload uses one).")
+    var threads: Int?
+
     @Flag(name: .long, help: "Print JSON (an object, or an array for a sweep or several algorithms).")
     var json = false
 
@@ -104,6 +107,7 @@ struct SimCommand: ParsableCommand {
         var messages: Int
         var events: Int
         var wallS: Double
+        var threads: Int
     }
 
     func run() throws {
@@ -135,7 +139,7 @@ struct SimCommand: ParsableCommand {
         for size in sizes {
             for algorithm in algorithms {
                 let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
-                                                model: model, payload: payload, trace: trace != nil)
+                                                model: model, payload: payload, trace: trace != nil, threads: threads)
                 bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
                 let p = try cliErrors { try Predictor.run(request, progress: bar.update) }
                 bar.clear()
@@ -205,7 +209,7 @@ struct SimCommand: ParsableCommand {
                    busiestLink: extremes.map { PlacementReport.linkName($0.busiest.0, on: r.machine) }, busiestLinkBytes: extremes?.busiest.1,
                    idlestLink: extremes.map { PlacementReport.linkName($0.idlest.0, on: r.machine) }, idlestLinkBytes: extremes?.idlest.1,
                    wrongElements: p.wrongElements, slowestGroupS: p.groupTimes.max() ?? 0, fastestGroupS: p.groupTimes.min() ?? 0,
-                   messages: p.messages, events: p.events, wallS: p.wallSeconds)
+                   messages: p.messages, events: p.events, wallS: p.wallSeconds, threads: p.threads)
     }
 
     func summary(_ p: Prediction, _ r: Row) -> String {
@@ -223,7 +227,7 @@ struct SimCommand: ParsableCommand {
         if let b = r.busiestLink, let i = r.idlestLink {
             lines.append("busiest link \(b) \(ByteCount.format(r.busiestLinkBytes!)), idlest link \(i) \(ByteCount.format(r.idlestLinkBytes!))")
         }
-        lines.append(String(format: "predicted in %.2f s: %d messages, %d events", r.wallS, r.messages, r.events))
+        lines.append(String(format: "predicted in %.2f s", r.wallS) + " on \(r.threads) thread\(r.threads == 1 ? "" : "s"): \(r.messages) messages, \(r.events) events")
         return lines.joined(separator: "\n")
     }
 

@@ -131,4 +131,49 @@ import TorusSchedules
         let b = try Predictor.run(.world(shape, algorithm: .sixRing, bytes: 3 << 20, model: .tofuD))
         #expect(a.time == b.time && a.linkBytes == b.linkBytes && a.events == b.events)
     }
+
+    /// The partitions of a threaded run hand messages over only at window ends; the result must be
+    /// the single-threaded one exactly: times, links, counts and trace, on one-hop and multi-hop
+    /// routes, contended job layouts, the full network and several ranks per node.
+    @Test func predictionIsTheSameOnAnyNumberOfThreads() throws {
+        let machine = try TorusShape(4, 4, 2)
+        let job = try JobLayout(tp: 2, pp: 2, dp: 8)
+        let naive = try PlacementGenerator.naive(layout: job, machine: machine, procsPerNode: 1)
+        let jobGroups = try job.groups(.dp).map { members in try GroupTopology.of(nodes: members.map { naive[$0] }, on: machine) }
+        let twoPerNode = try GroupTopology.of(nodes: (0..<64).map { $0 / 2 }, on: machine)
+        var full = NetworkModel.tofuD
+        full.network = .full
+        let cases: [(String, PredictionRequest)] = [
+            ("sixring", .world(machine, algorithm: .sixRing, bytes: 512 << 10, model: .tofuD)),
+            ("rabenseifner (multi-hop)", .world(machine, algorithm: .rabenseifner, bytes: 256 << 10, model: .tofuD)),
+            ("recursive doubling, ideal", .world(machine, algorithm: .recursiveDoubling, bytes: 256 << 10, model: .ideal)),
+            ("naive job, 8 groups", PredictionRequest(machine: machine, groups: jobGroups, algorithm: .sixRing, bytes: 512 << 10, model: .tofuD)),
+            ("two ranks per node", PredictionRequest(machine: machine, groups: [twoPerNode], algorithm: .ring, bytes: 128 << 10, model: .generic)),
+            ("full network", .world(machine, algorithm: .ring, bytes: 128 << 10, model: full)),
+        ]
+        for (name, base) in cases {
+            var request = base
+            request.trace = true
+            request.threads = 1
+            let one = try Predictor.run(request)
+            #expect(one.threads == 1)
+            for threads in [2, 3] {
+                request.threads = threads
+                let p = try Predictor.run(request)
+                #expect(p.threads == threads, "\(name)")
+                #expect(p.time == one.time && p.groupTimes == one.groupTimes, "\(name), \(threads) threads: \(p.time) s against \(one.time) s")
+                #expect(p.linkBytes == one.linkBytes && p.messages == one.messages && p.events == one.events, "\(name), \(threads) threads")
+                #expect(p.trace.map(\.start) == one.trace.map(\.start) && p.trace.map(\.end) == one.trace.map(\.end), "\(name), \(threads) threads")
+            }
+        }
+        var request = PredictionRequest.world(machine, algorithm: .ring, bytes: 1 << 20, model: .tofuD)
+        request.threads = 0
+        #expect(throws: TorusError.self) { try Predictor.run(request) }
+        // Payload mode reads the sender's memory on delivery: one thread, and still correct.
+        request = .world(machine, algorithm: .sixRing, bytes: 1 << 16, model: .tofuD)
+        request.payload = true
+        request.threads = 4
+        let p = try Predictor.run(request)
+        #expect(p.threads == 1 && p.wrongElements == 0)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TorusCore
 import TorusRuntime
 import TorusSchedules
@@ -18,9 +19,12 @@ public struct PredictionRequest: Sendable {
     public var payload: Bool
     /// Record one slice per step of every rank and part (for `--trace`).
     public var trace: Bool
+    /// Threads to predict on (nil: every core for machines of 512 nodes or more, else one). The
+    /// prediction is the same for any number; payload mode uses one.
+    public var threads: Int?
 
     public init(machine: TorusShape, groups: [GroupTopology], algorithm: Algorithm, bytes: Int, type: ElementType = .float32,
-                op: ReduceOp = .sum, model: NetworkModel, payload: Bool = false, trace: Bool = false) {
+                op: ReduceOp = .sum, model: NetworkModel, payload: Bool = false, trace: Bool = false, threads: Int? = nil) {
         self.machine = machine
         self.groups = groups
         self.algorithm = algorithm
@@ -30,6 +34,7 @@ public struct PredictionRequest: Sendable {
         self.model = model
         self.payload = payload
         self.trace = trace
+        self.threads = threads
     }
 
     /// One group: every node of `machine`, rank = node.
@@ -63,8 +68,9 @@ public struct Prediction: Sendable {
     /// Payload mode: elements that differ from the expected result over all ranks (nil: timing only).
     public var wrongElements: Int?
     public var trace: [TraceSlice]
-    /// Seconds the prediction took to compute.
+    /// Seconds the prediction took to compute, and on how many threads.
     public var wallSeconds: Double
+    public var threads: Int
 
     public var groupSize: Int { request.groups.map(\.size).max() ?? 1 }
     public var algbw: Double { time > 0 ? Double(request.bytes) / time : 0 }
@@ -100,8 +106,7 @@ public struct Prediction: Sendable {
 /// real library has): a 65th waits for the oldest to finish.
 public enum Predictor {
     public static func run(_ request: PredictionRequest, progress: ((Double) -> Void)? = nil) throws -> Prediction {
-        var engine = try PredictorRun(request)
-        return try engine.execute(progress: progress)
+        try PredictorRun(request).execute(progress: progress)
     }
 }
 
@@ -191,7 +196,7 @@ struct StreamState {
     var step: Int32
     /// Elements of the current step already issued.
     var at: Int32 = 0
-    /// Its recent ops are `ops[slab·stream ..< slab·stream + opCount]`, in serial order.
+    /// Its recent ops are `ops[slabStride·stream ..< slabStride·stream + opCount]`, in serial order.
     var opCount: Int32 = 0
     /// The serial of the unfinished op the stream waits for (-2: a receive-window slot; -1: none).
     var blockedOn: Int32 = -1
@@ -296,6 +301,7 @@ struct EventHeap {
     }
 }
 
+/// A message on its way: sender, sending and receiving stream, the sender's op, where its head is.
 struct Message {
     var src: Int32
     /// The sending stream, and the receiving stream (same position on the destination rank).
@@ -307,6 +313,29 @@ struct Message {
     var destination: Int
 }
 
+/// What one partition hands another at the end of a window: a message that arrived (for the
+/// receiver), the completion of a send (for the sender), or a message whose head enters a node of
+/// the other partition.
+struct Handover {
+    static let deliver: UInt8 = 0, sendDone: UInt8 = 1, hop: UInt8 = 2
+    var kind: UInt8
+    var time: Double
+    var message: Message
+}
+
+/// Payload mode's buffers (one partition only).
+final class PayloadBuffers {
+    var data: [[UInt8]]
+    var scratch: [[UInt8]]
+    init(data: [[UInt8]], scratch: [[UInt8]]) {
+        self.data = data
+        self.scratch = scratch
+    }
+}
+
+/// Everything built before the run: the configuration, every rank's compacted schedule, and the
+/// shared tables. A table entry belongs to the partition owning its stream, rank or node (a link:
+/// its source node) and is written by that partition only.
 private struct PredictorRun {
     static let issueSend: Int32 = 0, hop: Int32 = 1, reduce: Int32 = 2
 
@@ -316,48 +345,49 @@ private struct PredictorRun {
     let elementSize: Int
     let segmentElements: Int
     let strides: [Int]
-    /// Per simulated rank: its group, rank in the group, machine node, first stream.
-    var rankGroup: [Int32] = []
-    var rankInGroup: [Int32] = []
-    var rankNode: [Int] = []
-    var groupFirstRank: [Int] = []
-    var firstStream: [Int] = []
-    /// Per stream, hot (one cache line each) and cold.
-    var streamStore: AlignedArray<StreamState>!
-    var streams: UnsafeMutablePointer<StreamState>!
-    var streamCount = 0
-    var stepBases: [Int] = []
-    /// Posted receives of all streams, `window` slots per stream, and early messages per stream.
-    var waiters: [Waiter] = []
-    var early: [[Early]] = []
-    /// Recent ops of all streams, `slab` slots per stream.
-    var opStore: AlignedArray<RecentOp>!
-    var ops: UnsafeMutablePointer<RecentOp>!
-    let slab = 64
-    var allSteps: [CompactStep] = []
-    /// Per stream (cold: for messages and traces).
-    var labels: [String] = []
-    var traceStart: [[Double]] = []
-    var traceEnd: [[Double]] = []
-    /// Per stream, the completion times of its last `window` receives (NaN while pending).
-    var recvRing: [Double] = []
-    var cpuFree: [Double]
-    var engineFree: [Double]
-    var linkFree: [Double]
-    var linkBytes: [Int]
-    var pairFree: [Double] = []
-    var messages: [Message] = []
-    var freeMessages: [Int32] = []
-    var heap = EventHeap()
-    var events = 0
-    var messageCount = 0
-    var totalSegments = 0
-    var doneSegments = 0
-    // Payload mode.
-    var data: [[UInt8]] = []
-    var scratch: [[UInt8]] = []
     let kernel: ReductionKernel
     let count: Int
+    /// Per simulated rank: its group, rank in the group, machine node, first stream.
+    let rankGroup: [Int32]
+    let rankInGroup: [Int32]
+    let rankNode: [Int]
+    let groupFirstRank: [Int]
+    let firstStream: [Int]
+    let streamCount: Int
+    let stepBases: [Int]
+    let allSteps: [CompactStep]
+    let labels: [String]
+    let totalSegments: Int
+    /// Stream state (one cache line each), recent ops (`slab` per stream, `slabStride` apart), posted
+    /// receives (`window` per stream), early messages, the completion times of each stream's last
+    /// `window` receives (NaN while pending).
+    let streamStore: AlignedArray<StreamState>
+    let streams: UnsafeMutablePointer<StreamState>
+    let opStore: AlignedArray<RecentOp>
+    let ops: UnsafeMutablePointer<RecentOp>
+    let slab = 64
+    /// Slabs start `slabStride` records apart: one line more than a slab, so the slabs' first lines
+    /// do not all fall in the same cache sets (4 KiB apart they would).
+    let slabStride = 65
+    let waiters: AlignedArray<Waiter>
+    let early: AlignedArray<[Early]>
+    let recvRing: AlignedArray<Double>
+    /// Per rank (CPU), node (reduction engine), directed link, ordered pair of ranks (full network).
+    let cpuFree: AlignedArray<Double>
+    let engineFree: AlignedArray<Double>
+    let linkFree: AlignedArray<Double>
+    let linkBytes: AlignedArray<Int>
+    let pairFree: AlignedArray<Double>
+    /// Per step of `allSteps` (trace only): when its first segment was issued and its last finished.
+    let traceStart: AlignedArray<Double>
+    let traceEnd: AlignedArray<Double>
+    let payload: PayloadBuffers?
+    /// Partitions run on threads of their own, in windows of `lookahead` virtual seconds. A partition
+    /// owns a contiguous range of machine nodes, their ranks, their streams and their outgoing links.
+    let partitions: Int
+    let lookahead: Double
+    let nodePartition: [Int32]
+    let streamPartition: [Int32]
 
     init(_ request: PredictionRequest) throws {
         self.request = request
@@ -377,11 +407,11 @@ private struct PredictorRun {
         var strides: [Int] = []
         for d in machine.dims { strides.append(s); s *= d }
         self.strides = strides
-        cpuFree = []
-        engineFree = Array(repeating: 0, count: machine.nodeCount)
-        linkFree = Array(repeating: 0, count: model.network == .torus ? machine.directedLinkCount : 0)
-        linkBytes = Array(repeating: 0, count: linkFree.count)
+        if let threads = request.threads, threads < 1 {
+            throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 or more")
+        }
 
+        var rankGroup: [Int32] = [], rankInGroup: [Int32] = [], rankNode: [Int] = [], groupFirstRank: [Int] = []
         var ranks = 0
         for (g, topology) in request.groups.enumerated() {
             guard let nodes = topology.machineNodeOf, topology.machine == machine else {
@@ -395,6 +425,10 @@ private struct PredictorRun {
             }
             ranks += topology.size
         }
+        self.rankGroup = rankGroup
+        self.rankInGroup = rankInGroup
+        self.rankNode = rankNode
+        self.groupFirstRank = groupFirstRank
         guard ranks < 1 << 27 else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^27 simulated ranks")
         }
@@ -402,22 +436,22 @@ private struct PredictorRun {
             guard ranks <= 4096 else {
                 throw TorusError.invalidValue(name: "--network full", value: "\(ranks) ranks", expected: "at most 4096 ranks (a link per pair)")
             }
-            pairFree = Array(repeating: 0, count: ranks * ranks)
         }
-        cpuFree = Array(repeating: 0, count: ranks)
         if request.payload {
             guard ranks * (request.bytes * 2) <= 8 << 30 else {
                 throw TorusError.invalidValue(name: "--payload", value: "\(ranks) ranks × \(request.bytes) bytes",
                                               expected: "at most 8 GiB of buffers in payload mode; drop --payload for timing only")
             }
         }
-        try buildStreams(ranks: ranks)
-    }
+        cpuFree = AlignedArray(repeating: 0, count: ranks)
+        engineFree = AlignedArray(repeating: 0, count: machine.nodeCount)
+        let links = model.network == .torus ? machine.directedLinkCount : 0
+        linkFree = AlignedArray(repeating: 0, count: links)
+        linkBytes = AlignedArray(repeating: 0, count: links)
+        pairFree = AlignedArray(repeating: 0, count: model.network == .full ? ranks * ranks : 0)
 
-    /// Every rank's schedule, compacted; built on all cores.
-    mutating func buildStreams(ranks: Int) throws {
-        let request = self.request, count = self.count
-        let groupOf = rankGroup, inGroup = rankInGroup
+        // Every rank's schedule, compacted; built on all cores.
+        let count = self.count
         var perRank = [[(label: String, steps: [CompactStep])]?](repeating: nil, count: ranks)
         var scratchCounts = [Int](repeating: 0, count: ranks)
         let failure = ErrorList()
@@ -426,7 +460,7 @@ private struct PredictorRun {
                 let o = out.baseAddress!, s = sc.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: ranks) { g in
                     do {
-                        let schedule = try request.algorithm.schedule(topology: request.groups[Int(groupOf[g])], rank: Int(inGroup[g]), count: count)
+                        let schedule = try request.algorithm.schedule(topology: request.groups[Int(rankGroup[g])], rank: Int(rankInGroup[g]), count: count)
                         s[g] = schedule.scratchCount
                         o[g] = schedule.streams.map { stream in
                             (stream.label, stream.steps.map { PredictorRun.compact($0) })
@@ -438,7 +472,10 @@ private struct PredictorRun {
             }
         }
         if let error = failure.rootCause() { throw error }
-        var list: [StreamState] = []
+        var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], allSteps: [CompactStep] = [], labels: [String] = []
+        var totalSegments = 0
+        let segmentElements = self.segmentElements
+        func segments(_ n: Int) -> Int { n == 0 ? 0 : segmentElements == Int.max ? 1 : (n + segmentElements - 1) / segmentElements }
         for g in 0..<ranks {
             firstStream.append(list.count)
             for (index, (label, steps)) in perRank[g]!.enumerated() {
@@ -447,10 +484,6 @@ private struct PredictorRun {
                 stepBases.append(allSteps.count)
                 allSteps += steps
                 labels.append(label)
-                if request.trace {
-                    traceStart.append(Array(repeating: .nan, count: steps.count))
-                    traceEnd.append(Array(repeating: 0, count: steps.count))
-                }
                 for step in steps { totalSegments += segments(Int(step.count)) }
                 guard allSteps.count < Int(Int32.max) else {
                     throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
@@ -463,19 +496,26 @@ private struct PredictorRun {
         guard streamCount < 1 << 30 else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
         }
-        streamStore = AlignedArray(repeating: StreamState(rank: 0, index: 0, stepEnd: 0, step: 0), count: streamCount)
-        streams = streamStore.base
-        for (i, st) in list.enumerated() { streams[i] = st }
-        recvRing = Array(repeating: 0, count: streamCount * model.window)
         guard scratchCounts.allSatisfy({ $0 < scratchBase }) else {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a buffer whose schedule needs fewer than 2^30 scratch elements")
         }
+        self.firstStream = firstStream
+        self.stepBases = stepBases
+        self.allSteps = allSteps
+        self.labels = labels
+        self.totalSegments = totalSegments
+        streamStore = AlignedArray(repeating: StreamState(rank: 0, index: 0, stepEnd: 0, step: 0), count: streamCount)
+        streams = streamStore.base
+        for (i, st) in list.enumerated() { streams[i] = st }
+        recvRing = AlignedArray(repeating: 0, count: streamCount * model.window)
         let blank = RecentOp(access: Access(a: .empty, aWrites: false, b: .empty), done: 0, issue: 0, targetReady: 0, serial: 0, step: 0,
                              peer: 0, recvSlot: -1, kind: 0)
-        opStore = AlignedArray(repeating: blank, count: streamCount * slab)
+        opStore = AlignedArray(repeating: blank, count: streamCount * slabStride)
         ops = opStore.base
-        waiters = Array(repeating: Waiter(src: -1, serial: -1), count: streamCount * model.window)
-        early = Array(repeating: [], count: streamCount)
+        waiters = AlignedArray(repeating: Waiter(src: -1, serial: -1), count: streamCount * model.window)
+        early = AlignedArray(repeating: [], count: streamCount)
+        traceStart = AlignedArray(repeating: .nan, count: request.trace ? allSteps.count : 0)
+        traceEnd = AlignedArray(repeating: 0, count: request.trace ? allSteps.count : 0)
         if request.payload {
             // Each rank's inputs, built on all cores.
             let type = request.type
@@ -483,12 +523,27 @@ private struct PredictorRun {
             built.withUnsafeMutableBufferPointer { out in
                 let o = out.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: ranks) { g in
-                    (o + g).pointee = VerifiableInputs.bytes(type: type, rank: Int(inGroup[g]), count: count)
+                    (o + g).pointee = VerifiableInputs.bytes(type: type, rank: Int(rankInGroup[g]), count: count)
                 }
             }
-            data = built
-            scratch = scratchCounts.map { [UInt8](repeating: 0, count: $0 * elementSize) }
+            let elementSize = self.elementSize
+            payload = PayloadBuffers(data: built, scratch: scratchCounts.map { [UInt8](repeating: 0, count: $0 * elementSize) })
+        } else {
+            payload = nil
         }
+
+        // Partitions. A handover crosses at a hop (due `hopDelay` or later) or on arrival (due
+        // `linkLatency` or later), so a window that long needs nothing from another partition.
+        // Payload mode reads the sender's memory on delivery: one partition.
+        lookahead = model.network == .full ? model.linkLatency : min(model.linkLatency, model.hopDelay)
+        let nodes = machine.nodeCount
+        var n = request.threads ?? (nodes >= 512 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
+        if request.payload || !(lookahead > 0) || !lookahead.isFinite { n = 1 }
+        n = max(1, min(n, nodes))
+        partitions = n
+        let nodePartition = (0..<nodes).map { Int32($0 * n / nodes) }
+        self.nodePartition = nodePartition
+        streamPartition = list.map { nodePartition[rankNode[Int($0.rank)]] }
     }
 
     static func compact(_ step: Step) -> CompactStep {
@@ -505,29 +560,35 @@ private struct PredictorRun {
         }
     }
 
-    func segments(_ n: Int) -> Int { n == 0 ? 0 : segmentElements == Int.max ? 1 : (n + segmentElements - 1) / segmentElements }
-
-    mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
-        heap.push(Event(time: time, kind: kind, a: a, b: b))
-    }
-
-    mutating func execute(progress: ((Double) -> Void)?) throws -> Prediction {
+    func execute(progress: ((Double) -> Void)?) throws -> Prediction {
         let started = Date()
-        for s in 0..<streamCount { advance(s) }
-        var nextReport = 1 << 16
-        while !heap.isEmpty {
-            let e = heap.pop()
-            events += 1
-            switch e.kind {
-            case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
-            case PredictorRun.hop: hop(message: Int(e.a), at: e.time)
-            default: startReduction(stream: Int(e.a), serial: e.b, at: e.time)
-            }
-            if events >= nextReport {
-                nextReport += 1 << 16
-                progress?(Double(doneSegments) / Double(max(1, totalSegments)))
-            }
+        let n = partitions
+        let sync = WindowSync(partitions: n)
+        let parts = UnsafeMutablePointer<Partition>.allocate(capacity: n)
+        for p in 0..<n { (parts + p).initialize(to: Partition(run: self, index: p, sync: sync)) }
+        defer {
+            parts.deinitialize(count: n)
+            parts.deallocate()
         }
+        if n == 1 {
+            parts[0].runAlone(progress: progress)
+        } else {
+            let group = DispatchGroup()
+            let shared = SendablePointer(parts)
+            for p in 1..<n {
+                group.enter()
+                let thread = Thread {
+                    shared.pointer[p].runWindows(progress: nil)
+                    group.leave()
+                }
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+            parts[0].runWindows(progress: progress)
+            group.wait()
+        }
+        let events = (0..<n).reduce(0) { $0 + parts[$1].events }
+        let messageCount = (0..<n).reduce(0) { $0 + parts[$1].messageCount }
         // Every stream must have run to its end; anything else is a schedule that cannot complete.
         if let stuck = (0..<streamCount).first(where: { streams[$0].step < streams[$0].stepEnd }) {
             let s = streams[stuck]
@@ -538,35 +599,34 @@ private struct PredictorRun {
             groupTimes[Int(rankGroup[Int(s.rank)])] = max(groupTimes[Int(rankGroup[Int(s.rank)])], s.finish)
         }
         var wrong: Int?
-        if request.payload {
-            var bad = 0
+        if let payload {
             // Every rank's result against the expected pattern, on all cores.
             let patterns = try request.groups.map { try VerifiableInputs.expectedPattern(kernel: kernel, ranks: $0.size) }
-            var counts = [Int](repeating: 0, count: data.count)
-            let data = self.data, type = request.type, groupOf = rankGroup
+            var counts = [Int](repeating: 0, count: payload.data.count)
+            let data = payload.data, type = request.type, groupOf = rankGroup
             counts.withUnsafeMutableBufferPointer { out in
                 let o = out.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: data.count) { g in
                     (o + g).pointee = VerifiableInputs.countWrong(data[g], pattern: patterns[Int(groupOf[g])], type: type)
                 }
             }
-            bad = counts.reduce(0, +)
-            wrong = bad
+            wrong = counts.reduce(0, +)
         }
         var trace: [TraceSlice] = []
         if request.trace {
             for (si, s) in UnsafeBufferPointer(start: streams, count: streamCount).enumerated() {
                 let g = Int(s.rank)
-                for k in traceStart[si].indices where !traceStart[si][k].isNaN {
+                for k in stepBases[si] ..< Int(s.stepEnd) where !traceStart.base[k].isNaN {
                     trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index), part: labels[si],
-                                            label: describe(allSteps[stepBases[si] + k]), start: traceStart[si][k], end: traceEnd[si][k]))
+                                            label: describe(allSteps[k]), start: traceStart.base[k], end: traceEnd.base[k]))
                 }
             }
         }
         progress?(1)
-        return Prediction(request: request, time: groupTimes.max() ?? 0, groupTimes: groupTimes, linkBytes: linkBytes,
+        return Prediction(request: request, time: groupTimes.max() ?? 0, groupTimes: groupTimes,
+                          linkBytes: Array(UnsafeBufferPointer(start: linkBytes.base, count: linkBytes.count)),
                           messages: messageCount, events: events, wrongElements: wrong, trace: trace,
-                          wallSeconds: Date().timeIntervalSince(started))
+                          wallSeconds: Date().timeIntervalSince(started), threads: n)
     }
 
     func describe(_ step: CompactStep) -> String {
@@ -578,6 +638,166 @@ private struct PredictorRun {
         default: return "copy \(step.count)"
         }
     }
+}
+
+/// A pointer handed to another thread (the partitions it points at are each used by one thread).
+private struct SendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
+
+/// Where the partitions meet between windows: a barrier, each partition's next event time and
+/// progress, and the handovers from each partition to each other (`outboxes[from · n + to]`).
+private final class WindowSync: @unchecked Sendable {
+    let partitions: Int
+    let arrived = Atomic<Int>(0)
+    let generation = Atomic<Int>(0)
+    let nextTime: AlignedArray<Double>
+    let done: AlignedArray<Int>
+    let outboxes: AlignedArray<[Handover]>
+
+    init(partitions: Int) {
+        self.partitions = partitions
+        nextTime = AlignedArray(repeating: 0, count: partitions)
+        done = AlignedArray(repeating: 0, count: partitions)
+        outboxes = AlignedArray(repeating: [], count: partitions * partitions)
+    }
+
+    /// Returns once every partition has called it. Spins (windows are short), then yields the core
+    /// to whatever else wants it, then sleeps: a busy machine must not turn the wait into a fight
+    /// for cores.
+    func wait() {
+        let current = generation.load(ordering: .acquiring)
+        if arrived.add(1, ordering: .acquiringAndReleasing).newValue == partitions {
+            arrived.store(0, ordering: .relaxed)
+            sleepers.lock()
+            generation.store(current + 1, ordering: .releasing)
+            sleepers.broadcast()
+            sleepers.unlock()
+            return
+        }
+        for _ in 0..<WindowSync.spins where generation.load(ordering: .acquiring) != current { return }
+        for _ in 0..<WindowSync.yields {
+            if generation.load(ordering: .acquiring) != current { return }
+            sched_yield()
+        }
+        sleepers.lock()
+        while generation.load(ordering: .acquiring) == current { sleepers.wait() }
+        sleepers.unlock()
+    }
+
+    static let spins = 4096, yields = 1000
+    let sleepers = NSCondition()
+}
+
+/// One partition of the run: its events, its messages in flight, its counters. Runs alone (one
+/// partition) or in windows with the others.
+private struct Partition {
+    let run: PredictorRun
+    let index: Int
+    let sync: WindowSync
+    var heap = EventHeap()
+    /// Messages whose head waits to enter the next link, by sending stream and serial.
+    var inFlight: [UInt64: Message] = [:]
+    var events = 0
+    var messageCount = 0
+    var doneSegments = 0
+    /// The end of the current window: nothing handed over may be due earlier.
+    var windowEnd = Double.infinity
+
+    init(run: PredictorRun, index: Int, sync: WindowSync) {
+        self.run = run
+        self.index = index
+        self.sync = sync
+    }
+
+    var request: PredictionRequest { run.request }
+    var model: NetworkModel { run.model }
+    var machine: TorusShape { run.machine }
+    var streams: UnsafeMutablePointer<StreamState> { run.streams }
+    var ops: UnsafeMutablePointer<RecentOp> { run.ops }
+    var slab: Int { run.slab }
+    var slabStride: Int { run.slabStride }
+    var segmentElements: Int { run.segmentElements }
+    var elementSize: Int { run.elementSize }
+
+    mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
+        heap.push(Event(time: time, kind: kind, a: a, b: b))
+    }
+
+    /// Issues the first segments of the partition's streams.
+    mutating func start() {
+        for s in 0..<run.streamCount where Int(run.streamPartition[s]) == index { advance(s) }
+    }
+
+    mutating func process(_ e: Event) {
+        events += 1
+        switch e.kind {
+        case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
+        case PredictorRun.hop:
+            let m = inFlight.removeValue(forKey: UInt64(UInt32(e.a)) << 32 | UInt64(UInt32(bitPattern: e.b)))!
+            hop(m, at: e.time)
+        default: startReduction(stream: Int(e.a), serial: e.b, at: e.time)
+        }
+    }
+
+    mutating func runAlone(progress: ((Double) -> Void)?) {
+        start()
+        var nextReport = 1 << 16
+        while !heap.isEmpty {
+            process(heap.pop())
+            if events >= nextReport {
+                nextReport += 1 << 16
+                progress?(Double(doneSegments) / Double(max(1, run.totalSegments)))
+            }
+        }
+    }
+
+    /// Conservative parallel run: every partition handles its events earlier than the window's end
+    /// (the earliest pending event anywhere plus the lookahead), then takes over what the others
+    /// handed it. Nothing handed over is due before the window's end, so the result is the one a
+    /// single partition computes.
+    mutating func runWindows(progress: ((Double) -> Void)?) {
+        let n = sync.partitions
+        start()
+        var nextReport = 1 << 16
+        while true {
+            for from in 0..<n where from != index {
+                let box = sync.outboxes.base + (from * n + index)
+                for h in box.pointee { take(h) }
+                box.pointee.removeAll(keepingCapacity: true)
+            }
+            sync.nextTime.base[index] = heap.isEmpty ? .infinity : heap.items[0].time
+            sync.done.base[index] = doneSegments
+            sync.wait()
+            var begin = Double.infinity, done = 0
+            for p in 0..<n {
+                begin = min(begin, sync.nextTime.base[p])
+                done += sync.done.base[p]
+            }
+            if begin == .infinity { break }
+            if let progress, events >= nextReport {
+                nextReport = events + (1 << 16) / n
+                progress(Double(done) / Double(max(1, run.totalSegments)))
+            }
+            windowEnd = begin + run.lookahead
+            while let top = heap.items.first, top.time < windowEnd { process(heap.pop()) }
+            sync.wait()
+        }
+    }
+
+    mutating func take(_ h: Handover) {
+        switch h.kind {
+        case Handover.deliver: deliver(h.message, at: h.time)
+        case Handover.sendDone: sendDone(stream: Int(h.message.stream), serial: h.message.serial, at: h.time)
+        default: enterNode(h.message, at: h.time)
+        }
+    }
+
+    mutating func hand(_ kind: UInt8, to partition: Int32, _ m: Message, at time: Double) {
+        precondition(time >= windowEnd, "predictor: a handover due at \(time) s inside the window ending at \(windowEnd) s (lookahead too long)")
+        sync.outboxes.base[index * sync.partitions + Int(partition)].append(Handover(kind: kind, time: time, message: m))
+    }
 
     // MARK: Issue
 
@@ -586,7 +806,7 @@ private struct PredictorRun {
         while true {
             let stepIndex = Int(streams[si].step)
             guard stepIndex < Int(streams[si].stepEnd) else { return }
-            let step = allSteps[stepIndex]
+            let step = run.allSteps[stepIndex]
             let at = Int(streams[si].at)
             let n = min(segmentElements, Int(step.count) - at)
             let aLo = Int(step.a) + at + (step.aScratch ? scratchBase : 0)
@@ -606,14 +826,14 @@ private struct PredictorRun {
                 let count = Int(streams[si].recvCount)
                 recvSlot = Int16(count % model.window)
                 if count >= model.window {
-                    let previous = recvRing[si * model.window + Int(recvSlot)]
+                    let previous = run.recvRing.base[si * model.window + Int(recvSlot)]
                     if previous.isNaN { streams[si].blockedOn = -2; return }
                     ready = max(ready, previous)
                 }
             }
             var targetReady = 0.0
             let reduces = step.kind == CompactStep.recvReduce
-            let base = si * slab, live = Int(streams[si].opCount)
+            let base = si * slabStride, live = Int(streams[si].opCount)
             for k in base ..< base + live {
                 let r = ops[k]
                 if access.conflicts(r.access) {
@@ -647,7 +867,7 @@ private struct PredictorRun {
             ops[base + kept] = RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
                                         step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind)
             streams[si].opCount = Int32(kept + 1)
-            if request.trace, at == 0 { traceStart[si][stepIndex - stepBases[si]] = ready }
+            if request.trace, at == 0 { run.traceStart.base[stepIndex] = ready }
             if at + n >= Int(step.count) {
                 streams[si].step += 1
                 streams[si].at = 0
@@ -664,7 +884,7 @@ private struct PredictorRun {
                     schedule(ready, PredictorRun.issueSend, Int32(si), serial)
                 }
             case CompactStep.recv, CompactStep.recvReduce:
-                recvRing[si * model.window + Int(recvSlot)] = .nan
+                run.recvRing.base[si * model.window + Int(recvSlot)] = .nan
                 streams[si].recvCount += 1
                 post(stream: si, serial: serial, peer: Int(step.peer))
             default:
@@ -674,8 +894,8 @@ private struct PredictorRun {
     }
 
     /// Drops the stream's ops finished by `time`; returns how many remain.
-    mutating func prune(_ si: Int, upTo time: Double) -> Int {
-        let base = si * slab
+    func prune(_ si: Int, upTo time: Double) -> Int {
+        let base = si * slabStride
         var w = base
         for k in base ..< base + Int(streams[si].opCount) where !(ops[k].done <= time) {
             if w != k { ops[w] = ops[k] }
@@ -687,7 +907,7 @@ private struct PredictorRun {
 
     /// The global index of the stream's recent op with this serial (ops are kept in serial order).
     @inline(__always) func find(_ si: Int, _ serial: Int32) -> Int? {
-        var lo = si * slab, hi = lo + Int(streams[si].opCount)
+        var lo = si * slabStride, hi = lo + Int(streams[si].opCount)
         let end = hi
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -697,18 +917,19 @@ private struct PredictorRun {
     }
 
     /// The simulated rank of group rank `peer` in the group of rank `g`.
-    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { groupFirstRank[Int(rankGroup[g])] + peer }
+    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { run.groupFirstRank[Int(run.rankGroup[g])] + peer }
 
     mutating func post(stream si: Int, serial: Int32, peer: Int) {
         let src = Int32(peerRank(Int(streams[si].rank), peer))
-        if streams[si].earlyCount > 0, let k = early[si].firstIndex(where: { $0.src == src }) {
-            let e = early[si].remove(at: k)
+        let early = run.early.base + si
+        if streams[si].earlyCount > 0, let k = early.pointee.firstIndex(where: { $0.src == src }) {
+            let e = early.pointee.remove(at: k)
             streams[si].earlyCount -= 1
             received(stream: si, serial: serial, arrival: e.arrival, payload: e.payload)
         } else {
             // The receive window keeps unmatched receives at `window` or fewer.
             precondition(Int(streams[si].waiting) < model.window, "predictor: more posted receives than the window")
-            waiters[si * model.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
+            run.waiters.base[si * model.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
             streams[si].waiting += 1
         }
     }
@@ -724,7 +945,7 @@ private struct PredictorRun {
             resolve(stream: si, index: i, at: done)
         } else {
             // The receive part is over: the receive window slot frees now, the reduction follows.
-            recvRing[si * model.window + Int(op.recvSlot)] = done
+            run.recvRing.base[si * model.window + Int(op.recvSlot)] = done
             ops[i].recvSlot = -1
             if streams[si].blockedOn == -2 { advance(si) }
             schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial)
@@ -738,7 +959,7 @@ private struct PredictorRun {
         let op = ops[i]
         ops[i].kind = CompactStep.started
         streams[si].sendsWaiting -= 1
-        let end = si * slab + Int(streams[si].opCount)
+        let end = si * slabStride + Int(streams[si].opCount)
         let later = UnsafeBufferPointer(start: ops + (i + 1), count: end - (i + 1))
         if streams[si].sendsWaiting > 0, let next = later.first(where: { $0.kind == CompactStep.send }) {
             schedule(max(time, next.issue), PredictorRun.issueSend, Int32(si), next.serial)
@@ -748,83 +969,101 @@ private struct PredictorRun {
         let g = Int(streams[si].rank)
         let dst = peerRank(g, Int(op.peer))
         let bytes = op.access.a.count * elementSize
+        let cpuFree = run.cpuFree.base
         let inject = max(time, cpuFree[g]) + model.softwareOverhead
         cpuFree[g] = inject
         messageCount += 1
-        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(firstStream[dst] + Int(streams[si].index)), serial: serial,
-                        bytes: bytes, node: rankNode[g], destination: rankNode[dst])
-        let id: Int
-        if let free = freeMessages.popLast() { id = Int(free); messages[id] = m } else { id = messages.count; messages.append(m) }
+        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(run.firstStream[dst] + Int(streams[si].index)), serial: serial,
+                        bytes: bytes, node: run.rankNode[g], destination: run.rankNode[dst])
         if model.network == .full {
-            let pair = g * cpuFree.count + dst
+            let pair = g * run.cpuFree.count + dst
+            let pairFree = run.pairFree.base
             let start = max(inject, pairFree[pair])
             pairFree[pair] = start + Double(bytes) / model.linkBandwidth
-            deliver(message: id, at: pairFree[pair] + model.linkLatency)
+            arrive(m, at: pairFree[pair] + model.linkLatency)
         } else if m.node == m.destination {
             // Ranks of one node: a copy through memory.
-            deliver(message: id, at: inject + Double(bytes) / (model.memoryBandwidth / 2))
+            arrive(m, at: inject + Double(bytes) / (model.memoryBandwidth / 2))
         } else {
-            hop(message: id, at: inject)
+            hop(m, at: inject)
         }
     }
 
     /// The message's head reaches the next link on its route at `time`.
-    mutating func hop(message id: Int, at time: Double) {
-        var m = messages[id]
+    mutating func hop(_ message: Message, at time: Double) {
+        var m = message
         // Dimension-order routing, the shorter way round (ties the + way).
         var axis = 0, step = 0
         for a in 0..<machine.axisCount {
-            let c = (m.node / strides[a]) % machine.dims[a], t = (m.destination / strides[a]) % machine.dims[a]
+            let c = (m.node / run.strides[a]) % machine.dims[a], t = (m.destination / run.strides[a]) % machine.dims[a]
             if c != t { axis = a; step = machine.signedDistance(from: c, to: t, axis: a) > 0 ? 1 : -1; break }
         }
         let link = (m.node * machine.axisCount + axis) * 2 + (step > 0 ? 0 : 1)
+        let linkFree = run.linkFree.base
         let start = max(time, linkFree[link])
         let busy = Double(m.bytes) / model.linkBandwidth
         linkFree[link] = start + busy
-        linkBytes[link] += m.bytes
-        let c = (m.node / strides[axis]) % machine.dims[axis]
+        run.linkBytes.base[link] += m.bytes
+        let c = (m.node / run.strides[axis]) % machine.dims[axis]
         let next = (c + step + machine.dims[axis]) % machine.dims[axis]
-        m.node += (next - c) * strides[axis]
-        messages[id].node = m.node
+        m.node += (next - c) * run.strides[axis]
         if m.node == m.destination {
-            deliver(message: id, at: start + busy + model.linkLatency)
+            arrive(m, at: start + busy + model.linkLatency)
+        } else if run.nodePartition[m.node] == index {
+            enterNode(m, at: start + model.hopDelay)
         } else {
-            schedule(start + model.hopDelay, PredictorRun.hop, Int32(id), 0)
+            hand(Handover.hop, to: run.nodePartition[m.node], m, at: start + model.hopDelay)
         }
     }
 
-    mutating func deliver(message id: Int, at arrival: Double) {
-        let m = messages[id]
-        freeMessages.append(Int32(id))
-        let si = Int(m.stream)
-        let sender = find(si, m.serial)
-        // The receiver's oldest unmatched receive from this source completes, or the message waits.
-        // Data moves now, before the send completes: until then nothing may write the sent range.
+    /// The message's head will reach a node of this partition at `time`.
+    mutating func enterNode(_ m: Message, at time: Double) {
+        inFlight[UInt64(UInt32(m.stream)) << 32 | UInt64(UInt32(bitPattern: m.serial))] = m
+        schedule(time, PredictorRun.hop, m.stream, m.serial)
+    }
+
+    /// The message is through at `arrival`: the receiver gets it, the send is complete.
+    mutating func arrive(_ m: Message, at arrival: Double) {
+        let receiver = run.streamPartition[Int(m.target)], sender = run.streamPartition[Int(m.stream)]
+        if receiver == index { deliver(m, at: arrival) } else { hand(Handover.deliver, to: receiver, m, at: arrival) }
+        if sender == index { sendDone(stream: Int(m.stream), serial: m.serial, at: arrival) } else { hand(Handover.sendDone, to: sender, m, at: arrival) }
+    }
+
+    /// The receiver's oldest unmatched receive from the message's source completes, or the message
+    /// waits. Payload: data moves now, before the send completes (until then nothing may write the
+    /// sent range; one partition owns both ends).
+    mutating func deliver(_ m: Message, at arrival: Double) {
         let ti = Int(m.target)
         let base = ti * model.window, n = Int(streams[ti].waiting)
+        let waiters = run.waiters.base
+        let sender = request.payload ? find(Int(m.stream), m.serial) : nil
         if let k = (base ..< base + n).first(where: { waiters[$0].src == m.src }) {
             let serial = waiters[k].serial
             for j in k ..< base + n - 1 { waiters[j] = waiters[j + 1] }
             streams[ti].waiting -= 1
-            if request.payload, let sender, let r = find(ti, serial) {
+            if let sender, let r = find(ti, serial) {
                 copy(from: Int(m.src), ops[sender].access.a, to: Int(streams[ti].rank), ops[r].access.a)
             }
             received(stream: ti, serial: serial, arrival: arrival, payload: nil)
         } else {
-            let payload = request.payload && sender != nil ? read(rank: Int(m.src), at: ops[sender!].access.a) : nil
-            early[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
+            let payload = sender.map { read(rank: Int(m.src), at: ops[$0].access.a) }
+            run.early.base[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
             streams[ti].earlyCount += 1
         }
-        // The sender's segment is complete.
-        if let i = find(si, m.serial) { resolve(stream: si, index: i, at: arrival) }
+    }
+
+    /// The sender's segment is complete.
+    mutating func sendDone(stream si: Int, serial: Int32, at arrival: Double) {
+        if let i = find(si, serial) { resolve(stream: si, index: i, at: arrival) }
     }
 
     mutating func startReduction(stream si: Int, serial: Int32, at time: Double) {
         guard let i = find(si, serial) else { return }
         let op = ops[i]
         let g = Int(streams[si].rank)
-        let node = rankNode[g]
+        let node = run.rankNode[g]
         let rate = op.kind == CompactStep.copy ? model.memoryBandwidth / 2 : model.reductionRate
+        let engineFree = run.engineFree.base
         let start = max(time, engineFree[node])
         let done = rate.isInfinite ? start : start + Double(op.access.a.count * elementSize) / rate
         engineFree[node] = done
@@ -843,11 +1082,11 @@ private struct PredictorRun {
     mutating func resolve(stream si: Int, index i: Int, at time: Double) {
         ops[i].done = time
         let op = ops[i]
-        if op.recvSlot >= 0 { recvRing[si * model.window + Int(op.recvSlot)] = time }
+        if op.recvSlot >= 0 { run.recvRing.base[si * model.window + Int(op.recvSlot)] = time }
         streams[si].finish = max(streams[si].finish, time)
         if request.trace {
-            let k = Int(op.step) - stepBases[si]
-            traceEnd[si][k] = max(traceEnd[si][k], time)
+            let k = Int(op.step)
+            run.traceEnd.base[k] = max(run.traceEnd.base[k], time)
         }
         doneSegments += 1
         // Only the op the stream waits for (or a receive, for a full window) can let it go on.
@@ -858,39 +1097,43 @@ private struct PredictorRun {
     // MARK: Payload
 
     func read(rank g: Int, at span: Span) -> [UInt8] {
+        let buffers = run.payload!
         let lo = span.offset * elementSize, hi = lo + span.count * elementSize
-        return span.isScratch ? Array(scratch[g][lo..<hi]) : Array(data[g][lo..<hi])
+        return span.isScratch ? Array(buffers.scratch[g][lo..<hi]) : Array(buffers.data[g][lo..<hi])
     }
 
-    mutating func write(_ bytes: [UInt8], rank g: Int, at span: Span) {
+    func write(_ bytes: [UInt8], rank g: Int, at span: Span) {
+        let buffers = run.payload!
         let lo = span.offset * elementSize
-        if span.isScratch { scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
-        else { data[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+        if span.isScratch { buffers.scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+        else { buffers.data[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
     }
 
     /// Copies a span of rank `src` to a span of rank `dst` (data or scratch).
-    mutating func copy(from src: Int, _ a: Span, to dst: Int, _ b: Span) {
+    func copy(from src: Int, _ a: Span, to dst: Int, _ b: Span) {
+        let buffers = run.payload!
         let lo = a.offset * elementSize, n = a.count * elementSize
         let to = b.offset * elementSize
         func into(_ target: inout [UInt8], from source: UnsafeRawBufferPointer) {
             target.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: to).copyMemory(from: source.baseAddress! + lo, byteCount: n) }
         }
-        let bytes = a.isScratch ? scratch[src] : data[src]
+        let bytes = a.isScratch ? buffers.scratch[src] : buffers.data[src]
         bytes.withUnsafeBytes { source in
-            if b.isScratch { into(&scratch[dst], from: source) } else { into(&data[dst], from: source) }
+            if b.isScratch { into(&buffers.scratch[dst], from: source) } else { into(&buffers.data[dst], from: source) }
         }
     }
 
     /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).
-    mutating func combine(rank g: Int, target: Span, source: Span) {
+    func combine(rank g: Int, target: Span, source: Span) {
+        let buffers = run.payload!
         let t = target.offset * elementSize, s = source.offset * elementSize
-        let kernel = self.kernel, n = target.count
+        let kernel = run.kernel, n = target.count
         if source.isScratch {
-            scratch[g].withUnsafeBytes { src in
-                data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, src.baseAddress! + s, count: n) }
+            buffers.scratch[g].withUnsafeBytes { src in
+                buffers.data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, src.baseAddress! + s, count: n) }
             }
         } else {
-            data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, UnsafeRawPointer($0.baseAddress! + s), count: n) }
+            buffers.data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, UnsafeRawPointer($0.baseAddress! + s), count: n) }
         }
     }
 }
