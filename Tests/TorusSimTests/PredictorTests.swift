@@ -134,7 +134,8 @@ import TorusSchedules
 
     /// The partitions of a threaded run hand messages over only at window ends; the result must be
     /// the single-threaded one exactly: times, links, counts and trace, on one-hop and multi-hop
-    /// routes, contended job layouts, the full network and several ranks per node.
+    /// routes, contended job layouts, the full network and several ranks per node; in payload mode
+    /// every rank's data right (messages to another partition carry their data).
     @Test func predictionIsTheSameOnAnyNumberOfThreads() throws {
         let machine = try TorusShape(4, 4, 2)
         let job = try JobLayout(tp: 2, pp: 2, dp: 8)
@@ -150,13 +151,20 @@ import TorusSchedules
             ("naive job, 8 groups", PredictionRequest(machine: machine, groups: jobGroups, algorithm: .sixRing, bytes: 512 << 10, model: .tofuD)),
             ("two ranks per node", PredictionRequest(machine: machine, groups: [twoPerNode], algorithm: .ring, bytes: 128 << 10, model: .generic)),
             ("full network", .world(machine, algorithm: .ring, bytes: 128 << 10, model: full)),
+            ("sixring, payload", .world(machine, algorithm: .sixRing, bytes: 100_003 * 4, model: .tofuD)),
+            ("rabenseifner, payload", .world(machine, algorithm: .rabenseifner, bytes: 100_003 * 4, model: .tofuD)),
+            ("recursive doubling, payload, ideal", .world(machine, algorithm: .recursiveDoubling, bytes: 4099 * 4, model: .ideal)),
+            ("ring, two ranks per node, payload", PredictionRequest(machine: machine, groups: [twoPerNode], algorithm: .ring, bytes: 5000 * 4,
+                                                                    model: .generic)),
         ]
         for (name, base) in cases {
             var request = base
             request.trace = true
+            request.payload = name.contains("payload")
             request.threads = 1
             let one = try Predictor.run(request)
             #expect(one.threads == 1)
+            #expect(one.wrongElements == (request.payload ? 0 : nil), "\(name)")
             for threads in [2, 3] {
                 request.threads = threads
                 let p = try Predictor.run(request)
@@ -164,16 +172,11 @@ import TorusSchedules
                 #expect(p.time == one.time && p.groupTimes == one.groupTimes, "\(name), \(threads) threads: \(p.time) s against \(one.time) s")
                 #expect(p.linkBytes == one.linkBytes && p.messages == one.messages && p.events == one.events, "\(name), \(threads) threads")
                 #expect(p.trace.map(\.start) == one.trace.map(\.start) && p.trace.map(\.end) == one.trace.map(\.end), "\(name), \(threads) threads")
+                #expect(p.wrongElements == one.wrongElements, "\(name), \(threads) threads: \(p.wrongElements ?? -1) wrong elements")
             }
         }
         var request = PredictionRequest.world(machine, algorithm: .ring, bytes: 1 << 20, model: .tofuD)
         request.threads = 0
         #expect(throws: TorusError.self) { try Predictor.run(request) }
-        // Payload mode reads the sender's memory on delivery: one thread, and still correct.
-        request = .world(machine, algorithm: .sixRing, bytes: 1 << 16, model: .tofuD)
-        request.payload = true
-        request.threads = 4
-        let p = try Predictor.run(request)
-        #expect(p.threads == 1 && p.wrongElements == 0)
     }
 }

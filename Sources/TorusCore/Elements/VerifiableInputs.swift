@@ -24,21 +24,27 @@ public enum VerifiableInputs {
     }
 
     public static func bytes(type: ElementType, rank: Int, count: Int) -> [UInt8] {
-        // (31·rank + i) mod 16 depends on i only through i mod 16: one 16-element period, repeated
-        // by doubling copies.
-        let period = (0..<16).flatMap { encode(value(rank: rank, index: $0), type) }
         let total = count * type.size
         return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            guard let base = buffer.baseAddress, total > 0 else { initialized = 0; return }
-            let first = min(total, period.count)
-            period.withUnsafeBytes { UnsafeMutableRawPointer(base).copyMemory(from: $0.baseAddress!, byteCount: first) }
-            var filled = first
-            while filled < total {
-                let n = min(filled, total - filled)
-                UnsafeMutableRawPointer(base + filled).copyMemory(from: base, byteCount: n)
-                filled += n
-            }
+            fill(UnsafeMutableRawBufferPointer(buffer), type: type, rank: rank)
             initialized = total
+        }
+    }
+
+    /// Writes rank `rank`'s inputs over the whole buffer (whole elements of `type`).
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer, type: ElementType, rank: Int) {
+        // (31·rank + i) mod 16 depends on i only through i mod 16: one 16-element period, repeated
+        // by doubling copies.
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        let period = (0..<16).flatMap { encode(value(rank: rank, index: $0), type) }
+        let total = buffer.count
+        let first = min(total, period.count)
+        period.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: first) }
+        var filled = first
+        while filled < total {
+            let n = min(filled, total - filled)
+            (base + filled).copyMemory(from: base, byteCount: n)
+            filled += n
         }
     }
 
@@ -69,20 +75,24 @@ public enum VerifiableInputs {
     }
 
     public static func countWrong(_ result: [UInt8], pattern: [UInt8], type: ElementType) -> Int {
+        result.withUnsafeBytes { countWrong($0, pattern: pattern, type: type) }
+    }
+
+    /// Elements of `result` that differ from `pattern` repeated.
+    public static func countWrong(_ result: UnsafeRawBufferPointer, pattern: [UInt8], type: ElementType) -> Int {
         let s = type.size
         let n = result.count / s
+        guard n > 0, let r = result.baseAddress else { return 0 }
         var wrong = 0
-        result.withUnsafeBytes { r in
-            pattern.withUnsafeBytes { p in
-                var i = 0
-                // Whole periods compare as one block; only a block that differs is counted element by element.
-                while i < n {
-                    let m = min(16, n - i)
-                    if memcmp(r.baseAddress! + i * s, p.baseAddress!, m * s) != 0 {
-                        for k in 0..<m where memcmp(r.baseAddress! + (i + k) * s, p.baseAddress! + k * s, s) != 0 { wrong += 1 }
-                    }
-                    i += m
+        pattern.withUnsafeBytes { p in
+            var i = 0
+            // Whole periods compare as one block; only a block that differs is counted element by element.
+            while i < n {
+                let m = min(16, n - i)
+                if memcmp(r + i * s, p.baseAddress!, m * s) != 0 {
+                    for k in 0..<m where memcmp(r + (i + k) * s, p.baseAddress! + k * s, s) != 0 { wrong += 1 }
                 }
+                i += m
             }
         }
         return wrong

@@ -19,8 +19,8 @@ public struct PredictionRequest: Sendable {
     public var payload: Bool
     /// Record one slice per step of every rank and part (for `--trace`).
     public var trace: Bool
-    /// Threads to predict on (nil: every core for machines of 512 nodes or more, else one). The
-    /// prediction is the same for any number; payload mode uses one.
+    /// Threads to predict on (nil: every core for machines of 512 nodes or more, or for payload
+    /// runs of 64 MiB or more in all; else one). The prediction is the same for any number.
     public var threads: Int?
 
     public init(machine: TorusShape, groups: [GroupTopology], algorithm: Algorithm, bytes: Int, type: ElementType = .float32,
@@ -315,21 +315,42 @@ struct Message {
 
 /// What one partition hands another at the end of a window: a message that arrived (for the
 /// receiver), the completion of a send (for the sender), or a message whose head enters a node of
-/// the other partition.
+/// the other partition. Payload mode: the message's data, when it goes to another partition.
 struct Handover {
     static let deliver: UInt8 = 0, sendDone: UInt8 = 1, hop: UInt8 = 2
     var kind: UInt8
     var time: Double
     var message: Message
+    var payload: [UInt8]?
 }
 
-/// Payload mode's buffers (one partition only).
-final class PayloadBuffers {
-    var data: [[UInt8]]
-    var scratch: [[UInt8]]
-    init(data: [[UInt8]], scratch: [[UInt8]]) {
+/// Payload mode's buffers: each rank's data and scratch, 64-byte aligned. A partition writes only
+/// the buffers of its own ranks.
+final class PayloadBuffers: @unchecked Sendable {
+    let data: [UnsafeMutableRawBufferPointer]
+    let scratch: [UnsafeMutableRawBufferPointer]
+
+    /// Every rank's inputs and zeroed scratch, built on all cores.
+    init(type: ElementType, ranks: [Int32], count: Int, scratchCounts: [Int]) {
+        func allocate(_ bytes: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64), count: bytes)
+        }
+        let data = ranks.map { _ in allocate(count * type.size) }
+        let scratch = scratchCounts.map { allocate($0 * type.size) }
+        DispatchQueue.concurrentPerform(iterations: ranks.count) { g in
+            VerifiableInputs.fill(data[g], type: type, rank: Int(ranks[g]))
+            if scratch[g].count > 0 { scratch[g].baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: scratch[g].count) }
+        }
         self.data = data
         self.scratch = scratch
+    }
+
+    deinit {
+        for b in data + scratch { b.baseAddress!.deallocate() }
+    }
+
+    @inline(__always) func pointer(rank g: Int, _ span: Span, elementSize: Int) -> UnsafeMutableRawPointer {
+        (span.isScratch ? scratch[g] : data[g]).baseAddress! + span.offset * elementSize
     }
 }
 
@@ -516,29 +537,15 @@ private struct PredictorRun {
         early = AlignedArray(repeating: [], count: streamCount)
         traceStart = AlignedArray(repeating: .nan, count: request.trace ? allSteps.count : 0)
         traceEnd = AlignedArray(repeating: 0, count: request.trace ? allSteps.count : 0)
-        if request.payload {
-            // Each rank's inputs, built on all cores.
-            let type = request.type
-            var built = [[UInt8]](repeating: [], count: ranks)
-            built.withUnsafeMutableBufferPointer { out in
-                let o = out.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: ranks) { g in
-                    (o + g).pointee = VerifiableInputs.bytes(type: type, rank: Int(rankInGroup[g]), count: count)
-                }
-            }
-            let elementSize = self.elementSize
-            payload = PayloadBuffers(data: built, scratch: scratchCounts.map { [UInt8](repeating: 0, count: $0 * elementSize) })
-        } else {
-            payload = nil
-        }
+        payload = request.payload ? PayloadBuffers(type: request.type, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
 
         // Partitions. A handover crosses at a hop (due `hopDelay` or later) or on arrival (due
         // `linkLatency` or later), so a window that long needs nothing from another partition.
-        // Payload mode reads the sender's memory on delivery: one partition.
         lookahead = model.network == .full ? model.linkLatency : min(model.linkLatency, model.hopDelay)
         let nodes = machine.nodeCount
-        var n = request.threads ?? (nodes >= 512 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
-        if request.payload || !(lookahead > 0) || !lookahead.isFinite { n = 1 }
+        let big = request.payload ? ranks * request.bytes >= 64 << 20 : nodes >= 512
+        var n = request.threads ?? (big ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
+        if !(lookahead > 0) || !lookahead.isFinite { n = 1 }
         n = max(1, min(n, nodes))
         partitions = n
         let nodePartition = (0..<nodes).map { Int32($0 * n / nodes) }
@@ -607,7 +614,7 @@ private struct PredictorRun {
             counts.withUnsafeMutableBufferPointer { out in
                 let o = out.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: data.count) { g in
-                    (o + g).pointee = VerifiableInputs.countWrong(data[g], pattern: patterns[Int(groupOf[g])], type: type)
+                    (o + g).pointee = VerifiableInputs.countWrong(UnsafeRawBufferPointer(data[g]), pattern: patterns[Int(groupOf[g])], type: type)
                 }
             }
             wrong = counts.reduce(0, +)
@@ -699,6 +706,8 @@ private struct Partition {
     var heap = EventHeap()
     /// Messages whose head waits to enter the next link, by sending stream and serial.
     var inFlight: [UInt64: Message] = [:]
+    /// Payload mode: the data of messages on their way to another partition's rank, taken when sent.
+    var carried: [UInt64: [UInt8]] = [:]
     var events = 0
     var messageCount = 0
     var doneSegments = 0
@@ -735,7 +744,7 @@ private struct Partition {
         switch e.kind {
         case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
         case PredictorRun.hop:
-            let m = inFlight.removeValue(forKey: UInt64(UInt32(e.a)) << 32 | UInt64(UInt32(bitPattern: e.b)))!
+            let m = inFlight.removeValue(forKey: Partition.key(e.a, e.b))!
             hop(m, at: e.time)
         default: startReduction(stream: Int(e.a), serial: e.b, at: e.time)
         }
@@ -786,7 +795,11 @@ private struct Partition {
         }
     }
 
+    /// A message's key: its sending stream and the send's serial.
+    @inline(__always) static func key(_ stream: Int32, _ serial: Int32) -> UInt64 { UInt64(UInt32(stream)) << 32 | UInt64(UInt32(bitPattern: serial)) }
+
     mutating func take(_ h: Handover) {
+        if let data = h.payload { carried[Partition.key(h.message.stream, h.message.serial)] = data }
         switch h.kind {
         case Handover.deliver: deliver(h.message, at: h.time)
         case Handover.sendDone: sendDone(stream: Int(h.message.stream), serial: h.message.serial, at: h.time)
@@ -796,7 +809,8 @@ private struct Partition {
 
     mutating func hand(_ kind: UInt8, to partition: Int32, _ m: Message, at time: Double) {
         precondition(time >= windowEnd, "predictor: a handover due at \(time) s inside the window ending at \(windowEnd) s (lookahead too long)")
-        sync.outboxes.base[index * sync.partitions + Int(partition)].append(Handover(kind: kind, time: time, message: m))
+        let data = kind != Handover.sendDone && !carried.isEmpty ? carried.removeValue(forKey: Partition.key(m.stream, m.serial)) : nil
+        sync.outboxes.base[index * sync.partitions + Int(partition)].append(Handover(kind: kind, time: time, message: m, payload: data))
     }
 
     // MARK: Issue
@@ -975,6 +989,11 @@ private struct Partition {
         messageCount += 1
         let m = Message(src: Int32(g), stream: Int32(si), target: Int32(run.firstStream[dst] + Int(streams[si].index)), serial: serial,
                         bytes: bytes, node: run.rankNode[g], destination: run.rankNode[dst])
+        if request.payload, run.streamPartition[Int(m.target)] != index {
+            // Another partition reads it: the data goes along (nothing may write the range before
+            // the send completes, so it is the data the receiver would copy on delivery).
+            carried[Partition.key(m.stream, serial)] = read(rank: g, at: op.access.a)
+        }
         if model.network == .full {
             let pair = g * run.cpuFree.count + dst
             let pairFree = run.pairFree.base
@@ -1018,7 +1037,7 @@ private struct Partition {
 
     /// The message's head will reach a node of this partition at `time`.
     mutating func enterNode(_ m: Message, at time: Double) {
-        inFlight[UInt64(UInt32(m.stream)) << 32 | UInt64(UInt32(bitPattern: m.serial))] = m
+        inFlight[Partition.key(m.stream, m.serial)] = m
         schedule(time, PredictorRun.hop, m.stream, m.serial)
     }
 
@@ -1031,22 +1050,25 @@ private struct Partition {
 
     /// The receiver's oldest unmatched receive from the message's source completes, or the message
     /// waits. Payload: data moves now, before the send completes (until then nothing may write the
-    /// sent range; one partition owns both ends).
+    /// sent range): from the sender's buffer when this partition owns both ends, else the data
+    /// carried along.
     mutating func deliver(_ m: Message, at arrival: Double) {
         let ti = Int(m.target)
         let base = ti * model.window, n = Int(streams[ti].waiting)
         let waiters = run.waiters.base
-        let sender = request.payload ? find(Int(m.stream), m.serial) : nil
+        let data = request.payload && !carried.isEmpty ? carried.removeValue(forKey: Partition.key(m.stream, m.serial)) : nil
+        let sender = request.payload && data == nil ? find(Int(m.stream), m.serial) : nil
         if let k = (base ..< base + n).first(where: { waiters[$0].src == m.src }) {
             let serial = waiters[k].serial
             for j in k ..< base + n - 1 { waiters[j] = waiters[j + 1] }
             streams[ti].waiting -= 1
-            if let sender, let r = find(ti, serial) {
-                copy(from: Int(m.src), ops[sender].access.a, to: Int(streams[ti].rank), ops[r].access.a)
+            if request.payload, let r = find(ti, serial) {
+                if let data { write(data, rank: Int(streams[ti].rank), at: ops[r].access.a) }
+                else if let sender { copy(from: Int(m.src), ops[sender].access.a, to: Int(streams[ti].rank), ops[r].access.a) }
             }
             received(stream: ti, serial: serial, arrival: arrival, payload: nil)
         } else {
-            let payload = sender.map { read(rank: Int(m.src), at: ops[$0].access.a) }
+            let payload = data ?? sender.map { read(rank: Int(m.src), at: ops[$0].access.a) }
             run.early.base[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
             streams[ti].earlyCount += 1
         }
@@ -1097,43 +1119,27 @@ private struct Partition {
     // MARK: Payload
 
     func read(rank g: Int, at span: Span) -> [UInt8] {
-        let buffers = run.payload!
-        let lo = span.offset * elementSize, hi = lo + span.count * elementSize
-        return span.isScratch ? Array(buffers.scratch[g][lo..<hi]) : Array(buffers.data[g][lo..<hi])
+        let from = run.payload!.pointer(rank: g, span, elementSize: elementSize)
+        return Array(UnsafeRawBufferPointer(start: from, count: span.count * elementSize))
     }
 
     func write(_ bytes: [UInt8], rank g: Int, at span: Span) {
-        let buffers = run.payload!
-        let lo = span.offset * elementSize
-        if span.isScratch { buffers.scratch[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
-        else { buffers.data[g].replaceSubrange(lo..<lo + bytes.count, with: bytes) }
+        guard !bytes.isEmpty else { return }
+        let to = run.payload!.pointer(rank: g, span, elementSize: elementSize)
+        bytes.withUnsafeBytes { to.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// Copies a span of rank `src` to a span of rank `dst` (data or scratch).
     func copy(from src: Int, _ a: Span, to dst: Int, _ b: Span) {
         let buffers = run.payload!
-        let lo = a.offset * elementSize, n = a.count * elementSize
-        let to = b.offset * elementSize
-        func into(_ target: inout [UInt8], from source: UnsafeRawBufferPointer) {
-            target.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: to).copyMemory(from: source.baseAddress! + lo, byteCount: n) }
-        }
-        let bytes = a.isScratch ? buffers.scratch[src] : buffers.data[src]
-        bytes.withUnsafeBytes { source in
-            if b.isScratch { into(&buffers.scratch[dst], from: source) } else { into(&buffers.data[dst], from: source) }
-        }
+        buffers.pointer(rank: dst, b, elementSize: elementSize)
+            .copyMemory(from: buffers.pointer(rank: src, a, elementSize: elementSize), byteCount: a.count * elementSize)
     }
 
     /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).
     func combine(rank g: Int, target: Span, source: Span) {
         let buffers = run.payload!
-        let t = target.offset * elementSize, s = source.offset * elementSize
-        let kernel = run.kernel, n = target.count
-        if source.isScratch {
-            buffers.scratch[g].withUnsafeBytes { src in
-                buffers.data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, src.baseAddress! + s, count: n) }
-            }
-        } else {
-            buffers.data[g].withUnsafeMutableBytes { kernel.accumulate(into: $0.baseAddress! + t, UnsafeRawPointer($0.baseAddress! + s), count: n) }
-        }
+        run.kernel.accumulate(into: buffers.pointer(rank: g, target, elementSize: elementSize),
+                              UnsafeRawPointer(buffers.pointer(rank: g, source, elementSize: elementSize)), count: target.count)
     }
 }
