@@ -230,10 +230,30 @@ final class AlignedArray<T> {
         base.initialize(repeating: value, count: count)
     }
 
+    init(_ values: [T]) {
+        count = values.count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
+        base = raw.bindMemory(to: T.self, capacity: max(1, count))
+        values.withUnsafeBufferPointer { base.initialize(from: $0.baseAddress!, count: count) }
+    }
+
     deinit {
         base.deinitialize(count: count)
         UnsafeMutableRawPointer(base).deallocate()
     }
+}
+
+/// Raw views of the tables a partition touches per event (no reference counting on the way).
+struct Tables {
+    let streams: UnsafeMutablePointer<StreamState>
+    let ops: UnsafeMutablePointer<RecentOp>
+    let steps: UnsafeMutablePointer<CompactStep>
+    let waiters: UnsafeMutablePointer<Waiter>
+    let early: UnsafeMutablePointer<[Early]>
+    let recvRing, cpuFree, engineFree, linkFree, pairFree, traceStart, traceEnd: UnsafeMutablePointer<Double>
+    let linkBytes, rankNode, firstStream, groupFirstRank: UnsafeMutablePointer<Int>
+    let rankGroup, streamPartition, nodePartition: UnsafeMutablePointer<Int32>
+    let ranks: Int
 }
 
 /// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream or
@@ -376,7 +396,7 @@ private struct PredictorRun {
     let firstStream: [Int]
     let streamCount: Int
     let stepBases: [Int]
-    let allSteps: [CompactStep]
+    let allSteps: AlignedArray<CompactStep>
     let labels: [String]
     let totalSegments: Int
     /// Stream state (one cache line each), recent ops (`slab` per stream, `slabStride` apart), posted
@@ -409,6 +429,10 @@ private struct PredictorRun {
     let lookahead: Double
     let nodePartition: [Int32]
     let streamPartition: [Int32]
+    /// The hot read-only arrays as raw tables, and the raw views of everything.
+    let readOnly: (rankNode: AlignedArray<Int>, firstStream: AlignedArray<Int>, groupFirstRank: AlignedArray<Int>,
+                   rankGroup: AlignedArray<Int32>, streamPartition: AlignedArray<Int32>, nodePartition: AlignedArray<Int32>)
+    let tables: Tables
 
     init(_ request: PredictionRequest) throws {
         self.request = request
@@ -493,22 +517,27 @@ private struct PredictorRun {
             }
         }
         if let error = failure.rootCause() { throw error }
-        var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], allSteps: [CompactStep] = [], labels: [String] = []
+        var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], labels: [String] = []
         var totalSegments = 0
         let segmentElements = self.segmentElements
         func segments(_ n: Int) -> Int { n == 0 ? 0 : segmentElements == Int.max ? 1 : (n + segmentElements - 1) / segmentElements }
+        let stepCount = perRank.reduce(0) { $0 + $1!.reduce(0) { $0 + $1.steps.count } }
+        guard stepCount < Int(Int32.max) else {
+            throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
+        }
+        let allSteps = AlignedArray(repeating: CompactStep(kind: 0, aScratch: false, bScratch: false, peer: 0, a: 0, b: 0, count: 0), count: stepCount)
+        var filled = 0
         for g in 0..<ranks {
             firstStream.append(list.count)
             for (index, (label, steps)) in perRank[g]!.enumerated() {
-                list.append(StreamState(rank: Int32(g), index: Int32(index), stepEnd: Int32(allSteps.count + steps.count),
-                                        step: Int32(allSteps.count)))
-                stepBases.append(allSteps.count)
-                allSteps += steps
-                labels.append(label)
-                for step in steps { totalSegments += segments(Int(step.count)) }
-                guard allSteps.count < Int(Int32.max) else {
-                    throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
+                list.append(StreamState(rank: Int32(g), index: Int32(index), stepEnd: Int32(filled + steps.count), step: Int32(filled)))
+                stepBases.append(filled)
+                for step in steps {
+                    allSteps.base[filled] = step
+                    filled += 1
+                    totalSegments += segments(Int(step.count))
                 }
+                labels.append(label)
             }
             perRank[g] = nil
         }
@@ -535,22 +564,68 @@ private struct PredictorRun {
         ops = opStore.base
         waiters = AlignedArray(repeating: Waiter(src: -1, serial: -1), count: streamCount * model.window)
         early = AlignedArray(repeating: [], count: streamCount)
-        traceStart = AlignedArray(repeating: .nan, count: request.trace ? allSteps.count : 0)
-        traceEnd = AlignedArray(repeating: 0, count: request.trace ? allSteps.count : 0)
+        traceStart = AlignedArray(repeating: .nan, count: request.trace ? stepCount : 0)
+        traceEnd = AlignedArray(repeating: 0, count: request.trace ? stepCount : 0)
         payload = request.payload ? PayloadBuffers(type: request.type, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
 
-        // Partitions. A handover crosses at a hop (due `hopDelay` or later) or on arrival (due
-        // `linkLatency` or later), so a window that long needs nothing from another partition.
-        lookahead = model.network == .full ? model.linkLatency : min(model.linkLatency, model.hopDelay)
+        // Partitions: contiguous ranges of nodes.
         let nodes = machine.nodeCount
         let big = request.payload ? ranks * request.bytes >= 64 << 20 : nodes >= 512
-        var n = request.threads ?? (big ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1)
-        if !(lookahead > 0) || !lookahead.isFinite { n = 1 }
-        n = max(1, min(n, nodes))
+        var n = max(1, min(request.threads ?? (big ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1), nodes))
+        var nodePartition = (0..<nodes).map { Int32($0 * n / nodes) }
+        // The lookahead: how soon after the moment a partition hands something over it can be due.
+        // A message arrives `linkLatency` after its tail left the last link, and its tail is at
+        // least the smallest segment's bytes behind its head; a head that crosses into another
+        // partition on the way (a route of several hops) is due there `hopDelay` later.
+        var smallest = Int.max, crossesOnTheWay = false
+        var routesSeen = Set<Int>()
+        for st in list {
+            let g = Int(st.rank)
+            for k in Int(st.step) ..< Int(st.stepEnd) where allSteps.base[k].kind == CompactStep.send {
+                let c = Int(allSteps.base[k].count)
+                smallest = min(smallest, c == 0 ? 0 : c % segmentElements == 0 ? min(c, segmentElements) : c % segmentElements)
+                guard n > 1, model.network == .torus, !crossesOnTheWay else { continue }
+                var node = rankNode[g]
+                let destination = rankNode[groupFirstRank[Int(rankGroup[g])] + Int(allSteps.base[k].peer)]
+                guard routesSeen.insert(node * nodes + destination).inserted else { continue }
+                while node != destination {
+                    let next = PredictorRun.nextHop(machine, strides, from: node, to: destination).next
+                    if next != destination && nodePartition[next] != nodePartition[node] { crossesOnTheWay = true }
+                    node = next
+                }
+            }
+        }
+        let arrival = model.linkLatency + Double(smallest == Int.max ? 0 : smallest * elementSize) / model.linkBandwidth
+        // A hair short, so rounding in `time + busy + latency` cannot land inside the window.
+        lookahead = (crossesOnTheWay ? min(arrival, model.hopDelay) : arrival) * (1 - 1e-9)
+        if !(lookahead > 0) || !lookahead.isFinite {
+            n = 1
+            nodePartition = Array(repeating: 0, count: nodes)
+        }
         partitions = n
-        let nodePartition = (0..<nodes).map { Int32($0 * n / nodes) }
         self.nodePartition = nodePartition
-        streamPartition = list.map { nodePartition[rankNode[Int($0.rank)]] }
+        let streamPartition = list.map { nodePartition[rankNode[Int($0.rank)]] }
+        self.streamPartition = streamPartition
+        readOnly = (AlignedArray(rankNode), AlignedArray(firstStream), AlignedArray(groupFirstRank), AlignedArray(rankGroup),
+                    AlignedArray(streamPartition), AlignedArray(nodePartition))
+        tables = Tables(streams: streams, ops: ops, steps: allSteps.base, waiters: waiters.base, early: early.base, recvRing: recvRing.base,
+                        cpuFree: cpuFree.base, engineFree: engineFree.base, linkFree: linkFree.base, pairFree: pairFree.base,
+                        traceStart: traceStart.base, traceEnd: traceEnd.base, linkBytes: linkBytes.base, rankNode: readOnly.rankNode.base,
+                        firstStream: readOnly.firstStream.base, groupFirstRank: readOnly.groupFirstRank.base, rankGroup: readOnly.rankGroup.base,
+                        streamPartition: readOnly.streamPartition.base, nodePartition: readOnly.nodePartition.base, ranks: ranks)
+    }
+
+    /// The next node on the dimension-order route from `node` to `destination` (the shorter way
+    /// round, ties the + way), and the directed link to it.
+    @inline(__always) static func nextHop(_ machine: TorusShape, _ strides: [Int], from node: Int, to destination: Int) -> (link: Int, next: Int) {
+        var axis = 0, step = 0
+        for a in 0..<machine.axisCount {
+            let c = (node / strides[a]) % machine.dims[a], t = (destination / strides[a]) % machine.dims[a]
+            if c != t { axis = a; step = machine.signedDistance(from: c, to: t, axis: a) > 0 ? 1 : -1; break }
+        }
+        let c = (node / strides[axis]) % machine.dims[axis]
+        let next = (c + step + machine.dims[axis]) % machine.dims[axis]
+        return ((node * machine.axisCount + axis) * 2 + (step > 0 ? 0 : 1), node + (next - c) * strides[axis])
     }
 
     static func compact(_ step: Step) -> CompactStep {
@@ -625,7 +700,7 @@ private struct PredictorRun {
                 let g = Int(s.rank)
                 for k in stepBases[si] ..< Int(s.stepEnd) where !traceStart.base[k].isNaN {
                     trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index), part: labels[si],
-                                            label: describe(allSteps[k]), start: traceStart.base[k], end: traceEnd.base[k]))
+                                            label: describe(allSteps.base[k]), start: traceStart.base[k], end: traceEnd.base[k]))
                 }
             }
         }
@@ -714,21 +789,29 @@ private struct Partition {
     /// The end of the current window: nothing handed over may be due earlier.
     var windowEnd = Double.infinity
 
+    let t: Tables
+    let model: NetworkModel
+    let machine: TorusShape
+    let slab: Int, slabStride: Int, segmentElements: Int, elementSize: Int
+    let payloadMode: Bool, traceMode: Bool
+
     init(run: PredictorRun, index: Int, sync: WindowSync) {
         self.run = run
         self.index = index
         self.sync = sync
+        t = run.tables
+        model = run.model
+        machine = run.machine
+        slab = run.slab
+        slabStride = run.slabStride
+        segmentElements = run.segmentElements
+        elementSize = run.elementSize
+        payloadMode = run.request.payload
+        traceMode = run.request.trace
     }
 
-    var request: PredictionRequest { run.request }
-    var model: NetworkModel { run.model }
-    var machine: TorusShape { run.machine }
-    var streams: UnsafeMutablePointer<StreamState> { run.streams }
-    var ops: UnsafeMutablePointer<RecentOp> { run.ops }
-    var slab: Int { run.slab }
-    var slabStride: Int { run.slabStride }
-    var segmentElements: Int { run.segmentElements }
-    var elementSize: Int { run.elementSize }
+    var streams: UnsafeMutablePointer<StreamState> { t.streams }
+    var ops: UnsafeMutablePointer<RecentOp> { t.ops }
 
     mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
         heap.push(Event(time: time, kind: kind, a: a, b: b))
@@ -736,7 +819,7 @@ private struct Partition {
 
     /// Issues the first segments of the partition's streams.
     mutating func start() {
-        for s in 0..<run.streamCount where Int(run.streamPartition[s]) == index { advance(s) }
+        for s in 0..<run.streamCount where Int(t.streamPartition[s]) == index { advance(s) }
     }
 
     mutating func process(_ e: Event) {
@@ -820,7 +903,7 @@ private struct Partition {
         while true {
             let stepIndex = Int(streams[si].step)
             guard stepIndex < Int(streams[si].stepEnd) else { return }
-            let step = run.allSteps[stepIndex]
+            let step = t.steps[stepIndex]
             let at = Int(streams[si].at)
             let n = min(segmentElements, Int(step.count) - at)
             let aLo = Int(step.a) + at + (step.aScratch ? scratchBase : 0)
@@ -840,7 +923,7 @@ private struct Partition {
                 let count = Int(streams[si].recvCount)
                 recvSlot = Int16(count % model.window)
                 if count >= model.window {
-                    let previous = run.recvRing.base[si * model.window + Int(recvSlot)]
+                    let previous = t.recvRing[si * model.window + Int(recvSlot)]
                     if previous.isNaN { streams[si].blockedOn = -2; return }
                     ready = max(ready, previous)
                 }
@@ -881,7 +964,7 @@ private struct Partition {
             ops[base + kept] = RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
                                         step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind)
             streams[si].opCount = Int32(kept + 1)
-            if request.trace, at == 0 { run.traceStart.base[stepIndex] = ready }
+            if traceMode, at == 0 { t.traceStart[stepIndex] = ready }
             if at + n >= Int(step.count) {
                 streams[si].step += 1
                 streams[si].at = 0
@@ -898,7 +981,7 @@ private struct Partition {
                     schedule(ready, PredictorRun.issueSend, Int32(si), serial)
                 }
             case CompactStep.recv, CompactStep.recvReduce:
-                run.recvRing.base[si * model.window + Int(recvSlot)] = .nan
+                t.recvRing[si * model.window + Int(recvSlot)] = .nan
                 streams[si].recvCount += 1
                 post(stream: si, serial: serial, peer: Int(step.peer))
             default:
@@ -931,11 +1014,11 @@ private struct Partition {
     }
 
     /// The simulated rank of group rank `peer` in the group of rank `g`.
-    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { run.groupFirstRank[Int(run.rankGroup[g])] + peer }
+    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { t.groupFirstRank[Int(t.rankGroup[g])] + peer }
 
     mutating func post(stream si: Int, serial: Int32, peer: Int) {
         let src = Int32(peerRank(Int(streams[si].rank), peer))
-        let early = run.early.base + si
+        let early = t.early + si
         if streams[si].earlyCount > 0, let k = early.pointee.firstIndex(where: { $0.src == src }) {
             let e = early.pointee.remove(at: k)
             streams[si].earlyCount -= 1
@@ -943,7 +1026,7 @@ private struct Partition {
         } else {
             // The receive window keeps unmatched receives at `window` or fewer.
             precondition(Int(streams[si].waiting) < model.window, "predictor: more posted receives than the window")
-            run.waiters.base[si * model.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
+            t.waiters[si * model.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
             streams[si].waiting += 1
         }
     }
@@ -959,7 +1042,7 @@ private struct Partition {
             resolve(stream: si, index: i, at: done)
         } else {
             // The receive part is over: the receive window slot frees now, the reduction follows.
-            run.recvRing.base[si * model.window + Int(op.recvSlot)] = done
+            t.recvRing[si * model.window + Int(op.recvSlot)] = done
             ops[i].recvSlot = -1
             if streams[si].blockedOn == -2 { advance(si) }
             schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial)
@@ -983,20 +1066,20 @@ private struct Partition {
         let g = Int(streams[si].rank)
         let dst = peerRank(g, Int(op.peer))
         let bytes = op.access.a.count * elementSize
-        let cpuFree = run.cpuFree.base
+        let cpuFree = t.cpuFree
         let inject = max(time, cpuFree[g]) + model.softwareOverhead
         cpuFree[g] = inject
         messageCount += 1
-        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(run.firstStream[dst] + Int(streams[si].index)), serial: serial,
-                        bytes: bytes, node: run.rankNode[g], destination: run.rankNode[dst])
-        if request.payload, run.streamPartition[Int(m.target)] != index {
+        let m = Message(src: Int32(g), stream: Int32(si), target: Int32(t.firstStream[dst] + Int(streams[si].index)), serial: serial,
+                        bytes: bytes, node: t.rankNode[g], destination: t.rankNode[dst])
+        if payloadMode, t.streamPartition[Int(m.target)] != index {
             // Another partition reads it: the data goes along (nothing may write the range before
             // the send completes, so it is the data the receiver would copy on delivery).
             carried[Partition.key(m.stream, serial)] = read(rank: g, at: op.access.a)
         }
         if model.network == .full {
-            let pair = g * run.cpuFree.count + dst
-            let pairFree = run.pairFree.base
+            let pair = g * t.ranks + dst
+            let pairFree = t.pairFree
             let start = max(inject, pairFree[pair])
             pairFree[pair] = start + Double(bytes) / model.linkBandwidth
             arrive(m, at: pairFree[pair] + model.linkLatency)
@@ -1011,27 +1094,19 @@ private struct Partition {
     /// The message's head reaches the next link on its route at `time`.
     mutating func hop(_ message: Message, at time: Double) {
         var m = message
-        // Dimension-order routing, the shorter way round (ties the + way).
-        var axis = 0, step = 0
-        for a in 0..<machine.axisCount {
-            let c = (m.node / run.strides[a]) % machine.dims[a], t = (m.destination / run.strides[a]) % machine.dims[a]
-            if c != t { axis = a; step = machine.signedDistance(from: c, to: t, axis: a) > 0 ? 1 : -1; break }
-        }
-        let link = (m.node * machine.axisCount + axis) * 2 + (step > 0 ? 0 : 1)
-        let linkFree = run.linkFree.base
+        let (link, next) = PredictorRun.nextHop(machine, run.strides, from: m.node, to: m.destination)
+        let linkFree = t.linkFree
         let start = max(time, linkFree[link])
         let busy = Double(m.bytes) / model.linkBandwidth
         linkFree[link] = start + busy
-        run.linkBytes.base[link] += m.bytes
-        let c = (m.node / run.strides[axis]) % machine.dims[axis]
-        let next = (c + step + machine.dims[axis]) % machine.dims[axis]
-        m.node += (next - c) * run.strides[axis]
+        t.linkBytes[link] += m.bytes
+        m.node = next
         if m.node == m.destination {
             arrive(m, at: start + busy + model.linkLatency)
-        } else if run.nodePartition[m.node] == index {
+        } else if t.nodePartition[m.node] == index {
             enterNode(m, at: start + model.hopDelay)
         } else {
-            hand(Handover.hop, to: run.nodePartition[m.node], m, at: start + model.hopDelay)
+            hand(Handover.hop, to: t.nodePartition[m.node], m, at: start + model.hopDelay)
         }
     }
 
@@ -1043,7 +1118,7 @@ private struct Partition {
 
     /// The message is through at `arrival`: the receiver gets it, the send is complete.
     mutating func arrive(_ m: Message, at arrival: Double) {
-        let receiver = run.streamPartition[Int(m.target)], sender = run.streamPartition[Int(m.stream)]
+        let receiver = t.streamPartition[Int(m.target)], sender = t.streamPartition[Int(m.stream)]
         if receiver == index { deliver(m, at: arrival) } else { hand(Handover.deliver, to: receiver, m, at: arrival) }
         if sender == index { sendDone(stream: Int(m.stream), serial: m.serial, at: arrival) } else { hand(Handover.sendDone, to: sender, m, at: arrival) }
     }
@@ -1055,21 +1130,21 @@ private struct Partition {
     mutating func deliver(_ m: Message, at arrival: Double) {
         let ti = Int(m.target)
         let base = ti * model.window, n = Int(streams[ti].waiting)
-        let waiters = run.waiters.base
-        let data = request.payload && !carried.isEmpty ? carried.removeValue(forKey: Partition.key(m.stream, m.serial)) : nil
-        let sender = request.payload && data == nil ? find(Int(m.stream), m.serial) : nil
+        let waiters = t.waiters
+        let data = payloadMode && !carried.isEmpty ? carried.removeValue(forKey: Partition.key(m.stream, m.serial)) : nil
+        let sender = payloadMode && data == nil ? find(Int(m.stream), m.serial) : nil
         if let k = (base ..< base + n).first(where: { waiters[$0].src == m.src }) {
             let serial = waiters[k].serial
             for j in k ..< base + n - 1 { waiters[j] = waiters[j + 1] }
             streams[ti].waiting -= 1
-            if request.payload, let r = find(ti, serial) {
+            if payloadMode, let r = find(ti, serial) {
                 if let data { write(data, rank: Int(streams[ti].rank), at: ops[r].access.a) }
                 else if let sender { copy(from: Int(m.src), ops[sender].access.a, to: Int(streams[ti].rank), ops[r].access.a) }
             }
             received(stream: ti, serial: serial, arrival: arrival, payload: nil)
         } else {
             let payload = data ?? sender.map { read(rank: Int(m.src), at: ops[$0].access.a) }
-            run.early.base[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
+            t.early[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
             streams[ti].earlyCount += 1
         }
     }
@@ -1083,13 +1158,13 @@ private struct Partition {
         guard let i = find(si, serial) else { return }
         let op = ops[i]
         let g = Int(streams[si].rank)
-        let node = run.rankNode[g]
+        let node = t.rankNode[g]
         let rate = op.kind == CompactStep.copy ? model.memoryBandwidth / 2 : model.reductionRate
-        let engineFree = run.engineFree.base
+        let engineFree = t.engineFree
         let start = max(time, engineFree[node])
         let done = rate.isInfinite ? start : start + Double(op.access.a.count * elementSize) / rate
         engineFree[node] = done
-        if request.payload {
+        if payloadMode {
             switch op.kind {
             case CompactStep.recvReduce, CompactStep.reduce:
                 combine(rank: g, target: op.access.b, source: op.access.a)
@@ -1104,11 +1179,11 @@ private struct Partition {
     mutating func resolve(stream si: Int, index i: Int, at time: Double) {
         ops[i].done = time
         let op = ops[i]
-        if op.recvSlot >= 0 { run.recvRing.base[si * model.window + Int(op.recvSlot)] = time }
+        if op.recvSlot >= 0 { t.recvRing[si * model.window + Int(op.recvSlot)] = time }
         streams[si].finish = max(streams[si].finish, time)
-        if request.trace {
+        if traceMode {
             let k = Int(op.step)
-            run.traceEnd.base[k] = max(run.traceEnd.base[k], time)
+            t.traceEnd[k] = max(t.traceEnd[k], time)
         }
         doneSegments += 1
         // Only the op the stream waits for (or a receive, for a full window) can let it go on.
