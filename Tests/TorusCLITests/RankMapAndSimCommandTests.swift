@@ -125,6 +125,7 @@ import Testing
         (["sim", "--sweep", "8"], "MIN:MAX"),
         (["sim", "--rankmap", "x.vcoord"], "--job"),
         (["sim", "--network", "mesh"], "torus or full"),
+        (["sim", "--threads", "0"], "--threads"),
         (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
     ])
     func badInputIsAClearError(arguments: [String], mentions: String) throws {

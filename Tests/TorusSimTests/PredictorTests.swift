@@ -176,7 +176,9 @@ import TorusSchedules
             }
         }
         var request = PredictionRequest.world(machine, algorithm: .ring, bytes: 1 << 20, model: .tofuD)
-        request.threads = 0
-        #expect(throws: TorusError.self) { try Predictor.run(request) }
+        for bad in [0, -2, 257] {
+            request.threads = bad
+            #expect(throws: TorusError.self, "\(bad) threads") { try Predictor.run(request) }
+        }
     }
 }

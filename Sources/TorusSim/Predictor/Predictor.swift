@@ -256,9 +256,10 @@ struct Tables {
     let ranks: Int
 }
 
-/// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream or
-/// message in the next 30, a serial in the low 32). Ties break on the packed key, so runs are
-/// deterministic. (Order among equal times never matters for data: an op's dependents are
+/// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream in
+/// the next 30, a serial in the low 32; a message is keyed by its sending stream and serial). Ties
+/// break on the packed key, which names the same op on any number of threads, so runs are
+/// deterministic and independent of the partitioning. (Order among equal times never matters for data: an op's dependents are
 /// scheduled only after it has been carried out.)
 struct Event {
     var time: Double
@@ -452,8 +453,8 @@ private struct PredictorRun {
         var strides: [Int] = []
         for d in machine.dims { strides.append(s); s *= d }
         self.strides = strides
-        if let threads = request.threads, threads < 1 {
-            throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 or more")
+        if let threads = request.threads, !(1...256).contains(threads) {
+            throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 to 256 (the cores to use)")
         }
 
         var rankGroup: [Int32] = [], rankInGroup: [Int32] = [], rankNode: [Int] = [], groupFirstRank: [Int] = []
