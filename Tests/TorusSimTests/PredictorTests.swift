@@ -144,6 +144,8 @@ import TorusSchedules
         let twoPerNode = try GroupTopology.of(nodes: (0..<64).map { $0 / 2 }, on: machine)
         var full = NetworkModel.tofuD
         full.network = .full
+        var small = NetworkModel.tofuD
+        small.segmentBytes = 4 << 10
         let cases: [(String, PredictionRequest)] = [
             ("sixring", .world(machine, algorithm: .sixRing, bytes: 512 << 10, model: .tofuD)),
             ("rabenseifner (multi-hop)", .world(machine, algorithm: .rabenseifner, bytes: 256 << 10, model: .tofuD)),
@@ -151,6 +153,8 @@ import TorusSchedules
             ("naive job, 8 groups", PredictionRequest(machine: machine, groups: jobGroups, algorithm: .sixRing, bytes: 512 << 10, model: .tofuD)),
             ("two ranks per node", PredictionRequest(machine: machine, groups: [twoPerNode], algorithm: .ring, bytes: 128 << 10, model: .generic)),
             ("full network", .world(machine, algorithm: .ring, bytes: 128 << 10, model: full)),
+            ("recursive doubling, 128 segments a step (a full request table)", .world(machine, algorithm: .recursiveDoubling, bytes: 512 << 10,
+                                                                                   model: small)),
             ("sixring, payload", .world(machine, algorithm: .sixRing, bytes: 100_003 * 4, model: .tofuD)),
             ("rabenseifner, payload", .world(machine, algorithm: .rabenseifner, bytes: 100_003 * 4, model: .tofuD)),
             ("recursive doubling, payload, ideal", .world(machine, algorithm: .recursiveDoubling, bytes: 4099 * 4, model: .ideal)),

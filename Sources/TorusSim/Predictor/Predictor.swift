@@ -102,8 +102,11 @@ public struct Prediction: Sendable {
 /// channel arrive in order); a receive-and-reduce then waits for the node's reduction engine, a FIFO
 /// resource producing `reductionRate` bytes per second. A send completes when delivered. Ranks on one
 /// node exchange messages through memory. On a `full` network every ordered pair of ranks has its own link.
-/// A stream keeps at most 64 segments in its table of recent ones (a finite request table, as a
-/// real library has): a 65th waits for the oldest to finish.
+/// A stream keeps at most 64 segments in flight (a finite request table, as a real library has,
+/// retiring in order): a segment waits until every segment 64 or more before it has finished. A
+/// receive-and-reduce is posted without waiting for its target; its reduction waits. Every rule
+/// depends on completion times alone, and events are handled in time order (checked), so the
+/// result does not depend on how the run is split over threads.
 public enum Predictor {
     public static func run(_ request: PredictionRequest, progress: ((Double) -> Void)? = nil) throws -> Prediction {
         try PredictorRun(request).execute(progress: progress)
@@ -160,8 +163,9 @@ struct RecentOp {
     var access: Access
     /// Completion time, NaN while unknown.
     var done: Double
+    /// When it was issued; a receive-and-reduce whose receive is over: when the receive completed.
     var issue: Double
-    /// recvReduce: when the target is free (known at issue).
+    /// recvReduce: when the target is free, as far as known: the finished earlier ops that touch it.
     var targetReady: Double
     var serial: Int32
     /// Its step, an index into `allSteps` (the peer is there; the length is `access.a`).
@@ -169,6 +173,9 @@ struct RecentOp {
     var peer: Int32
     var recvSlot: Int16
     var kind: UInt8
+    /// recvReduce: earlier ops touching the target that were unfinished when it was issued and are
+    /// still unfinished. The reduction starts once this is 0 and the receive is over.
+    var targetPending: UInt8 = 0
 }
 
 /// A posted receive waiting for its message: the sending rank and the op.
@@ -209,6 +216,8 @@ struct StreamState {
     var waiting: Int16 = 0
     var earlyCount: Int16 = 0
     var sendEventPending = false
+    /// Ops whose `targetPending` is not 0.
+    var targetWaiters: UInt8 = 0
 
     init(rank: Int32, index: Int32, stepEnd: Int32, step: Int32) {
         self.rank = rank
@@ -789,6 +798,8 @@ private struct Partition {
     var doneSegments = 0
     /// The end of the current window: nothing handed over may be due earlier.
     var windowEnd = Double.infinity
+    /// The time of the event being handled: nothing may be scheduled earlier.
+    var now = 0.0
 
     let t: Tables
     let model: NetworkModel
@@ -815,6 +826,8 @@ private struct Partition {
     var ops: UnsafeMutablePointer<RecentOp> { t.ops }
 
     mutating func schedule(_ time: Double, _ kind: Int32, _ a: Int32, _ b: Int32) {
+        // Events in time order is what makes links, CPUs and engines FIFO (and windows sound).
+        precondition(time >= now, "predictor: an event scheduled at \(time) s, before the one being handled (\(now) s)")
         heap.push(Event(time: time, kind: kind, a: a, b: b))
     }
 
@@ -824,6 +837,7 @@ private struct Partition {
     }
 
     mutating func process(_ e: Event) {
+        now = e.time
         events += 1
         switch e.kind {
         case PredictorRun.issueSend: startSend(stream: Int(e.a), serial: e.b, at: e.time)
@@ -929,41 +943,40 @@ private struct Partition {
                     ready = max(ready, previous)
                 }
             }
-            var targetReady = 0.0
+            var targetReady = 0.0, targetPending: UInt8 = 0
             let reduces = step.kind == CompactStep.recvReduce
             let base = si * slabStride, live = Int(streams[si].opCount)
+            // The request table holds `slab` ops: an op waits until every op `slab` or more before it
+            // has finished (they come first: ops are kept in serial order).
+            let retired = streams[si].serial &- Int32(slab)
             for k in base ..< base + live {
                 let r = ops[k]
+                if r.serial <= retired {
+                    if r.done.isNaN { streams[si].blockedOn = r.serial; return }
+                    ready = max(ready, r.done)
+                }
                 if access.conflicts(r.access) {
                     if r.done.isNaN { streams[si].blockedOn = r.serial; return }
                     ready = max(ready, r.done)
                 }
                 if reduces, target.conflicts(r.access) {
-                    if r.done.isNaN { streams[si].blockedOn = r.serial; return }
-                    targetReady = max(targetReady, r.done)
+                    // Not a reason to wait: the receive may be posted, its reduction waits.
+                    if r.done.isNaN { targetPending += 1 } else { targetReady = max(targetReady, r.done) }
                 }
             }
-            // Issued at `ready`. Earlier ops finished by then can no longer hold anything back.
+            // Issued at `ready`. Earlier ops finished by then can no longer hold anything back (and
+            // the retired ones all have).
             var kept = live
             if live > 4 { kept = prune(si, upTo: ready) }
-            if kept == slab {
-                // A stream tracks at most `slab` unfinished segments (a finite table, like a real
-                // library's request pool): wait for the oldest.
-                let table = UnsafeBufferPointer(start: ops + base, count: kept)
-                if let oldest = table.first(where: { $0.done.isNaN }) {
-                    streams[si].blockedOn = oldest.serial
-                    return
-                }
-                ready = max(ready, table.map(\.done).min()!)
-                kept = prune(si, upTo: ready)
-            }
+            precondition(kept < slab, "predictor: a stream's request table overflowed")
             streams[si].blockedOn = -1
             if reduces { access.b = bSpan }
             streams[si].lastIssue = ready
             let serial = streams[si].serial
             streams[si].serial &+= 1
             ops[base + kept] = RecentOp(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
-                                        step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind)
+                                        step: Int32(stepIndex), peer: step.peer, recvSlot: recvSlot, kind: step.kind, targetPending: targetPending)
+            if targetPending > 0 { streams[si].targetWaiters += 1 }
             streams[si].opCount = Int32(kept + 1)
             if traceMode, at == 0 { t.traceStart[stepIndex] = ready }
             if at + n >= Int(step.count) {
@@ -1042,11 +1055,13 @@ private struct Partition {
         if op.kind == CompactStep.recv {
             resolve(stream: si, index: i, at: done)
         } else {
-            // The receive part is over: the receive window slot frees now, the reduction follows.
+            // The receive part is over: the receive window slot frees now, the reduction follows
+            // (once the target is free: else the last op holding the target starts it).
             t.recvRing[si * model.window + Int(op.recvSlot)] = done
             ops[i].recvSlot = -1
+            ops[i].issue = done
             if streams[si].blockedOn == -2 { advance(si) }
-            schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial)
+            if op.targetPending == 0 { schedule(max(done, op.targetReady), PredictorRun.reduce, Int32(si), serial) }
         }
     }
 
@@ -1180,6 +1195,7 @@ private struct Partition {
     mutating func resolve(stream si: Int, index i: Int, at time: Double) {
         ops[i].done = time
         let op = ops[i]
+        if streams[si].targetWaiters > 0 { freeTargets(si, after: i, at: time) }
         if op.recvSlot >= 0 { t.recvRing[si * model.window + Int(op.recvSlot)] = time }
         streams[si].finish = max(streams[si].finish, time)
         if traceMode {
@@ -1190,6 +1206,22 @@ private struct Partition {
         // Only the op the stream waits for (or a receive, for a full window) can let it go on.
         let blocked = streams[si].blockedOn
         if blocked == -1 || blocked == op.serial || (blocked == -2 && op.recvSlot >= 0) { advance(si) }
+    }
+
+    /// The stream's op at `i` finished at `time`: later receive-and-reduce ops whose target it
+    /// touched have one op fewer to wait for; the reduction of one with none left and its receive
+    /// over starts.
+    mutating func freeTargets(_ si: Int, after i: Int, at time: Double) {
+        let finished = ops[i].access
+        for k in i + 1 ..< si * slabStride + Int(streams[si].opCount) where ops[k].targetPending > 0 {
+            guard Access(a: .empty, aWrites: false, b: ops[k].access.b).conflicts(finished) else { continue }
+            ops[k].targetReady = max(ops[k].targetReady, time)
+            ops[k].targetPending -= 1
+            if ops[k].targetPending == 0 {
+                streams[si].targetWaiters -= 1
+                if ops[k].recvSlot == -1 { schedule(max(ops[k].issue, ops[k].targetReady), PredictorRun.reduce, Int32(si), ops[k].serial) }
+            }
+        }
     }
 
     // MARK: Payload
