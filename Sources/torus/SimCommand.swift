@@ -64,7 +64,7 @@ struct SimCommand: ParsableCommand {
     @Flag(name: .long, help: "With --job and no --rankmap: lay ranks in rank order, X fastest (the naive map).")
     var naive = false
 
-    @Option(name: .long, help: "Threads to predict on (default: every core for machines of 512 nodes or more; the result is the same for any number; --payload uses one).")
+    @Option(name: .long, help: "Threads to predict on (default: every core for machines of 512 nodes or more and for payload runs of 64 MiB or more in all; the result is the same for any number).")
     var threads: Int?
 
     @Flag(name: .long, help: "Print JSON (an object, or an array for a sweep or several algorithms).")

@@ -398,12 +398,10 @@ private struct PredictorRun {
     let strides: [Int]
     let kernel: ReductionKernel
     let count: Int
-    /// Per simulated rank: its group, rank in the group, machine node, first stream.
+    /// Per simulated rank: its group and rank in the group (its node, first stream and the like are
+    /// in `readOnly`, for the partitions).
     let rankGroup: [Int32]
     let rankInGroup: [Int32]
-    let rankNode: [Int]
-    let groupFirstRank: [Int]
-    let firstStream: [Int]
     let streamCount: Int
     let stepBases: [Int]
     let allSteps: AlignedArray<CompactStep>
@@ -437,9 +435,7 @@ private struct PredictorRun {
     /// owns a contiguous range of machine nodes, their ranks, their streams and their outgoing links.
     let partitions: Int
     let lookahead: Double
-    let nodePartition: [Int32]
-    let streamPartition: [Int32]
-    /// The hot read-only arrays as raw tables, and the raw views of everything.
+    /// The read-only arrays the partitions use per event, as raw tables, and raw views of everything.
     let readOnly: (rankNode: AlignedArray<Int>, firstStream: AlignedArray<Int>, groupFirstRank: AlignedArray<Int>,
                    rankGroup: AlignedArray<Int32>, streamPartition: AlignedArray<Int32>, nodePartition: AlignedArray<Int32>)
     let tables: Tables
@@ -482,8 +478,6 @@ private struct PredictorRun {
         }
         self.rankGroup = rankGroup
         self.rankInGroup = rankInGroup
-        self.rankNode = rankNode
-        self.groupFirstRank = groupFirstRank
         guard ranks < 1 << 27 else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^27 simulated ranks")
         }
@@ -559,7 +553,6 @@ private struct PredictorRun {
         guard scratchCounts.allSatisfy({ $0 < scratchBase }) else {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a buffer whose schedule needs fewer than 2^30 scratch elements")
         }
-        self.firstStream = firstStream
         self.stepBases = stepBases
         self.allSteps = allSteps
         self.labels = labels
@@ -613,9 +606,7 @@ private struct PredictorRun {
             nodePartition = Array(repeating: 0, count: nodes)
         }
         partitions = n
-        self.nodePartition = nodePartition
         let streamPartition = list.map { nodePartition[rankNode[Int($0.rank)]] }
-        self.streamPartition = streamPartition
         readOnly = (AlignedArray(rankNode), AlignedArray(firstStream), AlignedArray(groupFirstRank), AlignedArray(rankGroup),
                     AlignedArray(streamPartition), AlignedArray(nodePartition))
         tables = Tables(streams: streams, ops: ops, steps: allSteps.base, waiters: waiters.base, early: early.base, recvRing: recvRing.base,
