@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TorusCore", targets: ["TorusCore"]),
         .library(name: "TorusSchedules", targets: ["TorusSchedules"]),
         .library(name: "TorusRuntime", targets: ["TorusRuntime"]),
+        .library(name: "TorusPredictor", targets: ["TorusPredictor"]),
         .library(name: "TorusSim", targets: ["TorusSim"]),
         .library(name: "TorusMPI", targets: ["TorusMPI"]),
         .executable(name: "torus", targets: ["torus"]),
@@ -34,7 +35,9 @@ let package = Package(
         .target(name: "TorusCore"),
         .target(name: "TorusSchedules", dependencies: ["TorusCore"]),
         .target(name: "TorusRuntime", dependencies: ["TorusSchedules"]),
-        .target(name: "TorusSim", dependencies: ["TorusRuntime"]),
+        // The discrete-event predictor behind `torus sim`: needs the schedules and the issue rules, not the runtime.
+        .target(name: "TorusPredictor", dependencies: ["TorusSchedules"]),
+        .target(name: "TorusSim", dependencies: ["TorusRuntime", "TorusPredictor"]),
         .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI"]),
         .executableTarget(
             name: "torus",
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
-        .testTarget(name: "TorusSimTests", dependencies: ["TorusSim"]),
+        .testTarget(name: "TorusSimTests", dependencies: ["TorusSim", "TorusPredictor"]),
         .testTarget(name: "TorusRuntimeTests", dependencies: ["TorusRuntime"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.

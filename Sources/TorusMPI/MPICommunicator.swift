@@ -62,7 +62,7 @@ public final class MPICommunicator: Communicator {
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: .sixRing,
-                                    executor: ExecutorOptions(segmentBytes: environment.segmentBytes ?? ExecutorOptions().segmentBytes),
+                                    executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
         if options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }
     }

@@ -1,36 +1,49 @@
 import TorusCore
 import TorusSchedules
 
-/// How the executor cuts and overlaps work.
+/// How the executor cuts and overlaps work: the shared issue rules, and the tags it uses.
 public struct ExecutorOptions: Sendable, Hashable {
-    /// Steps larger than this are cut into segments of this size (rounded down to whole elements),
-    /// so that one segment is reduced while the next is on the wire.
-    public var segmentBytes: Int
-    /// Receives of one stream that may be posted at once (how far ahead receives are posted).
-    /// Sends are not limited: holding a send back behind receives that wait for the peer's sends
-    /// could deadlock against a peer doing the same.
-    public var window: Int
-    /// Tags used: `tagBase + stream index`.
+    /// Segment size and receive window (`IssueRules`, shared with the predictor).
+    public var rules: IssueRules
+    /// Tags used: `tagBase + stream index`. Stream k of one rank pairs with stream k of its peer:
+    /// every schedule numbers its streams the same way on every rank, and MPI's non-overtaking rule
+    /// per (peer, tag) matches each stream's sends to the peer stream's receives in order.
     public var tagBase: Int
 
-    public init(segmentBytes: Int = 1 << 20, window: Int = 16, tagBase: Int = 100) {
-        self.segmentBytes = segmentBytes
-        self.window = window
+    public init(rules: IssueRules = IssueRules(), tagBase: Int = 100) {
+        self.rules = rules
         self.tagBase = tagBase
     }
+
+    /// Steps larger than this are cut into segments (0: never cut).
+    public var segmentBytes: Int {
+        get { rules.segmentBytes }
+        set { rules.segmentBytes = newValue }
+    }
+}
+
+/// What the executor did, segment by segment, for tests that hold it against the predictor.
+public enum ExecutorEvent: Sendable, Equatable {
+    /// Stream `stream` issued its segment `serial` (it touches `access`).
+    case issued(stream: Int, serial: Int32, kind: SegmentKind, peer: Int32, access: SegmentAccess)
+    /// The receive of a receive-and-reduce is over.
+    case received(stream: Int, serial: Int32)
+    /// A receive-and-reduce's reduction was started.
+    case reductionStarted(stream: Int, serial: Int32)
+    /// The segment finished.
+    case finished(stream: Int, serial: Int32)
 }
 
 /// Runs one rank's schedule over a transport: the one place where schedule, transport and
 /// reduction kernels meet.
 ///
-/// A single progress loop drives all streams. Steps are cut into segments; segments of a stream are
-/// issued in order, and a segment starts as soon as it does not conflict with an unfinished earlier
-/// segment of its stream (it writes nothing they touch and reads nothing they write) — so
-/// receives are posted ahead, chains pipeline, and a reduction of one segment overlaps the
-/// transfer of the next. Sends and receives of a stream keep their order per peer, which is what
-/// pairs them with the peer's (same tag, non-overtaking delivery).
+/// A single progress loop drives all streams. Which segment may start when is decided by
+/// `IssueRules` (shared with the predictor); this type only carries the decisions out — posts the
+/// sends and receives, hands reductions to the engine — and reports completions back to the rules.
 public struct ScheduleExecutor {
     public var options: ExecutorOptions
+    /// Called for every issue and completion (tests only; nil in normal use).
+    public var observer: ((ExecutorEvent) -> Void)?
 
     public init(options: ExecutorOptions = ExecutorOptions()) {
         self.options = options
@@ -50,9 +63,9 @@ public struct ScheduleExecutor {
             return
         }
         let scratch = space.buffer(bytes: schedule.scratchCount * size)
-        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size,
-                              segmentElements: max(1, options.segmentBytes / size), options: options,
-                              kernel: kernel, transport: transport, engine: engine)
+        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
+                              kernel: kernel, transport: transport, engine: engine, observer: observer)
+        defer { run.release() }
         if let input, input != UnsafeRawPointer(data) {
             run.input = input
             run.fresh = IntervalSet(0 ..< schedule.count * size)
@@ -63,86 +76,71 @@ public struct ScheduleExecutor {
 
 /// The state of one execution.
 private struct ExecutorRun {
-    enum Kind { case send, recv, recvReduce, reduce, copy }
-    enum State { case waiting, transferring(TransportRequest), received, reducing(ReductionTicket), done }
-
-    /// One segment of one step, with its memory in bytes.
-    struct Op {
-        var kind: Kind
-        var peer: Int
-        /// The bytes the segment reads and writes, as (buffer, lower, upper) for conflict checks.
-        var reads: [(BufferKind, Int, Int)]
-        var writes: [(BufferKind, Int, Int)]
-        /// send: source; recv: destination; recvReduce: scratch then target; reduce/copy: source, target.
-        var first: UnsafeMutableRawPointer
-        var second: UnsafeMutableRawPointer?
-        var bytes: Int
-        var state: State = .waiting
-    }
-
-    var streams: [[Op]] = []
+    let rules: IssueRules
+    let segmentElements: Int
+    /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`).
+    let steps: UnsafeMutableBufferPointer<IssueStep>
+    var streams: [StreamIssue]
+    let ops: UnsafeMutablePointer<IssuedSegment>
+    let recvRing: UnsafeMutablePointer<Double>
     let data: UnsafeMutableRawPointer
+    let scratch: UnsafeMutableRawPointer
     /// The out-of-place input, and the byte ranges of `data` not written yet (still equal to it).
     var input: UnsafeRawPointer?
     var fresh = IntervalSet()
-    /// Receive-and-reduce segments whose data has arrived but whose reduction has not started.
-    var receivedWaiting = 0
-    var nextIssue: [Int]
-    var firstPending: [Int]
-    var postedReceives: [Int]
-    var inFlight: [TransportRequest: (stream: Int, op: Int)] = [:]
-    var reducing: [(stream: Int, op: Int)] = []
+    /// Issued segments not finished yet, over all streams.
+    var unfinished = 0
+    var inFlight: [TransportRequest: (stream: Int, serial: Int32)] = [:]
+    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
     let elementSize: Int
-    let options: ExecutorOptions
+    let tagBase: Int
     let kernel: ReductionKernel
     let transport: Transport
     let engine: ReductionEngine
+    let observer: ((ExecutorEvent) -> Void)?
 
     init(schedule: Schedule, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
-         segmentElements: Int, options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine) {
+         options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
+         observer: ((ExecutorEvent) -> Void)?) {
+        rules = options.rules
+        segmentElements = options.rules.segmentElements(elementSize: elementSize)
+        tagBase = options.tagBase
         self.elementSize = elementSize
         self.data = data
-        self.options = options
+        self.scratch = scratch
         self.kernel = kernel
         self.transport = transport
         self.engine = engine
-        func address(_ r: Region, _ at: Int) -> UnsafeMutableRawPointer {
-            (r.buffer == .data ? data : scratch) + (r.offset + at) * elementSize
-        }
-        func span(_ r: Region, _ at: Int, _ n: Int) -> (BufferKind, Int, Int) {
-            (r.buffer, (r.offset + at) * elementSize, (r.offset + at + n) * elementSize)
-        }
+        self.observer = observer
+        steps = .allocate(capacity: max(1, schedule.stepCount))
+        var filled = 0
+        streams = []
         for stream in schedule.streams {
-            var ops: [Op] = []
+            streams.append(StreamIssue(step: Int32(filled), stepEnd: Int32(filled + stream.steps.count)))
             for step in stream.steps {
-                let n = step.count
-                var at = 0
-                while at < n {
-                    let m = min(segmentElements, n - at)
-                    let bytes = m * elementSize
-                    switch step {
-                    case let .send(peer, r):
-                        ops.append(Op(kind: .send, peer: peer, reads: [span(r, at, m)], writes: [], first: address(r, at), bytes: bytes))
-                    case let .recv(peer, r):
-                        ops.append(Op(kind: .recv, peer: peer, reads: [], writes: [span(r, at, m)], first: address(r, at), bytes: bytes))
-                    case let .recvReduce(peer, s, t):
-                        ops.append(Op(kind: .recvReduce, peer: peer, reads: [span(t, at, m)], writes: [span(s, at, m), span(t, at, m)],
-                                      first: address(s, at), second: address(t, at), bytes: bytes))
-                    case let .reduce(s, t):
-                        ops.append(Op(kind: .reduce, peer: -1, reads: [span(s, at, m), span(t, at, m)], writes: [span(t, at, m)],
-                                      first: address(s, at), second: address(t, at), bytes: bytes))
-                    case let .copy(s, t):
-                        ops.append(Op(kind: .copy, peer: -1, reads: [span(s, at, m)], writes: [span(t, at, m)],
-                                      first: address(s, at), second: address(t, at), bytes: bytes))
-                    }
-                    at += m
-                }
+                steps[filled] = IssueStep(step)
+                filled += 1
             }
-            streams.append(ops)
         }
-        nextIssue = Array(repeating: 0, count: streams.count)
-        firstPending = Array(repeating: 0, count: streams.count)
-        postedReceives = Array(repeating: 0, count: streams.count)
+        let n = max(1, streams.count)
+        ops = .allocate(capacity: n * IssueRules.requestTable)
+        ops.initialize(repeating: .blank, count: n * IssueRules.requestTable)
+        recvRing = .allocate(capacity: n * rules.window)
+        recvRing.initialize(repeating: 0, count: n * rules.window)
+    }
+
+    func release() {
+        steps.deallocate()
+        ops.deallocate()
+        recvRing.deallocate()
+    }
+
+    func tables(_ s: Int) -> StreamTables {
+        StreamTables(ops: ops + s * IssueRules.requestTable, recvRing: recvRing + s * rules.window)
+    }
+
+    func address(_ span: ElementSpan) -> UnsafeMutableRawPointer {
+        (span.isScratch ? scratch : data) + span.offset * elementSize
     }
 
     mutating func execute() throws {
@@ -152,7 +150,7 @@ private struct ExecutorRun {
             // Nothing may write into the caller's buffers after we return: withdraw every request
             // and let every reduction finish.
             for request in inFlight.keys { transport.cancel(request) }
-            for (s, i) in reducing { if case let .reducing(ticket) = streams[s][i].state { engine.wait(ticket) } }
+            for r in reducing { engine.wait(r.ticket) }
             throw error
         }
     }
@@ -164,16 +162,15 @@ private struct ExecutorRun {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
-            if reduceReceived() { progressed = true }
-            if firstPending.enumerated().allSatisfy({ $0.element == streams[$0.offset].count }) {
+            if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
                 materialize(0, Int.max)
                 return
             }
             if progressed { continue }
             if inFlight.isEmpty {
                 // Only reductions are outstanding (a threaded engine): wait for the oldest.
-                if let (s, i) = reducing.first, case let .reducing(ticket) = streams[s][i].state {
-                    engine.wait(ticket)
+                if let r = reducing.first {
+                    engine.wait(r.ticket)
                     continue
                 }
                 throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
@@ -189,101 +186,65 @@ private struct ExecutorRun {
         }
     }
 
-    /// Starts the next op of stream `s` if the window and its conflicts allow.
+    /// Issues the next segment of stream `s` if the rules allow.
     mutating func issue(_ s: Int) throws -> Bool {
-        let i = nextIssue[s]
-        guard i < streams[s].count else { return false }
-        let op = streams[s][i]
-        if (op.kind == .recv || op.kind == .recvReduce) && postedReceives[s] >= options.window { return false }
-        // A receive-and-reduce only needs its scratch to start; its reduction waits separately
-        // (see `reduceReceived`). Holding the receive back until, say, an earlier send of the same
-        // range completes would deadlock against an MPI rendezvous send waiting for this receive.
-        var transfer = op
-        if op.kind == .recvReduce { transfer.reads = []; transfer.writes = [op.writes[0]] }
-        if hasConflict(transfer, stream: s, before: i) { return false }
-        let tag = options.tagBase + s
+        let t = tables(s)
+        guard let i = rules.issueNext(&streams[s], t, steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements) else {
+            return false
+        }
+        let op = t.ops[i]
+        unfinished += 1
+        observer?(.issued(stream: s, serial: op.serial, kind: op.kind, peer: op.peer, access: op.access))
+        let bytes = op.access.a.count * elementSize
+        let tag = tagBase + s
         switch op.kind {
         case .send:
             // A range not written yet still equals the input: send it from there.
-            let (_, lo, hi) = op.reads[0]
-            var source = UnsafeRawPointer(op.first)
-            if op.reads[0].0 == .data, let input, !fresh.isEmpty {
-                if fresh.contains(lo, hi) { source = input + lo } else { materialize(lo, hi) }
+            var source = UnsafeRawPointer(address(op.access.a))
+            if !op.access.a.isScratch, let input, !fresh.isEmpty {
+                let lo = op.access.a.lo * elementSize
+                if fresh.contains(lo, lo + bytes) { source = input + lo } else { materialize(lo, lo + bytes) }
             }
-            let r = try transport.isend(UnsafeRawBufferPointer(start: source, count: op.bytes), to: op.peer, tag: tag)
-            streams[s][i].state = .transferring(r)
-            inFlight[r] = (s, i)
+            let r = try transport.isend(UnsafeRawBufferPointer(start: source, count: bytes), to: Int(op.peer), tag: tag)
+            inFlight[r] = (s, op.serial)
         case .recv, .recvReduce:
-            if op.kind == .recv, op.writes[0].0 == .data { fresh.remove(op.writes[0].1, op.writes[0].2) }
-            let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: op.first, count: op.bytes), from: op.peer, tag: tag)
-            streams[s][i].state = .transferring(r)
-            inFlight[r] = (s, i)
-            postedReceives[s] += 1
+            if op.kind == .recv, !op.access.a.isScratch {
+                fresh.remove(op.access.a.lo * elementSize, op.access.a.hi * elementSize)
+            }
+            let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: address(op.access.a), count: bytes), from: Int(op.peer), tag: tag)
+            inFlight[r] = (s, op.serial)
         case .reduce:
-            for (buffer, lo, hi) in op.reads where buffer == .data { materialize(lo, hi) }
-            startReduction(s, i, source: op.first, target: op.second!)
+            if !op.access.a.isScratch { materialize(op.access.a.lo * elementSize, op.access.a.hi * elementSize) }
+            startReduction(s, op)
         case .copy:
-            for (buffer, lo, hi) in op.reads where buffer == .data { materialize(lo, hi) }
-            if op.writes[0].0 == .data { fresh.remove(op.writes[0].1, op.writes[0].2) }
-            op.second!.copyMemory(from: op.first, byteCount: op.bytes)
-            finish(s, i)
+            if !op.access.a.isScratch { materialize(op.access.a.lo * elementSize, op.access.a.hi * elementSize) }
+            if !op.access.b.isScratch { fresh.remove(op.access.b.lo * elementSize, op.access.b.hi * elementSize) }
+            address(op.access.b).copyMemory(from: address(op.access.a), byteCount: bytes)
+            finish(s, op.serial)
         }
-        nextIssue[s] = i + 1
         return true
     }
 
-    /// Whether `op` conflicts with an unfinished op of stream `s` before index `i`.
-    func hasConflict(_ op: Op, stream s: Int, before i: Int) -> Bool {
-        for j in firstPending[s]..<i {
-            if case .done = streams[s][j].state { continue }
-            if conflicts(op, streams[s][j]) { return true }
-        }
-        return false
-    }
-
-    /// Starts the reductions of received segments whose targets no earlier op still uses.
-    mutating func reduceReceived() -> Bool {
-        guard receivedWaiting > 0 else { return false }
-        var any = false
-        for s in streams.indices {
-            for i in firstPending[s]..<nextIssue[s] {
-                guard case .received = streams[s][i].state else { continue }
-                var target = streams[s][i]
-                target.writes = [target.writes[1]]
-                if hasConflict(target, stream: s, before: i) { continue }
-                receivedWaiting -= 1
-                startReduction(s, i, source: target.first, target: target.second!)
-                any = true
-            }
-        }
-        return any
-    }
-
-    func conflicts(_ a: Op, _ b: Op) -> Bool {
-        func overlap(_ x: [(BufferKind, Int, Int)], _ y: [(BufferKind, Int, Int)]) -> Bool {
-            x.contains { p in y.contains { q in p.0 == q.0 && p.1 < q.2 && q.1 < p.2 } }
-        }
-        return overlap(a.writes, b.reads) || overlap(a.writes, b.writes) || overlap(a.reads, b.writes)
-    }
-
     mutating func complete(_ request: TransportRequest) throws {
-        guard let (s, i) = inFlight.removeValue(forKey: request) else { return }
-        let op = streams[s][i]
-        if op.kind == .recv || op.kind == .recvReduce { postedReceives[s] -= 1 }
-        if op.kind == .recvReduce {
-            streams[s][i].state = .received
-            receivedWaiting += 1
-            _ = reduceReceived()
+        guard let (s, serial) = inFlight.removeValue(forKey: request) else { return }
+        let t = tables(s)
+        guard let i = t.find(serial, count: streams[s].opCount) else { return }
+        if t.ops[i].kind == .recvReduce {
+            observer?(.received(stream: s, serial: serial))
+            if rules.receiveDone(&streams[s], t, index: i, at: 0).reduceAt != nil { startReduction(s, t.ops[i]) }
         } else {
-            finish(s, i)
+            finish(s, serial)
         }
     }
 
-    mutating func startReduction(_ s: Int, _ i: Int, source: UnsafeMutableRawPointer, target: UnsafeMutableRawPointer) {
+    /// Hands `target = target op source` of a reduce or receive-and-reduce segment to the engine.
+    mutating func startReduction(_ s: Int, _ op: IssuedSegment) {
+        if op.kind == .recvReduce { observer?(.reductionStarted(stream: s, serial: op.serial)) }
+        let target = address(op.access.b)
+        let bytes = op.access.b.count * elementSize
         // The first reduction into a range not written yet combines the input with what arrived.
         var left = UnsafeRawPointer(target)
-        let bytes = streams[s][i].bytes
-        if let input, !fresh.isEmpty {
+        if let input, !fresh.isEmpty, !op.access.b.isScratch {
             let lo = target - data, hi = lo + bytes
             if fresh.contains(lo, hi) {
                 left = input + lo
@@ -292,26 +253,38 @@ private struct ExecutorRun {
                 materialize(lo, hi)
             }
         }
-        let ticket = engine.submit(kernel, into: target, left, source, count: bytes / elementSize)
-        streams[s][i].state = .reducing(ticket)
-        reducing.append((s, i))
-        _ = pollReductions()
+        let ticket = engine.submit(kernel, into: target, left, address(op.access.a), count: op.access.b.count)
+        reducing.append((s, op.serial, ticket))
     }
 
     /// Retires finished reductions; true if any finished.
     mutating func pollReductions() -> Bool {
-        var still: [(stream: Int, op: Int)] = []
-        var finished: [(stream: Int, op: Int)] = []
-        for entry in reducing {
-            if case let .reducing(ticket) = streams[entry.stream][entry.op].state, !engine.poll(ticket) {
-                still.append(entry)
+        var any = false
+        var k = 0
+        while k < reducing.count {
+            let r = reducing[k]
+            if engine.poll(r.ticket) {
+                reducing.remove(at: k)
+                finish(r.stream, r.serial)
+                any = true
             } else {
-                finished.append(entry)
+                k += 1
             }
         }
-        reducing = still
-        for entry in finished { finish(entry.stream, entry.op) }
-        return !finished.isEmpty
+        return any
+    }
+
+    /// The segment is complete: tell the rules, and start the reductions they release.
+    mutating func finish(_ s: Int, _ serial: Int32) {
+        let t = tables(s)
+        guard let i = t.find(serial, count: streams[s].opCount) else { return }
+        unfinished -= 1
+        observer?(.finished(stream: s, serial: serial))
+        var freed: [Int32] = []
+        _ = rules.finish(&streams[s], t, index: i, at: 0) { k, _ in freed.append(t.ops[k].serial) }
+        for serial in freed {
+            if let k = t.find(serial, count: streams[s].opCount) { startReduction(s, t.ops[k]) }
+        }
     }
 
     /// Copies the input into the not-yet-written parts of data bytes [lo, hi).
@@ -319,15 +292,6 @@ private struct ExecutorRun {
         guard let input, !fresh.isEmpty else { return }
         for (a, b) in fresh.pieces(lo, hi) { (data + a).copyMemory(from: input + a, byteCount: b - a) }
         fresh.remove(lo, hi)
-    }
-
-    mutating func finish(_ s: Int, _ i: Int) {
-        streams[s][i].state = .done
-        advance(s)
-    }
-
-    mutating func advance(_ s: Int) {
-        while firstPending[s] < streams[s].count, case .done = streams[s][firstPending[s]].state { firstPending[s] += 1 }
     }
 }
 

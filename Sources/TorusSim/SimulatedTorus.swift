@@ -70,29 +70,6 @@ public final class SimulatedTorus: @unchecked Sendable {
     public var linkTraffic: LinkTraffic { fabric.linkTraffic() }
 }
 
-/// Errors raised by ranks, in order of arrival.
-final class ErrorList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [(Int, Error)] = []
-
-    func append(rank: Int, _ error: Error) {
-        lock.lock()
-        list.append((rank, error))
-        lock.unlock()
-    }
-
-    /// The first error that is not a consequence of another rank's failure.
-    func rootCause() -> Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        let isEcho = { (e: Error) -> Bool in
-            if case let .communication(m)? = e as? TorusError { return m.contains(" stopped: ") }
-            return false
-        }
-        return list.first { !isEcho($0.1) }?.1 ?? list.first?.1
-    }
-}
-
 /// A rank's communicator on a simulated torus.
 public final class SimulatedCommunicator: Communicator {
     public let rank: Int

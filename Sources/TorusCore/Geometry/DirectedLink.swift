@@ -13,6 +13,11 @@ public struct DirectedLink: Hashable, Codable, Sendable, CustomStringConvertible
     /// `12+X`: node 12, leaving in the + X direction.
     public var description: String { "\(node)\(direction)\(TorusShape.axisName(axis))" }
 
+    /// The link with dense index `index` (`index(axisCount:)` inverted).
+    public init(index: Int, axisCount: Int) {
+        self.init(node: index / (2 * axisCount), axis: (index / 2) % axisCount, direction: index % 2 == 0 ? .plus : .minus)
+    }
+
     /// Dense index among the `nodeCount · axes · 2` directed links of a shape.
     public func index(axisCount: Int) -> Int {
         (node * axisCount + axis) * 2 + (direction == .plus ? 0 : 1)
@@ -24,20 +29,18 @@ extension TorusShape {
     /// where they are degenerate; counters simply stay at zero or double up there).
     public var directedLinkCount: Int { nodeCount * axisCount * 2 }
 
-    /// The links a message takes from `source` to `destination` under dimension-order routing:
-    /// first axis first, each axis the shorter way round (ties the + way). Empty when source equals
-    /// destination.
+    /// The links a message takes from `source` to `destination` under dimension-order routing
+    /// (`DimensionOrderRouting`). Empty when source equals destination.
     public func route(from source: Int, to destination: Int) throws -> [DirectedLink] {
-        var c = try coordinate(of: source)
-        let target = try coordinate(of: destination)
+        _ = try coordinate(of: source)
+        _ = try coordinate(of: destination)
+        let routing = DimensionOrderRouting(self)
         var links: [DirectedLink] = []
-        for axis in 0..<axisCount {
-            let d = signedDistance(from: c[axis], to: target[axis], axis: axis)
-            let direction: Direction = d >= 0 ? .plus : .minus
-            for _ in 0..<abs(d) {
-                links.append(DirectedLink(node: unsafeNode(at: c), axis: axis, direction: direction))
-                c[axis] = (c[axis] + direction.step + dims[axis]) % dims[axis]
-            }
+        var node = source
+        while node != destination {
+            let hop = routing.nextHop(from: node, to: destination)
+            links.append(DirectedLink(index: hop.link, axisCount: axisCount))
+            node = hop.next
         }
         return links
     }

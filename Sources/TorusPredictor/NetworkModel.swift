@@ -1,5 +1,6 @@
 import Foundation
 import TorusCore
+import TorusSchedules
 
 /// The parameters of the predictor's machine (DESIGN §7.2), in SI units: bytes, seconds, bytes per
 /// second. Presets name their sources; every parameter can be overridden (`torus sim --set`).
@@ -34,6 +35,9 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     /// Receives a stream may have posted at once, as in the executor.
     public var window: Int
 
+    /// The executor's issue rules with this model's segment size and window.
+    public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window) }
+
     /// Bytes of result per second a node's reductions produce: threads × rate, capped by memory.
     public var reductionRate: Double {
         min(Double(reductionThreads) * reductionRatePerThread, memoryBandwidth / 3)
@@ -45,13 +49,15 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     /// cores and 2 more).
     public static let tofuD = NetworkModel(
         name: "tofu-d", linkBandwidth: 6.8e9, linkLatency: 0.49e-6, hopDelay: 0.1e-6, softwareOverhead: 1.0e-6,
-        reductionRatePerThread: 10e9, reductionThreads: 4, memoryBandwidth: 1024e9, segmentBytes: 1 << 20, window: 16)
+        reductionRatePerThread: 10e9, reductionThreads: 4, memoryBandwidth: 1024e9,
+        segmentBytes: IssueRules().segmentBytes, window: IssueRules().window)
 
     /// A generic cluster node: 100 Gb/s links (12.5 GB/s), 1 µs latency, 0.1 µs per hop, 1.5 µs
     /// software overhead, one reduction thread at 10 GB/s, 200 GB/s DDR memory.
     public static let generic = NetworkModel(
         name: "generic", linkBandwidth: 12.5e9, linkLatency: 1e-6, hopDelay: 0.1e-6, softwareOverhead: 1.5e-6,
-        reductionRatePerThread: 10e9, reductionThreads: 1, memoryBandwidth: 200e9, segmentBytes: 1 << 20, window: 16)
+        reductionRatePerThread: 10e9, reductionThreads: 1, memoryBandwidth: 200e9,
+        segmentBytes: IssueRules().segmentBytes, window: IssueRules().window)
 
     /// The `tofu-d` links with no software overhead and free reduction: what the network alone
     /// allows, for checking algorithms against the bound of DESIGN §1.

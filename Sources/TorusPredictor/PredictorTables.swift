@@ -1,0 +1,37 @@
+import TorusSchedules
+
+/// Raw views of the tables a partition touches per event, so that no event pays for reference
+/// counting. Lifetime: the `AlignedArray`s behind them belong to the `PredictorRun`, which outlives
+/// every partition (the partitions run and finish inside `PredictorRun.execute`).
+///
+/// Ownership: an entry belongs to the partition owning its stream, rank or node (a link: its
+/// source node) and is written by that partition only.
+struct PredictorTables {
+    /// Per stream: its state, its request table (`slabStride` records apart), its receive window
+    /// (`window` completion times), its posted receives (`window` waiters), its early messages.
+    let streams: UnsafeMutablePointer<StreamState>
+    let ops: UnsafeMutablePointer<IssuedSegment>
+    let recvRing: UnsafeMutablePointer<Double>
+    let waiters: UnsafeMutablePointer<Waiter>
+    let early: UnsafeMutablePointer<[Early]>
+    /// Every rank's steps, one table (`StreamIssue.step` indexes it).
+    let steps: UnsafeMutablePointer<IssueStep>
+    /// Per rank (CPU), node (reduction engine), directed link, ordered pair of ranks (full network),
+    /// and per step (trace only): when it started and ended.
+    let cpuFree, engineFree, linkFree, pairFree, traceStart, traceEnd: UnsafeMutablePointer<Double>
+    let linkBytes: UnsafeMutablePointer<Int>
+    /// Read-only: each rank's node, first stream and group's first rank; each rank's group; each
+    /// stream's and node's partition.
+    let rankNode, firstStream, groupFirstRank: UnsafeMutablePointer<Int>
+    let rankGroup, streamPartition, nodePartition: UnsafeMutablePointer<Int32>
+    let ranks: Int
+    let window: Int
+    /// Request-table records between two streams' tables: one more than a table, so the tables'
+    /// first lines do not all fall in the same cache sets.
+    static let slabStride = IssueRules.requestTable + 1
+
+    /// Stream `si`'s request table and receive window, for the issue rules.
+    @inline(__always) func issueTables(_ si: Int) -> StreamTables {
+        StreamTables(ops: ops + si * PredictorTables.slabStride, recvRing: recvRing + si * window)
+    }
+}

@@ -1,0 +1,93 @@
+import TorusSchedules
+
+/// Segment issue: the streams of this partition run through the shared `IssueRules`; this file only
+/// turns the rules' decisions into events (a send to hand to the network, a receive to post, a
+/// reduction to start) and reports completions back.
+extension Partition {
+    /// Issues the stream's segments for as long as the rules allow.
+    mutating func advance(_ si: Int) {
+        let tables = t.issueTables(si)
+        let streams = t.streams
+        while let i = rules.issueNext(&streams[si].issue, tables, steps: t.steps, segmentElements: segmentElements) {
+            let op = tables.ops[i]
+            let stepIndex = Int(op.step)
+            if traceMode, op.access.a.lo == t.steps[stepIndex].a { t.traceStart[stepIndex] = op.issue }
+            if logMode { log(si, .issued, op, at: op.issue) }
+            switch op.kind {
+            case .send:
+                // A stream's sends start in issue order at non-decreasing times: one heap entry per
+                // stream is enough (the heap stays small).
+                streams[si].sendsWaiting += 1
+                if !streams[si].sendEventPending {
+                    streams[si].sendEventPending = true
+                    schedule(op.issue, .issueSend, Int32(si), op.serial)
+                }
+            case .recv, .recvReduce:
+                post(stream: si, serial: op.serial, peer: Int(op.peer))
+            case .reduce, .copy:
+                schedule(op.issue, .reduce, Int32(si), op.serial)
+            }
+        }
+    }
+
+    /// The simulated rank of group rank `peer` in the group of rank `g`.
+    @inline(__always) func peerRank(_ g: Int, _ peer: Int) -> Int { t.groupFirstRank[Int(t.rankGroup[g])] + peer }
+
+    mutating func post(stream si: Int, serial: Int32, peer: Int) {
+        let src = Int32(peerRank(Int(streams[si].rank), peer))
+        let early = t.early + si
+        if streams[si].earlyCount > 0, let k = early.pointee.firstIndex(where: { $0.src == src }) {
+            let e = early.pointee.remove(at: k)
+            streams[si].earlyCount -= 1
+            received(stream: si, serial: serial, arrival: e.arrival, payload: e.payload)
+        } else {
+            // The receive window keeps unmatched receives at `window` or fewer.
+            precondition(Int(streams[si].waiting) < t.window, "predictor: more posted receives than the window")
+            t.waiters[si * t.window + Int(streams[si].waiting)] = Waiter(src: src, serial: serial)
+            streams[si].waiting += 1
+        }
+    }
+
+    /// A posted receive met its message.
+    mutating func received(stream si: Int, serial: Int32, arrival: Double, payload: [UInt8]?) {
+        let tables = t.issueTables(si)
+        let streams = t.streams
+        guard let i = tables.find(serial, count: streams[si].issue.opCount) else { return }
+        let op = tables.ops[i]
+        let done = max(op.issue, arrival)
+        // An early message's data lands now (a matched one was copied on delivery).
+        if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
+        if op.kind == .recv {
+            resolve(stream: si, index: i, at: done)
+        } else {
+            if logMode { log(si, .received, op, at: done) }
+            let (reduceAt, mayIssue) = rules.receiveDone(&streams[si].issue, tables, index: i, at: done)
+            if let reduceAt { schedule(reduceAt, .reduce, Int32(si), serial) }
+            if mayIssue { advance(si) }
+        }
+    }
+
+    /// The segment's completion time is known: tell the rules, start the reductions they release,
+    /// and let the stream go on if it waited for this.
+    mutating func resolve(stream si: Int, index i: Int, at time: Double) {
+        let tables = t.issueTables(si)
+        let streams = t.streams
+        let op = tables.ops[i]
+        if logMode { log(si, .finished, op, at: time) }
+        let mayIssue = rules.finish(&streams[si].issue, tables, index: i, at: time) { k, at in
+            schedule(at, .reduce, Int32(si), tables.ops[k].serial)
+        }
+        streams[si].finish = max(streams[si].finish, time)
+        if traceMode {
+            let k = Int(op.step)
+            t.traceEnd[k] = max(t.traceEnd[k], time)
+        }
+        doneSegments += 1
+        if mayIssue { advance(si) }
+    }
+
+    mutating func log(_ si: Int, _ event: IssueRecord.Event, _ op: IssuedSegment, at time: Double) {
+        issueLog.append((Int(streams[si].rank), IssueRecord(time: time, event: event, stream: Int(streams[si].index), serial: op.serial,
+                                                            kind: op.kind, peer: op.peer, access: op.access)))
+    }
+}

@@ -1,0 +1,176 @@
+/// The rules that decide when a stream's segments start (DESIGN §6), in one place: the executor
+/// and the predictor both run every stream through these functions and keep no copy of them.
+///
+/// 1. **Cutting.** A step is cut into segments of `segmentBytes` (rounded down to whole elements,
+///    at least one); `segmentBytes == 0` never cuts. Empty steps issue nothing: a part whose range
+///    is empty sends no message.
+/// 2. **Order.** A stream issues its segments in order. A segment starts once it conflicts with no
+///    unfinished earlier segment of its stream (`SegmentAccess.conflicts`: a common element that
+///    one of them writes), so receives are posted ahead and a reduction of one segment overlaps
+///    the transfer of the next.
+/// 3. **Receive-and-reduce.** Its receive is posted as soon as its scratch is free; its reduction
+///    starts once the receive is over and no unfinished earlier segment touches its target. Holding
+///    the receive back until the target is free would deadlock against an MPI rendezvous send.
+/// 4. **Receive window.** The k-th receive of a stream waits until the receive of the
+///    (k − `window`)-th is over. Sends are not limited: holding a send behind receives that wait
+///    for the peer's sends could deadlock against a peer doing the same.
+/// 5. **Request table.** A stream keeps at most `requestTable` segments in flight, retiring in
+///    order: a segment waits until every segment `requestTable` or more before it has finished.
+///    This bounds the work per issue decision, so the cost of a call grows linearly with its
+///    segments.
+///
+/// Every rule depends only on which earlier segments of the same stream have finished (and, in
+/// the predictor, on their completion times), so the two consumers issue the same segments after
+/// the same completions (tested in `IssueRulesAgreementTests`).
+public struct IssueRules: Sendable, Hashable, Codable {
+    /// Steps larger than this are cut into segments of this many bytes (0: never cut).
+    public var segmentBytes: Int
+    /// Receives of one stream posted at once.
+    public var window: Int
+
+    /// Segments a stream may have in flight.
+    public static let requestTable = 64
+    /// `StreamIssue.blockedOn` values that are not serials.
+    public static let notBlocked: Int32 = -1, blockedOnWindow: Int32 = -2
+
+    /// The defaults of the executor, of `TORUS_SEGMENT_BYTES` and of the predictor's presets:
+    /// 1 MiB segments (measured on MPI: see the README), 16 receives posted ahead.
+    public init(segmentBytes: Int = 1 << 20, window: Int = 16) {
+        self.segmentBytes = segmentBytes
+        self.window = window
+    }
+
+    /// Elements per segment for elements of `elementSize` bytes (`Int.max`: never cut).
+    @inlinable public func segmentElements(elementSize: Int) -> Int {
+        segmentBytes == 0 ? Int.max : max(1, segmentBytes / elementSize)
+    }
+
+    /// Segments a step of `count` elements is cut into.
+    @inlinable public static func segmentCount(_ count: Int, segmentElements: Int) -> Int {
+        count == 0 ? 0 : segmentElements == Int.max ? 1 : (count + segmentElements - 1) / segmentElements
+    }
+
+    /// Issues the stream's next segment if the rules allow: records it in the request table and
+    /// returns its table index. Returns nil when every step is issued or the stream must wait
+    /// (`blockedOn` says for what); call again after `finish` or `receiveDone` returns true.
+    /// The record's `issue` is the time it starts: the latest completion it waited for.
+    @inlinable
+    public func issueNext(_ s: inout StreamIssue, _ t: StreamTables, steps: UnsafePointer<IssueStep>, segmentElements: Int) -> Int? {
+        while s.step < s.stepEnd {
+            let stepIndex = s.step
+            let step = steps[Int(stepIndex)]
+            if step.count == 0 {
+                s.step += 1
+                continue
+            }
+            let at = s.at
+            let n = min(segmentElements, step.count - at)
+            let aSpan = ElementSpan(lo: step.a + at, hi: step.a + at + n)
+            let bSpan = ElementSpan(lo: step.b + at, hi: step.b + at + n)
+            let reduces = step.kind == .recvReduce
+            // What the segment touches to start: a receive-and-reduce only its scratch (rule 3).
+            var access = SegmentAccess(a: aSpan, aWrites: step.kind.isReceive,
+                                       b: step.kind == .reduce || step.kind == .copy ? bSpan : .empty)
+            let target = SegmentAccess(a: .empty, aWrites: false, b: bSpan)
+            var ready = s.lastIssue
+            var recvSlot: Int16 = -1
+            if step.kind.isReceive {
+                let count = Int(s.recvCount)
+                recvSlot = Int16(count % window)
+                if count >= window {
+                    let previous = t.recvRing[Int(recvSlot)]
+                    if previous.isNaN { s.blockedOn = IssueRules.blockedOnWindow; return nil }
+                    ready = max(ready, previous)
+                }
+            }
+            var targetReady = 0.0, targetPending: UInt8 = 0
+            let live = Int(s.opCount)
+            let retired = s.serial &- Int32(IssueRules.requestTable)
+            for k in 0 ..< live {
+                let r = t.ops[k]
+                if r.serial <= retired || access.conflicts(r.access) {
+                    if r.done.isNaN { s.blockedOn = r.serial; return nil }
+                    ready = max(ready, r.done)
+                }
+                if reduces, target.conflicts(r.access) {
+                    // Not a reason to wait: the receive may be posted, its reduction waits.
+                    if r.done.isNaN { targetPending += 1 } else { targetReady = max(targetReady, r.done) }
+                }
+            }
+            // Segments finished by `ready` can no longer hold anything back.
+            var kept = live
+            if live > 4 { kept = prune(&s, t, upTo: ready) }
+            precondition(kept < IssueRules.requestTable, "issue rules: a stream's request table overflowed")
+            s.blockedOn = IssueRules.notBlocked
+            if reduces { access.b = bSpan }
+            s.lastIssue = ready
+            let serial = s.serial
+            s.serial &+= 1
+            t.ops[kept] = IssuedSegment(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
+                                        step: stepIndex, peer: step.peer, recvSlot: recvSlot, kind: step.kind, targetPending: targetPending)
+            if targetPending > 0 { s.targetWaiters += 1 }
+            s.opCount = Int32(kept + 1)
+            if at + n >= step.count {
+                s.step += 1
+                s.at = 0
+            } else {
+                s.at = at + n
+            }
+            if recvSlot >= 0 {
+                t.recvRing[Int(recvSlot)] = .nan
+                s.recvCount += 1
+            }
+            return kept
+        }
+        return nil
+    }
+
+    /// Drops the records finished by `time`; returns how many remain.
+    @inlinable func prune(_ s: inout StreamIssue, _ t: StreamTables, upTo time: Double) -> Int {
+        var w = 0
+        for k in 0 ..< Int(s.opCount) where !(t.ops[k].done <= time) {
+            if w != k { t.ops[w] = t.ops[k] }
+            w += 1
+        }
+        s.opCount = Int32(w)
+        return w
+    }
+
+    /// The receive of the receive-and-reduce at table index `i` is over at `time`: its window slot
+    /// frees. Returns when its reduction may start (nil: its target is still held; the `finish` of
+    /// the last segment holding it releases it), and whether the stream may issue more.
+    @inlinable
+    public func receiveDone(_ s: inout StreamIssue, _ t: StreamTables, index i: Int, at time: Double) -> (reduceAt: Double?, mayIssue: Bool) {
+        t.recvRing[Int(t.ops[i].recvSlot)] = time
+        t.ops[i].recvSlot = -1
+        t.ops[i].issue = time
+        let op = t.ops[i]
+        return (op.targetPending == 0 ? max(time, op.targetReady) : nil, s.blockedOn == IssueRules.blockedOnWindow)
+    }
+
+    /// The segment at table index `i` finished at `time` (a receive-and-reduce: its reduction).
+    /// Frees its window slot (a receive) and its hold on the targets of later receive-and-reduce
+    /// segments; `release(index, time)` is called for each whose reduction may now start. Returns
+    /// whether the stream may issue more (it was waiting for this segment).
+    @inlinable
+    public func finish(_ s: inout StreamIssue, _ t: StreamTables, index i: Int, at time: Double,
+                       release: (_ index: Int, _ at: Double) -> Void) -> Bool {
+        t.ops[i].done = time
+        let op = t.ops[i]
+        if s.targetWaiters > 0 {
+            let finished = op.access
+            for k in i + 1 ..< Int(s.opCount) where t.ops[k].targetPending > 0 {
+                guard SegmentAccess(a: .empty, aWrites: false, b: t.ops[k].access.b).conflicts(finished) else { continue }
+                t.ops[k].targetReady = max(t.ops[k].targetReady, time)
+                t.ops[k].targetPending -= 1
+                if t.ops[k].targetPending == 0 {
+                    s.targetWaiters -= 1
+                    if t.ops[k].recvSlot == -1 { release(k, max(t.ops[k].issue, t.ops[k].targetReady)) }
+                }
+            }
+        }
+        if op.recvSlot >= 0 { t.recvRing[Int(op.recvSlot)] = time }
+        let blocked = s.blockedOn
+        return blocked == IssueRules.notBlocked || blocked == op.serial || (blocked == IssueRules.blockedOnWindow && op.recvSlot >= 0)
+    }
+}
