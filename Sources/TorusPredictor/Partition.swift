@@ -13,6 +13,8 @@ struct Partition {
     var inFlight: [UInt64: Message] = [:]
     /// With `recordIssues`: (rank, record) of every issue and completion of this partition's streams.
     var issueLog: [(Int, IssueRecord)] = []
+    /// The stream whose segments `advance` is issuing (-1: none).
+    var issuing = -1
     /// Payload mode: the data of messages on their way to another partition's rank, taken when sent.
     var carried: [UInt64: [UInt8]] = [:]
     var events = 0

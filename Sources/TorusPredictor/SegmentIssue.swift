@@ -4,8 +4,13 @@ import TorusSchedules
 /// turns the rules' decisions into events (a send to hand to the network, a receive to post, a
 /// reduction to start) and reports completions back.
 extension Partition {
-    /// Issues the stream's segments for as long as the rules allow.
+    /// Issues the stream's segments for as long as the rules allow. A receive matched at once by an
+    /// early message completes inside this loop; the loop then goes on (no recursion, however many).
     mutating func advance(_ si: Int) {
+        guard issuing != si else { return }
+        let outer = issuing
+        issuing = si
+        defer { issuing = outer }
         let tables = t.issueTables(si)
         let streams = t.streams
         while let i = rules.issueNext(&streams[si].issue, tables, steps: t.steps, segmentElements: segmentElements) {

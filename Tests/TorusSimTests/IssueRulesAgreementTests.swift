@@ -1,0 +1,143 @@
+import Testing
+import TorusCore
+import TorusPredictor
+import TorusRuntime
+import TorusSchedules
+
+/// The executor and the predictor issue the same segments after the same completions.
+///
+/// The predictor runs a whole group and logs, per rank, when each segment was issued and when each
+/// transfer completed (virtual time). Then each rank's real executor runs over a transport that
+/// replays those completions: the completions at one virtual time form a batch, released only when
+/// the executor can go no further. Every segment must be the same segment (kind, peer, memory) and
+/// be issued after the same batch by both. Reductions are free in the model (`ideal`), as they are
+/// instantaneous for the executor's inline engine.
+@Suite struct IssueRulesAgreementTests {
+    struct Key: Hashable { var stream: Int; var serial: Int32 }
+
+    /// One rank's segments: what each is and after which batch it was issued.
+    struct Issued: Equatable, CustomStringConvertible {
+        var kind: SegmentKind
+        var peer: Int32
+        var access: SegmentAccess
+        var batch: Int
+        var description: String { "\(kind) peer \(peer) \(access.a) \(access.b) after batch \(batch)" }
+    }
+
+    /// Completes requests only as the predictor's log allows.
+    final class ReplayTransport: Transport {
+        let rank: Int, size: Int
+        let batches: [[Key]]
+        var batch = 0
+        var available: Set<Key>
+        var next: Key?
+        var requests: [Int: Key] = [:]
+        var ids = 0
+
+        init(rank: Int, size: Int, batches: [[Key]]) {
+            self.rank = rank
+            self.size = size
+            self.batches = batches
+            available = Set(batches[0])
+        }
+
+        func request() -> TransportRequest {
+            ids += 1
+            requests[ids] = next!
+            next = nil
+            return TransportRequest(id: ids)
+        }
+
+        func isend(_ buffer: UnsafeRawBufferPointer, to peer: Int, tag: Int) throws -> TransportRequest { request() }
+        func irecv(_ buffer: UnsafeMutableRawBufferPointer, from peer: Int, tag: Int) throws -> TransportRequest { request() }
+
+        func test(_ request: TransportRequest) throws -> Bool {
+            guard let key = requests[request.id], available.contains(key) else { return false }
+            requests[request.id] = nil
+            return true
+        }
+
+        func waitAny(_ list: [TransportRequest]) throws -> Int {
+            while true {
+                if let k = list.firstIndex(where: { requests[$0.id].map(available.contains) ?? false }) {
+                    requests[list[k].id] = nil
+                    return k
+                }
+                batch += 1
+                guard batch < batches.count else {
+                    throw TorusError.communication("rank \(rank): the executor waits for \(list.count) requests the predictor never completed")
+                }
+                available.formUnion(batches[batch])
+            }
+        }
+
+        func cancel(_ request: TransportRequest) { requests[request.id] = nil }
+    }
+
+    /// Runs the predictor, then every rank's executor over a replay, and compares.
+    func compare(_ algorithm: Algorithm, _ shape: TorusShape, count: Int, rules: IssueRules) throws {
+        var model = NetworkModel.ideal
+        model.segmentBytes = rules.segmentBytes
+        model.window = rules.window
+        var request = PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: algorithm, bytes: count * 4, model: model)
+        request.recordIssues = true
+        let prediction = try Predictor.run(request)
+        let what = "\(algorithm) on \(shape), \(count) floats, segments \(rules.segmentBytes) B, window \(rules.window)"
+        for rank in 0 ..< shape.nodeCount {
+            let log = prediction.issueLog[rank]
+            // Batches: the transfers that completed at each virtual time (time 0 first, maybe empty).
+            let transfers = log.filter { $0.event == .received || ($0.event == .finished && $0.kind != .reduce && $0.kind != .recvReduce && $0.kind != .copy) }
+            var times = [0.0]
+            for r in transfers where r.time != times.last! { times.append(r.time) }
+            var batches = [[Key]](repeating: [], count: times.count)
+            var batchOf: [Double: Int] = [:]
+            for (k, t) in times.enumerated() { batchOf[t] = k }
+            for r in transfers { batches[batchOf[r.time]!].append(Key(stream: r.stream, serial: r.serial)) }
+            var predicted: [Key: Issued] = [:]
+            for r in log where r.event == .issued {
+                let batch = try #require(batchOf[r.time], "\(what): rank \(rank) issued at \(r.time) s, when none of its transfers completed")
+                predicted[Key(stream: r.stream, serial: r.serial)] = Issued(kind: r.kind, peer: r.peer, access: r.access, batch: batch)
+            }
+
+            let schedule = try algorithm.schedule(topology: .box(shape), rank: rank, count: count)
+            let transport = ReplayTransport(rank: rank, size: shape.nodeCount, batches: batches)
+            var executed: [Key: Issued] = [:]
+            var executor = ScheduleExecutor(options: ExecutorOptions(rules: rules))
+            executor.observer = { event in
+                if case let .issued(stream, serial, kind, peer, access) = event {
+                    let key = Key(stream: stream, serial: serial)
+                    executed[key] = Issued(kind: kind, peer: peer, access: access, batch: transport.batch)
+                    if kind != .reduce && kind != .copy { transport.next = key }
+                }
+            }
+            var data = [Float](repeating: 0, count: max(count, 1))
+            try data.withUnsafeMutableBytes { buffer in
+                try executor.run(schedule, data: buffer.baseAddress!, kernel: ReductionKernel(type: .float32, op: .sum),
+                                 transport: transport, engine: InlineReductionEngine(), scratch: ScratchSpace())
+            }
+            #expect(executed.count == predicted.count, "\(what): rank \(rank) issued \(executed.count) segments, predicted \(predicted.count)")
+            let differing = predicted.keys.filter { executed[$0] != predicted[$0] }.sorted { ($0.stream, $0.serial) < ($1.stream, $1.serial) }
+            if let first = differing.first {
+                let mine = executed[first].map(\.description) ?? "never issued"
+                Issue.record(Comment(rawValue: "\(what): rank \(rank), \(differing.count) segments differ; first: stream \(first.stream) "
+                                     + "segment \(first.serial): executor \(mine), predictor \(predicted[first]!)"))
+                return
+            }
+        }
+    }
+
+    static let shapes = [try! TorusShape(3, 2, 2), try! TorusShape(4, 4, 1), try! TorusShape(5, 1, 1)]
+
+    /// Awkward counts; segment sizes from one element (the smallest) to never cutting; a window
+    /// small enough to hold receives back.
+    static let cases: [(count: Int, rules: IssueRules)] = [
+        (7, IssueRules(segmentBytes: 4)), (1_003, IssueRules(segmentBytes: 4)), (1_003, IssueRules(segmentBytes: 4, window: 2)),
+        (40_001, IssueRules(segmentBytes: 1_000)), (40_001, IssueRules(segmentBytes: 4096, window: 3)),
+        (100_003, IssueRules(segmentBytes: 0)), (100_003, IssueRules()),
+    ]
+
+    @Test(arguments: Algorithm.allCases, shapes)
+    func executorAndPredictorIssueTheSameSegmentsAfterTheSameCompletions(algorithm: Algorithm, shape: TorusShape) throws {
+        for c in Self.cases { try compare(algorithm, shape, count: c.count, rules: c.rules) }
+    }
+}
