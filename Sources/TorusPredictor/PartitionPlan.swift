@@ -12,7 +12,7 @@ struct PartitionPlan {
     /// How soon after the moment a partition hands something over it can be due.
     let lookahead: Double
 
-    init(request: PredictionRequest, streams: [StreamState], steps: UnsafeMutablePointer<IssueStep>, rankNode: [Int], rankGroup: [Int32],
+    init(request: PredictionRequest, streams: [StreamState], steps: UnsafeMutablePointer<CompactStep>, rankNode: [Int], rankGroup: [Int32],
          groupFirstRank: [Int], segmentElements: Int, elementSize: Int, routing: DimensionOrderRouting) {
         let model = request.model
         let nodes = request.machine.nodeCount
@@ -28,7 +28,7 @@ struct PartitionPlan {
         for st in streams {
             let g = Int(st.rank)
             for k in Int(st.issue.step) ..< Int(st.issue.stepEnd) where steps[k].kind == .send && steps[k].count > 0 {
-                let c = steps[k].count
+                let c = Int(steps[k].count)
                 smallest = min(smallest, c % segmentElements == 0 ? min(c, segmentElements) : c % segmentElements)
                 guard n > 1, model.network == .torus, !crossesOnTheWay else { continue }
                 var node = rankNode[g]

@@ -80,7 +80,7 @@ extension PredictorRun {
                 let g = Int(s.rank)
                 for k in stepBases[si] ..< Int(s.issue.stepEnd) where !traceStart.base[k].isNaN {
                     trace.append(TraceSlice(rank: Int(rankInGroup[g]), group: Int(rankGroup[g]), stream: Int(s.index), part: labels[si],
-                                            label: allSteps.base[k].description, start: traceStart.base[k], end: traceEnd.base[k]))
+                                            label: allSteps.base[k].issueStep.description, start: traceStart.base[k], end: traceEnd.base[k]))
                 }
             }
         }

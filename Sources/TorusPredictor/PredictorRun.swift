@@ -20,7 +20,7 @@ struct PredictorRun {
     let rankInGroup: [Int32]
     let streamCount: Int
     let stepBases: [Int]
-    let allSteps: AlignedArray<IssueStep>
+    let allSteps: AlignedArray<CompactStep>
     let labels: [String]
     let totalSegments: Int
     let streamStore: AlignedArray<StreamState>
@@ -55,6 +55,9 @@ struct PredictorRun {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a multiple of the \(elementSize)-byte element size")
         }
         count = request.bytes / elementSize
+        guard count < 1 << 30 else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^30 elements per buffer")
+        }
         segmentElements = rules.segmentElements(elementSize: elementSize)
         if let threads = request.threads, !(1...256).contains(threads) {
             throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 to 256 (the cores to use)")
@@ -99,7 +102,7 @@ struct PredictorRun {
 
         // Every rank's schedule, as issue steps; built on all cores.
         let count = self.count
-        var perRank = [[(label: String, steps: [IssueStep])]?](repeating: nil, count: ranks)
+        var perRank = [[(label: String, steps: [CompactStep])]?](repeating: nil, count: ranks)
         var scratchCounts = [Int](repeating: 0, count: ranks)
         let failure = ErrorList()
         perRank.withUnsafeMutableBufferPointer { out in
@@ -109,7 +112,7 @@ struct PredictorRun {
                     do {
                         let schedule = try request.algorithm.schedule(topology: request.groups[Int(rankGroup[g])], rank: Int(rankInGroup[g]), count: count)
                         s[g] = schedule.scratchCount
-                        o[g] = schedule.streams.map { stream in (stream.label, stream.steps.map(IssueStep.init)) }
+                        o[g] = schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) }
                     } catch {
                         failure.append(rank: g, error)
                     }
@@ -124,7 +127,7 @@ struct PredictorRun {
         guard stepCount < Int(Int32.max) else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
         }
-        let allSteps = AlignedArray(repeating: IssueStep(.send(peer: 0, region: .data(0..<0))), count: stepCount)
+        let allSteps = AlignedArray(repeating: CompactStep(IssueStep(.send(peer: 0, region: .data(0..<0)))), count: stepCount)
         var filled = 0
         for g in 0..<ranks {
             firstStream.append(list.count)
@@ -134,7 +137,7 @@ struct PredictorRun {
                 for step in steps {
                     allSteps.base[filled] = step
                     filled += 1
-                    totalSegments += IssueRules.segmentCount(step.count, segmentElements: segmentElements)
+                    totalSegments += IssueRules.segmentCount(Int(step.count), segmentElements: segmentElements)
                 }
                 labels.append(label)
             }
@@ -144,6 +147,9 @@ struct PredictorRun {
         streamCount = list.count
         guard streamCount < 1 << 30 else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer streams in all")
+        }
+        guard scratchCounts.allSatisfy({ $0 < 1 << 30 }) else {
+            throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "a buffer whose schedule needs fewer than 2^30 scratch elements")
         }
         self.stepBases = stepBases
         self.allSteps = allSteps

@@ -15,7 +15,7 @@ struct PredictorTables {
     let waiters: UnsafeMutablePointer<Waiter>
     let early: UnsafeMutablePointer<[Early]>
     /// Every rank's steps, one table (`StreamIssue.step` indexes it).
-    let steps: UnsafeMutablePointer<IssueStep>
+    let steps: UnsafeMutablePointer<CompactStep>
     /// Per rank (CPU), node (reduction engine), directed link, ordered pair of ranks (full network),
     /// and per step (trace only): when it started and ended.
     let cpuFree, engineFree, linkFree, pairFree, traceStart, traceEnd: UnsafeMutablePointer<Double>

@@ -13,18 +13,18 @@ extension Partition {
         defer { issuing = outer }
         let tables = t.issueTables(si)
         let streams = t.streams
-        while let i = rules.issueNext(&streams[si].issue, tables, steps: t.steps, segmentElements: segmentElements) {
+        while let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), segmentElements: segmentElements) {
             let op = tables.ops[i]
             let stepIndex = Int(op.step)
-            if traceMode, op.access.a.lo == t.steps[stepIndex].a { t.traceStart[stepIndex] = op.issue }
+            if traceMode, op.access.a.lo == t.steps[stepIndex].issueStep.a { t.traceStart[stepIndex] = op.issue }
             if logMode { log(si, .issued, op, at: op.issue) }
             switch op.kind {
             case .send:
                 // A stream's sends start in issue order at non-decreasing times: one heap entry per
                 // stream is enough (the heap stays small).
                 streams[si].sendsWaiting += 1
-                if !streams[si].sendEventPending {
-                    streams[si].sendEventPending = true
+                if !streams[si].issue.mark {
+                    streams[si].issue.mark = true
                     schedule(op.issue, .issueSend, Int32(si), op.serial)
                 }
             case .recv, .recvReduce:

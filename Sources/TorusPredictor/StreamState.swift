@@ -1,10 +1,9 @@
 import TorusSchedules
 
-/// One stream of one simulated rank: the issue rules' state plus what the network model keeps.
+/// One stream of one simulated rank: the issue rules' state plus what the network model keeps; 64
+/// bytes, one cache line (the table is 64-byte aligned). `issue.mark`: a send event is pending.
 struct StreamState {
     var issue: StreamIssue
-    /// When its last segment finished so far.
-    var finish = 0.0
     var rank: Int32
     /// Position among its rank's streams.
     var index: Int32
@@ -14,7 +13,8 @@ struct StreamState {
     /// posting order (at most `window`). Messages that arrived first: `early[stream]` (`earlyCount`).
     var waiting: Int16 = 0
     var earlyCount: Int16 = 0
-    var sendEventPending = false
+    /// When its last segment finished so far.
+    var finish = 0.0
 
     init(rank: Int32, index: Int32, stepEnd: Int32, step: Int32) {
         issue = StreamIssue(step: step, stepEnd: stepEnd)
@@ -34,4 +34,37 @@ struct Early {
     var src: Int32
     var arrival: Double
     var payload: [UInt8]?
+}
+
+/// A step as the predictor stores it, for millions of steps: 20 bytes, offsets and counts in
+/// 32 bits (the predictor refuses buffers of 2^31 elements or more).
+struct CompactStep {
+    var kind: SegmentKind
+    var aScratch: Bool
+    var bScratch: Bool
+    var peer: Int32
+    var a: Int32
+    var b: Int32
+    var count: Int32
+
+    init(_ step: IssueStep) {
+        kind = step.kind
+        peer = step.peer
+        aScratch = step.a >= ElementSpan.scratchBase
+        bScratch = step.b >= ElementSpan.scratchBase
+        a = Int32(aScratch ? step.a - ElementSpan.scratchBase : step.a)
+        b = Int32(bScratch ? step.b - ElementSpan.scratchBase : step.b)
+        count = Int32(step.count)
+    }
+
+    @inline(__always) var issueStep: IssueStep {
+        IssueStep(kind: kind, peer: peer, a: Int(a) + (aScratch ? ElementSpan.scratchBase : 0),
+                  b: Int(b) + (bScratch ? ElementSpan.scratchBase : 0), count: Int(count))
+    }
+}
+
+/// The predictor's step table, as the issue rules read it.
+struct CompactSteps: IssueStepTable {
+    let base: UnsafeMutablePointer<CompactStep>
+    @inline(__always) func issueStep(_ index: Int) -> IssueStep { base[index].issueStep }
 }

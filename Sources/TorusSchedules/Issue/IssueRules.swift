@@ -2,8 +2,8 @@
 /// and the predictor both run every stream through these functions and keep no copy of them.
 ///
 /// 1. **Cutting.** A step is cut into segments of `segmentBytes` (rounded down to whole elements,
-///    at least one); `segmentBytes == 0` never cuts. Empty steps issue nothing: a part whose range
-///    is empty sends no message.
+///    at least one); `segmentBytes == 0` cuts only what one message cannot carry (2^31 − 1 bytes,
+///    an MPI count). Empty steps issue nothing: a part whose range is empty sends no message.
 /// 2. **Order.** A stream issues its segments in order. A segment starts once it conflicts with no
 ///    unfinished earlier segment of its stream (`SegmentAccess.conflicts`: a common element that
 ///    one of them writes), so receives are posted ahead and a reduction of one segment overlaps
@@ -40,14 +40,18 @@ public struct IssueRules: Sendable, Hashable, Codable {
         self.window = window
     }
 
-    /// Elements per segment for elements of `elementSize` bytes (`Int.max`: never cut).
+    /// The most bytes one segment carries, whatever `segmentBytes` says: one message's worth.
+    public static let largestSegmentBytes = Int(Int32.max)
+
+    /// Elements per segment for elements of `elementSize` bytes.
     @inlinable public func segmentElements(elementSize: Int) -> Int {
-        segmentBytes == 0 ? Int.max : max(1, segmentBytes / elementSize)
+        let bytes = segmentBytes == 0 ? IssueRules.largestSegmentBytes : min(segmentBytes, IssueRules.largestSegmentBytes)
+        return max(1, bytes / elementSize)
     }
 
     /// Segments a step of `count` elements is cut into.
     @inlinable public static func segmentCount(_ count: Int, segmentElements: Int) -> Int {
-        count == 0 ? 0 : segmentElements == Int.max ? 1 : (count + segmentElements - 1) / segmentElements
+        (count + segmentElements - 1) / segmentElements
     }
 
     /// Issues the stream's next segment if the rules allow: records it in the request table and
@@ -55,10 +59,10 @@ public struct IssueRules: Sendable, Hashable, Codable {
     /// (`blockedOn` says for what); call again after `finish` or `receiveDone` returns true.
     /// The record's `issue` is the time it starts: the latest completion it waited for.
     @inlinable
-    public func issueNext(_ s: inout StreamIssue, _ t: StreamTables, steps: UnsafePointer<IssueStep>, segmentElements: Int) -> Int? {
+    public func issueNext<Steps: IssueStepTable>(_ s: inout StreamIssue, _ t: StreamTables, steps: Steps, segmentElements: Int) -> Int? {
         while s.step < s.stepEnd {
             let stepIndex = s.step
-            let step = steps[Int(stepIndex)]
+            let step = steps.issueStep(Int(stepIndex))
             if step.count == 0 {
                 s.step += 1
                 continue
@@ -109,7 +113,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             t.ops[kept] = IssuedSegment(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
                                         step: stepIndex, peer: step.peer, recvSlot: recvSlot, kind: step.kind, targetPending: targetPending)
             if targetPending > 0 { s.targetWaiters += 1 }
-            s.opCount = Int32(kept + 1)
+            s.opCount = UInt8(kept + 1)
             if at + n >= step.count {
                 s.step += 1
                 s.at = 0
@@ -132,7 +136,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             if w != k { t.ops[w] = t.ops[k] }
             w += 1
         }
-        s.opCount = Int32(w)
+        s.opCount = UInt8(w)
         return w
     }
 

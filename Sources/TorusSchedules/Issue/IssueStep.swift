@@ -10,6 +10,14 @@ public struct IssueStep: Hashable, Sendable {
     public var b: Int
     public var count: Int
 
+    @inlinable public init(kind: SegmentKind, peer: Int32, a: Int, b: Int, count: Int) {
+        self.kind = kind
+        self.peer = peer
+        self.a = a
+        self.b = b
+        self.count = count
+    }
+
     public init(_ step: Step) {
         func span(_ r: Region) -> Int { ElementSpan(r, count: 0).lo }
         switch step {
@@ -30,4 +38,14 @@ public struct IssueStep: Hashable, Sendable {
         case .copy: return "copy \(count)"
         }
     }
+}
+
+/// Where the issue rules read a stream's steps: a table indexed by `StreamIssue.step`. The executor
+/// hands a plain table of `IssueStep`; the predictor, which holds millions of steps, a compact one.
+public protocol IssueStepTable {
+    func issueStep(_ index: Int) -> IssueStep
+}
+
+extension UnsafePointer: IssueStepTable where Pointee == IssueStep {
+    @inlinable public func issueStep(_ index: Int) -> IssueStep { self[index] }
 }

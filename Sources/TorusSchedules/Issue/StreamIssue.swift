@@ -8,8 +8,6 @@ public struct StreamIssue: Sendable {
     public var stepEnd: Int32
     /// Elements of the current step already issued.
     public var at = 0
-    /// Records in the request table (`StreamTables.ops[0 ..< opCount]`), in serial order.
-    public var opCount: Int32 = 0
     /// The serial the next segment gets.
     public var serial: Int32 = 0
     /// Receives issued so far (the k-th takes window slot k mod window).
@@ -17,8 +15,14 @@ public struct StreamIssue: Sendable {
     /// What the stream waits for: the serial of an unfinished segment, `IssueRules.blockedOnWindow`,
     /// or `IssueRules.notBlocked`.
     public var blockedOn: Int32 = IssueRules.notBlocked
+    /// Records in the request table (`StreamTables.ops[0 ..< opCount]`), in serial order (at most
+    /// `IssueRules.requestTable`).
+    public var opCount: UInt8 = 0
     /// Records whose `targetPending` is not 0.
     public var targetWaiters: UInt8 = 0
+    /// Free for the consumer (the predictor: a send event is pending), so that its per-stream state
+    /// stays within one cache line.
+    public var mark = false
 
     public init(step: Int32, stepEnd: Int32) {
         self.step = step
@@ -42,7 +46,7 @@ public struct StreamTables {
     }
 
     /// The table index of the record with this serial, if it is still kept (records are in serial order).
-    @inlinable public func find(_ serial: Int32, count: Int32) -> Int? {
+    @inlinable public func find(_ serial: Int32, count: UInt8) -> Int? {
         var lo = 0, hi = Int(count)
         while lo < hi {
             let mid = (lo + hi) / 2
