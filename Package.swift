@@ -53,6 +53,8 @@ let package = Package(
         // Run under mpirun by scripts/test-mpi.sh (not a product: a test program).
         .executableTarget(name: "torus-mpi-check", dependencies: ["TorusMPI", "CMPI"], path: "Tests/MPI/CheckAllReduce"),
         .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
+        // The README's AllReduce example, verbatim (ReadmeExampleTests keeps them equal).
+        .executableTarget(name: "example-readme", dependencies: ["TorusSim"], path: "Examples/Readme"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
         .testTarget(name: "TorusSimTests", dependencies: ["TorusSim", "TorusPredictor"]),

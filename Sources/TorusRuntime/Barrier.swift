@@ -26,5 +26,5 @@ extension Communicator {
     }
 
     /// The tag barriers use (below the executor's tags).
-    static var barrierTag: Int { 7 }
+    static var barrierTag: Int { MessageTags.barrier }
 }

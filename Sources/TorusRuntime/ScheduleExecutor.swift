@@ -5,12 +5,10 @@ import TorusSchedules
 public struct ExecutorOptions: Sendable, Hashable {
     /// Segment size and receive window (`IssueRules`, shared with the predictor).
     public var rules: IssueRules
-    /// Tags used: `tagBase + stream index`. Stream k of one rank pairs with stream k of its peer:
-    /// every schedule numbers its streams the same way on every rank, and MPI's non-overtaking rule
-    /// per (peer, tag) matches each stream's sends to the peer stream's receives in order.
+    /// Tags used: `tagBase + stream index` (see `MessageTags` for why streams pair up).
     public var tagBase: Int
 
-    public init(rules: IssueRules = IssueRules(), tagBase: Int = 100) {
+    public init(rules: IssueRules = IssueRules(), tagBase: Int = MessageTags.streams) {
         self.rules = rules
         self.tagBase = tagBase
     }

@@ -17,8 +17,5 @@ public final class ScratchSpace {
         return base!
     }
 
-    /// Bytes currently held.
-    public var bytesHeld: Int { base == nil ? 0 : capacity }
-
     deinit { base?.deallocate() }
 }

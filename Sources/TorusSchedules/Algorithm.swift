@@ -1,32 +1,67 @@
 import TorusCore
 
-/// The AllReduce algorithms, each a schedule builder in its own file.
-public enum Algorithm: String, CaseIterable, Codable, Sendable {
-    /// Six parts, three axes, both directions: all six links of a node busy (DESIGN §2).
-    case sixRing = "sixring"
-    /// One ring over a one-hop (Hamiltonian) order of the group.
-    case ring
-    /// Two rings in opposite directions, half the data each.
-    case bidirectionalRing = "bidirectional-ring"
-    /// log2(p) exchanges of the whole buffer.
-    case recursiveDoubling = "recursive-doubling"
-    /// Recursive-halving reduce-scatter, then recursive-doubling all-gather.
-    case rabenseifner
-    /// Per-axis pipelined reduce to a root, then broadcast back (the Trinary style).
-    case reduceBroadcast = "reduce-broadcast"
+/// One AllReduce algorithm: a schedule builder in a file of its own, with everything the rest of the
+/// project learns about it — its names, its cost, what the verifier proves of it. Adding an
+/// algorithm is its file plus one line in `Algorithm.registry`; the CLI, `torus-bench`, selection,
+/// the verifier and the predictor take it from there.
+public protocol AllReduceAlgorithm {
+    /// The name `--algorithm` and `TORUS_ALGORITHM` take.
+    static var name: String { get }
+    /// Other spellings accepted (matched case-insensitively, `_` as `-`).
+    static var aliases: [String] { get }
+    /// One line on what it does, for `--help`.
+    static var summary: String { get }
+    /// The streams of `rank` for `count` elements, and the scratch elements they use.
+    static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int)
+    /// Estimated seconds for `bytes` bytes on the group under the α-β-γ model.
+    static func estimate(_ model: CostModel, topology: GroupTopology, bytes: Int) -> Double
+    /// What the verifier proves of it beyond a correct result.
+    static var proofs: Set<AlgorithmProof> { get }
+}
 
-    /// Accepts the names above, case-insensitively, also with `_` for `-` and `six-ring`.
+extension AllReduceAlgorithm {
+    public static var aliases: [String] { [] }
+    public static var proofs: Set<AlgorithmProof> { [] }
+}
+
+/// Properties the verifier proves for the algorithms that claim them.
+public enum AlgorithmProof: String, Sendable {
+    /// On a box, every message crosses one hop and no two streams share a directed link within a
+    /// phase (`VerificationReport.linkConflicts`).
+    case distinctLinksPerPhase
+}
+
+/// An AllReduce algorithm, by name: a plain value (printable, `Codable` as its name) for the
+/// registered `AllReduceAlgorithm`s.
+public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Every algorithm, in the order `--help` lists them.
+    public static let registry: [any AllReduceAlgorithm.Type] = [
+        SixRingAllReduce.self, RingAllReduce.self, BidirectionalRingAllReduce.self, RecursiveDoublingAllReduce.self,
+        RabenseifnerAllReduce.self, ReduceBroadcastAllReduce.self,
+    ]
+
+    public static var allCases: [Algorithm] { registry.map(Algorithm.init) }
+
+    public init?(rawValue: String) {
+        guard Algorithm.registry.contains(where: { $0.name == rawValue }) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    init(_ implementation: any AllReduceAlgorithm.Type) { rawValue = implementation.name }
+
+    public var implementation: any AllReduceAlgorithm.Type { Algorithm.registry.first { $0.name == rawValue }! }
+    public var description: String { rawValue }
+
+    /// Accepts the names and aliases of the registry, case-insensitively, also with `_` for `-`.
     public init(parsing text: String, name: String = "algorithm") throws {
         let key = text.lowercased().replacingOccurrences(of: "_", with: "-")
-        let aliases: [String: Algorithm] = ["six-ring": .sixRing, "bidirectionalring": .bidirectionalRing,
-                                            "bidir-ring": .bidirectionalRing, "rd": .recursiveDoubling,
-                                            "recursivedoubling": .recursiveDoubling, "rab": .rabenseifner,
-                                            "reducebroadcast": .reduceBroadcast, "trinary": .reduceBroadcast]
-        guard let a = Algorithm(rawValue: key) ?? aliases[key] else {
+        guard let a = Algorithm.registry.first(where: { $0.name == key || $0.aliases.contains(key) }) else {
             throw TorusError.invalidValue(name: name, value: text,
                                           expected: "one of " + Algorithm.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        self = a
+        self.init(a)
     }
 
     /// The schedule of `rank` for an AllReduce of `count` elements over the group.
@@ -37,16 +72,7 @@ public enum Algorithm: String, CaseIterable, Codable, Sendable {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
-        let streams: [Stream]
-        let scratch: Int
-        switch self {
-        case .sixRing: (streams, scratch) = SixRingAllReduce.streams(topology: topology, rank: rank, count: count)
-        case .ring: (streams, scratch) = RingAllReduce.streams(topology: topology, rank: rank, count: count)
-        case .bidirectionalRing: (streams, scratch) = BidirectionalRingAllReduce.streams(topology: topology, rank: rank, count: count)
-        case .recursiveDoubling: (streams, scratch) = RecursiveDoublingAllReduce.streams(size: topology.size, rank: rank, count: count)
-        case .rabenseifner: (streams, scratch) = RabenseifnerAllReduce.streams(size: topology.size, rank: rank, count: count)
-        case .reduceBroadcast: (streams, scratch) = ReduceBroadcastAllReduce.streams(topology: topology, rank: rank, count: count)
-        }
+        let (streams, scratch) = implementation.streams(topology: topology, rank: rank, count: count)
         return Schedule(algorithm: self, rank: rank, size: topology.size, count: count, scratchCount: scratch, streams: streams)
     }
 }

@@ -17,31 +17,14 @@ public struct CostModel: Hashable, Codable, Sendable {
         self.gamma = gamma
     }
 
-    /// Estimated seconds for an AllReduce of `bytes` bytes on the group.
+    /// Estimated seconds for an AllReduce of `bytes` bytes on the group (each algorithm's own formula).
     public func estimate(_ algorithm: Algorithm, topology: GroupTopology, bytes: Int) -> Double {
-        let p = Double(topology.size), n = Double(bytes)
-        guard topology.size > 1 else { return 0 }
-        let share = (p - 1) / p
-        let log2p = ceil(log2(p))
-        let folded = topology.size & (topology.size - 1) == 0 ? 0 : 2 * (alpha + n * beta)
-        let axes = topology.grid.dims.filter { $0 > 1 }
-        switch algorithm {
-        case .ring:
-            return 2 * (p - 1) * alpha + 2 * share * n * beta + share * n * gamma
-        case .bidirectionalRing:
-            return 2 * (p - 1) * alpha + share * n * beta + share * n * gamma
-        case .sixRing:
-            let steps = 2 * Double(axes.reduce(0) { $0 + $1 - 1 })
-            let links = Double(2 * axes.count)
-            return steps * alpha + 2 * share * n / links * beta + share * n * gamma
-        case .recursiveDoubling:
-            return log2p * (alpha + n * beta + n * gamma) + folded
-        case .rabenseifner:
-            return 2 * log2p * alpha + 2 * share * n * beta + share * n * gamma + folded
-        case .reduceBroadcast:
-            let depth = Double(axes.reduce(0) { $0 + $1 / 2 })
-            return 2 * depth * alpha + 2 * n * beta + n * gamma
-        }
+        topology.size > 1 ? algorithm.implementation.estimate(self, topology: topology, bytes: bytes) : 0
+    }
+
+    /// The extra cost of folding a group whose size is not a power of two onto one (recursive algorithms).
+    func foldCost(_ topology: GroupTopology, bytes: Int) -> Double {
+        topology.size & (topology.size - 1) == 0 ? 0 : 2 * (alpha + Double(bytes) * beta)
     }
 }
 

@@ -150,7 +150,4 @@ public enum Partition {
         let start = range.lowerBound + index * base + Swift.min(index, extra)
         return start ..< start + base + (index < extra ? 1 : 0)
     }
-
-    /// The largest piece size.
-    public static func largest(of parts: Int, count: Int) -> Int { (count + parts - 1) / parts }
 }

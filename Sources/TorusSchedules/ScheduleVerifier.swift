@@ -169,7 +169,8 @@ private struct SymbolicRun {
         report.maxHops = maxHops
         report.meanHops = maxHops == nil || messages == 0 ? nil : Double(hopsTotal) / Double(messages)
         if topology.machine != nil {
-            report.linkConflicts = schedules.first?.algorithm == .sixRing && topology.kind == .box ? linkConflicts() : nil
+            let proves = schedules.first?.algorithm.implementation.proofs.contains(.distinctLinksPerPhase) ?? false
+            report.linkConflicts = proves && topology.kind == .box ? linkConflicts() : nil
             report.linkLoad = linkLoad()
         }
         return report

@@ -289,10 +289,4 @@ final class MemoryFabric: @unchecked Sendable {
         defer { lock.unlock() }
         return traffic
     }
-
-    func resetTraffic() {
-        lock.lock()
-        traffic = LinkTraffic(shape: shape)
-        lock.unlock()
-    }
 }

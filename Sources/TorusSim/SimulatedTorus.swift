@@ -100,7 +100,7 @@ public final class SimulatedCommunicator: Communicator {
 
     public func split(color: Int?, key: Int) throws -> Communicator? {
         splits += 1
-        guard let group = try GroupSplit.members(transport: transport, color: color, key: key, tag: 1 << 20) else { return nil }
+        guard let group = try GroupSplit.members(transport: transport, color: color, key: key, tag: MessageTags.split) else { return nil }
         let nodes = group.map { members[$0] }
         let id = fabric.context(named: "\(context)/\(splits)/\(color!)")
         return SimulatedCommunicator(fabric: fabric, rank: group.firstIndex(of: rank)!, members: nodes, context: id,

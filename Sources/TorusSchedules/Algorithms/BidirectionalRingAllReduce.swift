@@ -1,9 +1,20 @@
+import Foundation
 import TorusCore
 
 /// Two rings in opposite directions over the same one-hop order, each carrying half the buffer,
 /// so both directed links of the ring are busy.
-enum BidirectionalRingAllReduce {
-    static func streams(topology: GroupTopology, rank: Int, count: Int) -> ([Stream], Int) {
+public enum BidirectionalRingAllReduce: AllReduceAlgorithm {
+    public static let name = "bidirectional-ring"
+    public static let aliases = ["bidirectionalring", "bidir-ring"]
+    public static let summary = "two rings in opposite directions, half the data each"
+
+    /// The ring's steps with half the bytes on each of two links.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
+        return 2 * (p - 1) * m.alpha + share * n * m.beta + share * n * m.gamma
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let order = RingAllReduce.ringOrder(topology)
         var forward = StreamBuilder(label: "ring +")
         var backward = StreamBuilder(label: "ring -")
@@ -11,4 +22,8 @@ enum BidirectionalRingAllReduce {
         RingAllReduce.appendRing(to: &backward, order: order.reversed(), rank: rank, range: Partition.piece(1, of: 2, in: 0..<count))
         return placeStreams([forward, backward])
     }
+}
+
+extension Algorithm {
+    public static let bidirectionalRing = Algorithm(BidirectionalRingAllReduce.self)
 }

@@ -1,8 +1,25 @@
+import Foundation
+import TorusCore
+
 /// Rabenseifner: a reduce-scatter by recursive halving (each step swaps half of the current range
 /// with the partner at distance p'/2, p'/4, …, 1 and keeps the other half, reduced), then an
 /// all-gather by recursive doubling that retraces the halvings. Bandwidth like the ring, latency
 /// 2·log2(p). Other group sizes fold onto a power of two first (`PowerOfTwoFold`).
-enum RabenseifnerAllReduce {
+public enum RabenseifnerAllReduce: AllReduceAlgorithm {
+    public static let name = "rabenseifner"
+    public static let aliases = ["rab"]
+    public static let summary = "recursive-halving reduce-scatter + recursive-doubling all-gather"
+
+    /// DESIGN §3: 2·log2(p)·α + 2(p−1)/p·nβ + (p−1)/p·nγ, plus the fold.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
+        return 2 * ceil(log2(p)) * m.alpha + 2 * share * n * m.beta + share * n * m.gamma + m.foldCost(topology, bytes: bytes)
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
+        streams(size: topology.size, rank: rank, count: count)
+    }
+
     static func streams(size: Int, rank: Int, count: Int) -> ([Stream], Int) {
         let fold = PowerOfTwoFold(size: size, rank: rank)
         let all = 0..<count
@@ -35,4 +52,8 @@ enum RabenseifnerAllReduce {
         fold.foldOut(&b, all)
         return placeStreams([b])
     }
+}
+
+extension Algorithm {
+    public static let rabenseifner = Algorithm(RabenseifnerAllReduce.self)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TorusCore
 
 /// Per-axis reduce to a root, then broadcast back (the pipelined "Trinary" style, a baseline).
@@ -7,8 +8,19 @@ import TorusCore
 /// 1…L/2 pass to c − 1, the rest to c + 1 round the wrap), so the root has the total; the broadcast
 /// retraces the chains in reverse. Whole-buffer steps are cut into segments by the executor, so a
 /// chain is a pipeline: segment k moves on while segment k + 1 is reduced.
-enum ReduceBroadcastAllReduce {
-    static func streams(topology: GroupTopology, rank: Int, count: Int) -> ([Stream], Int) {
+public enum ReduceBroadcastAllReduce: AllReduceAlgorithm {
+    public static let name = "reduce-broadcast"
+    public static let aliases = ["reducebroadcast", "trinary"]
+    public static let summary = "per-axis pipelined reduce to a root and broadcast back (the Trinary style)"
+
+    /// Chains of half an axis each way, reduce then broadcast, the whole buffer on each link.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let n = Double(bytes)
+        let depth = Double(topology.grid.dims.filter { $0 > 1 }.reduce(0) { $0 + $1 / 2 })
+        return 2 * depth * m.alpha + 2 * n * m.beta + n * m.gamma
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let grid = topology.grid
         let c = topology.gridCoordinate(of: rank)
         let all = 0..<count
@@ -48,4 +60,8 @@ enum ReduceBroadcastAllReduce {
         d[axis] = coordinate
         return topology.rankAt[topology.grid.unsafeNode(at: d)]
     }
+}
+
+extension Algorithm {
+    public static let reduceBroadcast = Algorithm(ReduceBroadcastAllReduce.self)
 }

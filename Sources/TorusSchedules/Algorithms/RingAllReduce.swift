@@ -1,10 +1,20 @@
+import Foundation
 import TorusCore
 
 /// Ring AllReduce: reduce-scatter then all-gather around one ring through every rank, in p − 1
 /// steps each. On a box the ring follows a Hamiltonian (snake) order of the grid, so every step is
 /// one hop; on a virtual grid it follows rank order.
-enum RingAllReduce {
-    static func streams(topology: GroupTopology, rank: Int, count: Int) -> ([Stream], Int) {
+public enum RingAllReduce: AllReduceAlgorithm {
+    public static let name = "ring"
+    public static let summary = "one ring over a one-hop snake (Hamiltonian) order of the group"
+
+    /// DESIGN §3: 2(p−1)α + 2(p−1)/p·nβ + (p−1)/p·nγ.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
+        return 2 * (p - 1) * m.alpha + 2 * share * n * m.beta + share * n * m.gamma
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let order = ringOrder(topology)
         var b = StreamBuilder(label: "ring")
         appendRing(to: &b, order: order, rank: rank, range: 0..<count)
@@ -28,4 +38,8 @@ enum RingAllReduce {
         b.ringReduceScatter(pieces, position: position, next: next, previous: previous)
         b.ringAllGather(pieces, position: position, next: next, previous: previous)
     }
+}
+
+extension Algorithm {
+    public static let ring = Algorithm(RingAllReduce.self)
 }

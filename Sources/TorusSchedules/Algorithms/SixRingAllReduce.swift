@@ -1,3 +1,4 @@
+import Foundation
 import TorusCore
 
 /// The six-direction ring AllReduce (DESIGN §2).
@@ -8,10 +9,23 @@ import TorusCore
 /// the piece of its block indexed by its coordinate on that axis (the block of the next phase),
 /// then three ring all-gather phases in reverse. At every step the six parts use six different
 /// directed links of every node; axes of length 1 are skipped.
-enum SixRingAllReduce {
+public enum SixRingAllReduce: AllReduceAlgorithm {
+    public static let name = "sixring"
+    public static let aliases = ["six-ring"]
+    public static let summary = "six parts, three axes, both directions: all six links of a node busy at every step"
+    public static let proofs: Set<AlgorithmProof> = [.distinctLinksPerPhase]
     static let parts = 6
 
-    static func streams(topology: GroupTopology, rank: Int, count: Int) -> ([Stream], Int) {
+    /// 2·Σ(k − 1) steps over the axes longer than 1, each part carrying a sixth over 2·axes links.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
+        let axes = topology.grid.dims.filter { $0 > 1 }
+        let steps = 2 * Double(axes.reduce(0) { $0 + $1 - 1 })
+        let links = Double(2 * axes.count)
+        return steps * m.alpha + 2 * share * n / links * m.beta + share * n * m.gamma
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let grid = topology.grid
         let coordinate = topology.gridCoordinate(of: rank)
         let axes = Array(0..<3).map { $0 < grid.axisCount ? $0 : -1 }
@@ -72,4 +86,8 @@ enum SixRingAllReduce {
                 topology.neighbor(of: rank, axis: axis, direction: direction),
                 topology.neighbor(of: rank, axis: axis, direction: direction.opposite))
     }
+}
+
+extension Algorithm {
+    public static let sixRing = Algorithm(SixRingAllReduce.self)
 }
