@@ -63,5 +63,5 @@ let package = Package(
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "TorusCLITests", dependencies: ["torus"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -5,6 +5,7 @@ import TorusRuntime
 /// Starting and stopping MPI, and what the process learns once: the `TORUS_*` settings and where
 /// every world rank sits on the torus.
 public enum MPIEnvironment {
+    // nonisolated(unsafe): MPI is initialised, queried and finalised by the one thread that talks to MPI (MPI_THREAD_FUNNELED).
     nonisolated(unsafe) private static var initializedHere = false
     nonisolated(unsafe) private static var cachedPlacement: (TorusShape, [Int])?
     nonisolated(unsafe) private static var cachedEnvironment: TorusEnvironment?

@@ -14,5 +14,5 @@ func mpiErrorString(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: Int(torus_MPI_MAX_ERROR_STRING()) + 1)
     var length: Int32 = 0
     guard MPI_Error_string(code, &buffer, &length) == torus_MPI_SUCCESS() else { return "unknown error" }
-    return String(cString: buffer)
+    return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -4,6 +4,7 @@ import TorusSchedules
 
 /// Payload mode's buffers: each rank's data and scratch, 64-byte aligned. A partition writes only
 /// the buffers of its own ranks.
+// @unchecked Sendable: each rank's buffers are written only by the partition (thread) that owns the rank.
 final class PayloadBuffers: @unchecked Sendable {
     let data: [UnsafeMutableRawBufferPointer]
     let scratch: [UnsafeMutableRawBufferPointer]
@@ -15,7 +16,9 @@ final class PayloadBuffers: @unchecked Sendable {
         }
         let data = ranks.map { _ in allocate(count * type.size) }
         let scratch = scratchCounts.map { allocate($0 * type.size) }
+        let buffers = DisjointAccess((data, scratch))
         DispatchQueue.concurrentPerform(iterations: ranks.count) { g in
+            let (data, scratch) = buffers.value
             VerifiableInputs.fill(data[g], type: type, rank: Int(ranks[g]))
             if scratch[g].count > 0 { scratch[g].baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: scratch[g].count) }
         }

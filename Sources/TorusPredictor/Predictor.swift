@@ -36,11 +36,11 @@ extension PredictorRun {
             parts[0].runAlone(progress: progress)
         } else {
             let group = DispatchGroup()
-            let shared = SendablePointer(parts)
+            let shared = DisjointAccess(parts)
             for p in 1..<n {
                 group.enter()
                 let thread = Thread {
-                    shared.pointer[p].runWindows(progress: nil)
+                    shared.value[p].runWindows(progress: nil)
                     group.leave()
                 }
                 thread.stackSize = 8 << 20
@@ -64,15 +64,10 @@ extension PredictorRun {
         if let payload {
             // Every rank's result against the expected pattern, on all cores.
             let patterns = try request.groups.map { try VerifiableInputs.expectedPattern(kernel: kernel, ranks: $0.size) }
-            var counts = [Int](repeating: 0, count: payload.data.count)
-            let data = payload.data, type = request.type, groupOf = rankGroup
-            counts.withUnsafeMutableBufferPointer { out in
-                let o = out.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: data.count) { g in
-                    (o + g).pointee = VerifiableInputs.countWrong(UnsafeRawBufferPointer(data[g]), pattern: patterns[Int(groupOf[g])], type: type)
-                }
-            }
-            wrong = counts.reduce(0, +)
+            let data = DisjointAccess(payload.data), type = request.type, groupOf = rankGroup
+            wrong = concurrentMap(payload.data.count) { g in
+                VerifiableInputs.countWrong(UnsafeRawBufferPointer(data.value[g]), pattern: patterns[Int(groupOf[g])], type: type)
+            }.reduce(0, +)
         }
         var trace: [TraceSlice] = []
         if request.trace {
@@ -99,10 +94,4 @@ extension PredictorRun {
                           messages: messageCount, events: events, wrongElements: wrong, trace: trace, issueLog: issueLog,
                           wallSeconds: Date().timeIntervalSince(started), threads: n)
     }
-}
-
-/// A pointer handed to another thread (the partitions it points at are each used by one thread).
-struct SendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }

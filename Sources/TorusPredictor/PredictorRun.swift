@@ -102,28 +102,23 @@ struct PredictorRun {
 
         // Every rank's schedule, as issue steps; built on all cores.
         let count = self.count
-        var perRank = [[(label: String, steps: [CompactStep])]?](repeating: nil, count: ranks)
-        var scratchCounts = [Int](repeating: 0, count: ranks)
         let failure = ErrorList()
-        perRank.withUnsafeMutableBufferPointer { out in
-            scratchCounts.withUnsafeMutableBufferPointer { sc in
-                let o = out.baseAddress!, s = sc.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: ranks) { g in
-                    do {
-                        let schedule = try request.algorithm.schedule(topology: request.groups[Int(rankGroup[g])], rank: Int(rankInGroup[g]), count: count)
-                        s[g] = schedule.scratchCount
-                        o[g] = schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) }
-                    } catch {
-                        failure.append(rank: g, error)
-                    }
-                }
+        let groupOf = rankGroup, rankOf = rankInGroup
+        var perRank: [(scratch: Int, streams: [(label: String, steps: [CompactStep])])?] = concurrentMap(ranks) { g in
+            do {
+                let schedule = try request.algorithm.schedule(topology: request.groups[Int(groupOf[g])], rank: Int(rankOf[g]), count: count)
+                return (schedule.scratchCount, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
+            } catch {
+                failure.append(rank: g, error)
+                return nil
             }
         }
         if let error = failure.rootCause() { throw error }
+        let scratchCounts = perRank.map { $0!.scratch }
         var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], labels: [String] = []
         var totalSegments = 0
         let segmentElements = self.segmentElements
-        let stepCount = perRank.reduce(0) { $0 + $1!.reduce(0) { $0 + $1.steps.count } }
+        let stepCount = perRank.reduce(0) { $0 + $1!.streams.reduce(0) { $0 + $1.steps.count } }
         guard stepCount < Int(Int32.max) else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
         }
@@ -131,7 +126,7 @@ struct PredictorRun {
         var filled = 0
         for g in 0..<ranks {
             firstStream.append(list.count)
-            for (index, (label, steps)) in perRank[g]!.enumerated() {
+            for (index, (label, steps)) in perRank[g]!.streams.enumerated() {
                 list.append(StreamState(rank: Int32(g), index: Int32(index), stepEnd: Int32(filled + steps.count), step: Int32(filled)))
                 stepBases.append(filled)
                 for step in steps {

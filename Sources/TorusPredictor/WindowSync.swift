@@ -3,6 +3,7 @@ import Synchronization
 
 /// Where the partitions meet between windows: a barrier, each partition's next event time and
 /// progress, and the handovers from each partition to each other (`outboxes[from · n + to]`).
+// @unchecked Sendable: slots and outboxes are written by one partition each and read by others only across the barrier (acquire/release).
 final class WindowSync: @unchecked Sendable {
     let partitions: Int
     let arrived = Atomic<Int>(0)

@@ -149,5 +149,6 @@ extension Communicator {
 public func printError(_ line: String) {
     var text = line
     if !text.hasSuffix("\n") { text += "\n" }
-    _ = text.withCString { fputs($0, stderr) }
+    // One write(2) of the whole line: no shared C `FILE` state, and lines of ranks do not interleave.
+    _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
 }

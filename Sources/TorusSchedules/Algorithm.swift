@@ -4,7 +4,7 @@ import TorusCore
 /// project learns about it — its names, its cost, what the verifier proves of it. Adding an
 /// algorithm is its file plus one line in `Algorithm.registry`; the CLI, `torus-bench`, selection,
 /// the verifier and the predictor take it from there.
-public protocol AllReduceAlgorithm {
+public protocol AllReduceAlgorithm: Sendable {
     /// The name `--algorithm` and `TORUS_ALGORITHM` take.
     static var name: String { get }
     /// Other spellings accepted (matched case-insensitively, `_` as `-`).

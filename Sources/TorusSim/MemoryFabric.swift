@@ -13,6 +13,7 @@ public enum Fault: Sendable, Hashable {
 
 /// The shared memory that carries the simulated torus's messages: a mailbox per rank, the link
 /// counters, the registry of waiting ranks (for timeout reports) and the abort flag.
+// @unchecked Sendable: mailboxes, counters and the waiting registry are behind `lock`; the rest is immutable.
 final class MemoryFabric: @unchecked Sendable {
     struct Key: Hashable { var context: Int, source: Int, tag: Int }
     struct Envelope {

@@ -11,6 +11,7 @@ import TorusSchedules
 ///     try torus.run { comm in
 ///         let sum = try comm.allReduce([Float](repeating: 1, count: 1000), op: .sum)
 ///     }
+// @unchecked Sendable: `fabric` and `options` change only in `run`, between runs; rank threads read copies taken before they start.
 public final class SimulatedTorus: @unchecked Sendable {
     public let shape: TorusShape
     /// Seconds any rank may wait for a message before the run fails.

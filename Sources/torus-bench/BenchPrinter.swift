@@ -92,8 +92,9 @@ struct BenchPrinter {
         return left ? s + fill : fill + s
     }
 
+    /// One write(2) per line, so rows appear at once even when stdout is a pipe (no C `FILE` buffer).
     private func emit(_ line: String) {
-        print(line)
-        fflush(stdout)
+        let text = line + "\n"
+        _ = text.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress, $0.count - 1) }
     }
 }

@@ -133,12 +133,13 @@ struct AllReduceCommand: ParsableCommand {
                       + String(format: "   %6d   %15.1f", result.wrong, result.busyLinksPerNode)
                       + "   " + String(repeating: " ", count: max(0, 19 - range.count)) + range + String(format: "   %8d", result.maxHops))
             }
-            fflush(stdout)
+            fflush(nil)  // every C stream: stdout is shared mutable state to Swift 6
             if wrong.value > 0 { throw ExitCode(1) }
         }
     }
 }
 
+// @unchecked Sendable: all mutable state is behind `lock`.
 final class Times: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [Double] = []
@@ -146,6 +147,7 @@ final class Times: @unchecked Sendable {
     func median() -> Double { lock.lock(); defer { lock.unlock() }; return list.sorted()[list.count / 2] }
 }
 
+// @unchecked Sendable: all mutable state is behind `lock`.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var value = 0

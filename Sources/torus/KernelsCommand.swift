@@ -56,7 +56,7 @@ struct KernelsCommand: ParsableCommand {
                           + pad(String(format: "%.2f", r.seconds * 1e6), 12) + pad(String(format: "%.2f", r.gbps), 9)
                           + pad(String(format: "%.2f", r.memcpyGbps), 13) + pad(String(format: "%.2f", r.gbps / r.memcpyGbps), 11))
                 }
-                fflush(stdout)
+                fflush(nil)  // every C stream: stdout is shared mutable state to Swift 6
             }
         }
     }

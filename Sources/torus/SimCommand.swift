@@ -249,6 +249,7 @@ struct SimCommand: ParsableCommand {
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal and a run lasts over a second.
+// @unchecked Sendable: used by one thread at a time — the predictor reports progress only on the thread that called it.
 final class ProgressBar: @unchecked Sendable {
     let started = Date()
     var label = ""

@@ -9,6 +9,7 @@ import TorusSchedules
 let shapes = ["1x1x1", "2x1x1", "2x2x2", "3x4x5", "4x4x4", "1x6x1", "5x5x5"]
 
 /// Collects per-rank failures from inside a simulated run.
+// @unchecked Sendable: all mutable state is behind `lock`.
 final class Failures: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var list: [String] = []

@@ -125,6 +125,7 @@ import TorusSchedules
     }
 }
 
+// @unchecked Sendable: all mutable state is behind `lock`.
 final class Results: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [[Float]] = []

@@ -93,7 +93,7 @@ enum KernelTable {
         }
     }
 
-    private static func float<T: KernelFloat>(_: T.Type, _ op: ReduceOp) -> ReductionKernel.Body {
+    private static func float<T: KernelFloat & SendableMetatype>(_: T.Type, _ op: ReduceOp) -> ReductionKernel.Body {
         switch op {
         case .sum: return { applyElements($0, $1, $2, $3) { (x: T, y: T) in x + y } }
         case .prod: return { applyElements($0, $1, $2, $3) { (x: T, y: T) in x * y } }
@@ -104,7 +104,7 @@ enum KernelTable {
     }
 
     /// 16-bit floats: widen to Float32, apply the Float32 operation, round once on the way back.
-    private static func half<H: HalfFormat>(_: H.Type, _ op: ReduceOp) -> ReductionKernel.Body {
+    private static func half<H: HalfFormat & SendableMetatype>(_: H.Type, _ op: ReduceOp) -> ReductionKernel.Body {
         switch op {
         case .sum: return { applyElements($0, $1, $2, $3) { (x: UInt16, y: UInt16) in H.narrow(H.widen(x) + H.widen(y)) } }
         case .prod: return { applyElements($0, $1, $2, $3) { (x: UInt16, y: UInt16) in H.narrow(H.widen(x) * H.widen(y)) } }
@@ -116,7 +116,7 @@ enum KernelTable {
         }
     }
 
-    private static func integer<T: FixedWidthInteger>(_: T.Type, _ op: ReduceOp) -> ReductionKernel.Body {
+    private static func integer<T: FixedWidthInteger & SendableMetatype>(_: T.Type, _ op: ReduceOp) -> ReductionKernel.Body {
         switch op {
         case .sum: return { applyElements($0, $1, $2, $3) { (x: T, y: T) in x &+ y } }
         case .prod: return { applyElements($0, $1, $2, $3) { (x: T, y: T) in x &* y } }

@@ -2,6 +2,7 @@ import Foundation
 
 /// Errors raised by ranks running on threads of one process (the simulated torus, the
 /// predictor's schedule build), in order of arrival.
+// @unchecked Sendable: all mutable state is behind `lock`.
 public final class ErrorList: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [(Int, Error)] = []

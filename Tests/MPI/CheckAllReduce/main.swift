@@ -72,7 +72,7 @@ func reference(_ comm: MPICommunicator, _ input: [UInt8], _ type: ElementType, _
 var checks = 0
 var failures: [String] = []
 
-func check(_ comm: MPICommunicator, _ label: String, routes: [Algorithm?], counts: [Int], types: [ElementType], ops: [ReduceOp]) throws {
+@MainActor func check(_ comm: MPICommunicator, _ label: String, routes: [Algorithm?], counts: [Int], types: [ElementType], ops: [ReduceOp]) throws {
     for type in types {
         for op in ops {
             for count in counts {
