@@ -61,7 +61,7 @@ public final class MPICommunicator: Communicator {
         topology = try GroupTopology.of(nodes: nodes.map { Int($0) }, on: machine)
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,
-                                    smallAlgorithm: .recursiveDoubling, largeAlgorithm: .sixRing,
+                                    smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
         if options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }

@@ -39,25 +39,19 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window) }
 
     /// Bytes of result per second a node's reductions produce: threads × rate, capped by memory.
-    public var reductionRate: Double {
-        min(Double(reductionThreads) * reductionRatePerThread, memoryBandwidth / 3)
+    public var reductionRate: Double { figures.reductionRate }
+
+    /// The machine's figures (the cost model of automatic selection reads the same).
+    public var figures: MachineFigures {
+        MachineFigures(linkBandwidth: linkBandwidth, linkLatency: linkLatency, hopDelay: hopDelay, softwareOverhead: softwareOverhead,
+                       reductionRatePerThread: reductionRatePerThread, reductionThreads: reductionThreads, memoryBandwidth: memoryBandwidth)
     }
 
-    /// Tofu interconnect D and the A64FX node (DESIGN §1): 6.8 GB/s per link direction, 0.49 µs
-    /// 8-byte put latency, about 1 µs MPI software overhead, 1,024 GB/s HBM2. Assumed (no public
-    /// figure): 0.1 µs per further hop, 10 GB/s of sums per core, 4 reduction threads (2 assistant
-    /// cores and 2 more).
-    public static let tofuD = NetworkModel(
-        name: "tofu-d", linkBandwidth: 6.8e9, linkLatency: 0.49e-6, hopDelay: 0.1e-6, softwareOverhead: 1.0e-6,
-        reductionRatePerThread: 10e9, reductionThreads: 4, memoryBandwidth: 1024e9,
-        segmentBytes: IssueRules().segmentBytes, window: IssueRules().window)
+    /// Tofu interconnect D and the A64FX node (`MachineFigures.tofuD`).
+    public static let tofuD = NetworkModel(name: "tofu-d", machine: .tofuD)
 
-    /// A generic cluster node: 100 Gb/s links (12.5 GB/s), 1 µs latency, 0.1 µs per hop, 1.5 µs
-    /// software overhead, one reduction thread at 10 GB/s, 200 GB/s DDR memory.
-    public static let generic = NetworkModel(
-        name: "generic", linkBandwidth: 12.5e9, linkLatency: 1e-6, hopDelay: 0.1e-6, softwareOverhead: 1.5e-6,
-        reductionRatePerThread: 10e9, reductionThreads: 1, memoryBandwidth: 200e9,
-        segmentBytes: IssueRules().segmentBytes, window: IssueRules().window)
+    /// A generic cluster node (`MachineFigures.generic`).
+    public static let generic = NetworkModel(name: "generic", machine: .generic)
 
     /// The `tofu-d` links with no software overhead and free reduction: what the network alone
     /// allows, for checking algorithms against the bound of DESIGN §1.
@@ -129,5 +123,14 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         return "\(name): \(network) network, links \(g(linkBandwidth / 1e9)) GB/s, latency \(g(linkLatency * 1e6)) us + \(g(hopDelay * 1e6)) us/hop, "
             + "overhead \(g(softwareOverhead * 1e6)) us/message, reduction \(reductionThreads) x \(g(reductionRatePerThread / 1e9)) GB/s "
             + "(cap \(g(memoryBandwidth / 3e9)) GB/s), segments " + (segmentBytes == 0 ? "off" : ByteCount.format(segmentBytes)) + ", window \(window)"
+    }
+}
+
+extension NetworkModel {
+    /// A model of `machine` with the executor's issue rules (the presets are built this way).
+    public init(name: String, machine f: MachineFigures, rules: IssueRules = IssueRules()) {
+        self.init(name: name, linkBandwidth: f.linkBandwidth, linkLatency: f.linkLatency, hopDelay: f.hopDelay,
+                  softwareOverhead: f.softwareOverhead, reductionRatePerThread: f.reductionRatePerThread,
+                  reductionThreads: f.reductionThreads, memoryBandwidth: f.memoryBandwidth, segmentBytes: rules.segmentBytes, window: rules.window)
     }
 }

@@ -8,8 +8,13 @@ public struct CostModel: Hashable, Codable, Sendable {
     public var beta: Double
     public var gamma: Double
 
-    /// α = 5 µs, 1/β = 5 GB/s, 1/γ = 10 GB/s: a generic cluster node.
-    public static let generic = CostModel(alpha: 5e-6, beta: 1 / 5e9, gamma: 1 / 10e9)
+    /// The generic cluster node of `MachineFigures.generic` (α = 2.5 µs, 1/β = 12.5 GB/s, 1/γ = 10 GB/s).
+    public static let generic = CostModel(.generic)
+
+    /// α = software overhead + link latency, β = 1 / link bandwidth, γ = 1 / the node's reduction rate.
+    public init(_ machine: MachineFigures) {
+        self.init(alpha: machine.softwareOverhead + machine.linkLatency, beta: 1 / machine.linkBandwidth, gamma: 1 / machine.reductionRate)
+    }
 
     public init(alpha: Double, beta: Double, gamma: Double) {
         self.alpha = alpha
