@@ -2,31 +2,56 @@ import Foundation
 import TorusCore
 
 extension Prediction {
+    /// One event of a Chrome trace.
+    struct TraceEvent: Encodable {
+        var ph: String
+        var name: String
+        var pid: Int
+        var tid: Int?
+        var ts: Double?
+        var dur: Double?
+        var args: [String: TraceArgument]?
+    }
+
+    enum TraceArgument: Encodable {
+        case text(String), number(Int)
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case let .text(t): try c.encode(t)
+            case let .number(n): try c.encode(n)
+            }
+        }
+    }
+
     /// A Chrome trace (Perfetto, chrome://tracing): a process per rank (per group and rank when
     /// several groups run), a thread per part, one complete ("X") slice per step, times in µs.
-    public func chromeTrace() -> String {
-        var out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
-        var first = true
-        func emit(_ line: String) {
-            out += (first ? "" : ",\n") + line
-            first = false
-        }
+    /// Written with `JSONEncoder`, so any label gives valid JSON.
+    public func chromeTrace() throws -> String {
+        var events: [TraceEvent] = []
         let several = request.groups.count > 1
         var named = Set<Int>(), namedThreads = Set<Int>()
         for slice in trace {
             let pid = slice.group * 1_000_000 + slice.rank
             if named.insert(pid).inserted {
                 let name = several ? "group \(slice.group) rank \(slice.rank)" : "rank \(slice.rank)"
-                emit("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":\(pid),\"args\":{\"name\":\"\(name)\"}}")
-                emit("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":\(pid),\"args\":{\"sort_index\":\(pid)}}")
+                events.append(TraceEvent(ph: "M", name: "process_name", pid: pid, args: ["name": .text(name)]))
+                events.append(TraceEvent(ph: "M", name: "process_sort_index", pid: pid, args: ["sort_index": .number(pid)]))
             }
             if namedThreads.insert(pid * 64 + slice.stream).inserted {
-                emit("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":\(pid),\"tid\":\(slice.stream),\"args\":{\"name\":\"\(slice.part)\"}}")
+                events.append(TraceEvent(ph: "M", name: "thread_name", pid: pid, tid: slice.stream, args: ["name": .text(slice.part)]))
             }
-            let ts = String(format: "%.4f", slice.start * 1e6), dur = String(format: "%.4f", max(0, slice.end - slice.start) * 1e6)
-            emit("{\"ph\":\"X\",\"name\":\"\(slice.label)\",\"pid\":\(pid),\"tid\":\(slice.stream),\"ts\":\(ts),\"dur\":\(dur)}")
+            // Microseconds to 0.1 ns, as Perfetto shows them.
+            let ts = (slice.start * 1e10).rounded() / 1e4, dur = (max(0, slice.end - slice.start) * 1e10).rounded() / 1e4
+            events.append(TraceEvent(ph: "X", name: slice.label, pid: pid, tid: slice.stream, ts: ts, dur: dur))
         }
-        return out + "\n]}\n"
+        struct Trace: Encodable {
+            var displayTimeUnit = "ns"
+            var traceEvents: [TraceEvent]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(Trace(traceEvents: events)), as: UTF8.self) + "\n"
     }
 
     /// The busiest and the idlest directed link on axes longer than one, with their bytes.

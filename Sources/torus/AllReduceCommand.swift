@@ -16,24 +16,19 @@ struct AllReduceCommand: ParsableCommand {
             exact in any order and the result is compared bit for bit on every rank. Wall time is the \
             median over iterations; on a machine with fewer cores than ranks it measures the software, \
             not a network.
-            Example: torus allreduce --torus 4x4x4 --algorithms sixring,ring,rabenseifner --bytes 64M
+            Example: torus allreduce --torus 4x4x4 -a sixring,ring,rabenseifner --bytes 64M
             """
     )
 
-    @Option(name: .long, help: "Torus shape, e.g. 2x2x2 or 4x4x4.")
-    var torus: String = "2x2x2"
+    enum Defaults: CommandDefaults {
+        static let torus = "2x2x2", bytes = "1M"
+        static let algorithms: [Algorithm] = [.sixRing]
+    }
 
-    @Option(name: [.customShort("a"), .long], help: "Algorithms, comma-separated (\(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var algorithms: String = "sixring"
-
-    @Option(name: .long, help: "Bytes per rank (K/M/G suffixes).")
-    var bytes: String = "1M"
-
-    @Option(name: [.customShort("d"), .long], help: "Element type.")
-    var type: String = "f32"
-
-    @Option(name: [.customShort("o"), .long], help: "Reduction op.")
-    var op: String = "sum"
+    @OptionGroup var torusOption: TorusOption<Defaults>
+    @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
+    @OptionGroup var size: SizeOption<Defaults>
+    @OptionGroup var reduction: ReductionOptions
 
     @Option(name: [.customShort("n"), .long], help: "Timed iterations (the median is reported).")
     var iterations: Int = 5
@@ -67,14 +62,9 @@ struct AllReduceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (shape, list, elementType, reduceOp, byteCount) = try cliErrors {
-            (try TorusShape(parsing: torus, name: "--torus"),
-             try algorithms.split(separator: ",").map { try Algorithm(parsing: String($0), name: "--algorithms") },
-             try ElementType(parsing: type, name: "--type"),
-             try ReduceOp(parsing: op, name: "--op"),
-             try ByteCount.parse(bytes, name: "--bytes"))
-        }
-        let kernel = try cliErrors { try ReductionKernel(type: elementType, op: reduceOp) }
+        let shape = torusOption.torus, list = algorithmOption.algorithms, elementType = reduction.type, reduceOp = reduction.op
+        let byteCount = size.bytes.bytes
+        let kernel = try ReductionKernel(type: elementType, op: reduceOp)
         let count = byteCount / elementType.size
         let p = shape.nodeCount
         if check, let why = VerifiableInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
@@ -134,7 +124,7 @@ struct AllReduceCommand: ParsableCommand {
                       + "   " + String(repeating: " ", count: max(0, 19 - range.count)) + range + String(format: "   %8d", result.maxHops))
             }
             fflush(nil)  // every C stream: stdout is shared mutable state to Swift 6
-            if wrong.value > 0 { throw ExitCode(1) }
+            if wrong.value > 0 { throw CheckFailed("\(wrong.value) elements differ from the expected result (\(algorithm.rawValue))") }
         }
     }
 }

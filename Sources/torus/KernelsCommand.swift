@@ -14,11 +14,11 @@ struct KernelsCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Element types, comma-separated (f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64). Default: all.")
-    var type: String?
+    @Option(name: [.customShort("d"), .long], help: "Element types, comma-separated. Default: all.")
+    var type: ArgumentList<ElementType>?
 
-    @Option(name: .long, help: "Ops, comma-separated (sum prod min max band bor bxor land lor lxor). Default: all the type supports.")
-    var op: String?
+    @Option(name: [.customShort("o"), .long], help: "Ops, comma-separated. Default: all the type supports.")
+    var op: ArgumentList<ReduceOp>?
 
     @Option(name: .long, help: "Buffer sizes, comma-separated, with K/M/G suffixes. Default: 64K (cache-resident) and 64M.")
     var bytes: String = "64K,64M"
@@ -35,8 +35,8 @@ struct KernelsCommand: ParsableCommand {
 
     func run() throws {
         let (types, ops, sizes) = try cliErrors {
-            (try type.map { try list($0).map { try ElementType(parsing: $0, name: "--type") } } ?? ElementType.allCases,
-             try op.map { try list($0).map { try ReduceOp(parsing: $0, name: "--op") } } ?? ReduceOp.allCases,
+            (type?.values ?? ElementType.allCases,
+             op?.values ?? ReduceOp.allCases,
              try list(bytes).map { try ByteCount.parse($0, name: "--bytes") })
         }
         if let t = types.first(where: { t in !ops.contains { $0.supports(t) } }) {

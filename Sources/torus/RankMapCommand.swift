@@ -32,17 +32,16 @@ struct RankMapCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Place a DP×TP×PP job: TP groups on one node or adjacent nodes, DP groups on boxes whose rings are one hop per step.",
             discussion: "The map goes to standard output (or --output); the placement report to standard error (or, with --json, to standard output).")
-        @Option(name: .long, help: "Machine torus, e.g. 48x6x48.") var torus: String
+        @Option(name: .long, help: "Machine torus, e.g. 48x6x48.", transform: parseShape) var torus: TorusShape
         @Option(name: .long, help: "Job sizes, e.g. tp=6,pp=8,dp=288 (a missing dp fills the machine).") var job: String
         @Option(name: .long, help: "Ranks per node.") var procsPerNode = 1
-        @Option(name: .long, help: "Map format: vcoord, rankfile or json.") var format = "vcoord"
+        @Option(name: .long, help: "Map format.") var format: RankMap.Format = .vcoord
         @Flag(name: .long, help: "Lay ranks in rank order, X fastest, instead (the naive map, for comparison).") var naive = false
         @Flag(name: .long, help: "Print the report as JSON on standard output (needs --output for the map).") var json = false
         @OptionGroup var out: Output
 
         func run() throws {
-            let format = try cliErrors { try RankMap.Format(parsing: self.format) }
-            let machine = try cliErrors { try TorusShape(parsing: torus, name: "--torus") }
+            let machine = torus
             let layout = try cliErrors { try JobLayout(parsing: job, ranks: machine.nodeCount * max(1, procsPerNode)) }
             if json && out.output == nil { throw ValidationError("--json prints the report on standard output: give --output FILE for the map") }
             let (nodes, report) = try cliErrors { () -> ([Int], PlacementReport) in
@@ -69,18 +68,19 @@ struct RankMapCommand: ParsableCommand {
             abstract: "Validate a rank map and report hops per ring step and link load for a job on it.",
             discussion: "Exit status 0 when the map is valid; any problem is reported with file, line, what was found and what was expected.")
         @Argument(help: "The rank map (vcoord, rankfile or JSON; the format is guessed from the name and first line).") var file: String
-        @Option(name: .long, help: "Machine torus (default: the one the file names, else the coordinates' bounding box).") var torus: String?
+        @Option(name: .long, help: "Machine torus (default: the one the file names, else the coordinates' bounding box).", transform: parseShape)
+        var torus: TorusShape?
         @Option(name: .long, help: "Job sizes, e.g. tp=2,pp=2,dp=16 (default: one DP group of every rank).") var job: String?
         @Option(name: .long, help: "Most ranks allowed on one node.") var procsPerNode: Int?
-        @Option(name: .long, help: "Force the file format: vcoord, rankfile or json.") var format: String?
+        @Option(name: .long, help: "Force the file format (default: guessed from the name and first line).") var format: RankMap.Format?
         @Option(name: .long, help: "Node list (lines 'host x y z') for a rankfile without '# node' lines.") var nodes: String?
         @Flag(name: .long, help: "Print the report as JSON.") var json = false
         @OptionGroup var out: Output
 
         func run() throws {
             let (map, machine, layout, placed) = try cliErrors { () -> (RankMap, TorusShape, JobLayout, [Int]) in
-                let map = try RankMap.load(path: file, format: format.map { try RankMap.Format(parsing: $0) }, nodeList: nodes)
-                let machine = try torus.map { try TorusShape(parsing: $0, name: "--torus") } ?? map.torus ?? map.boundingShape
+                let map = try RankMap.load(path: file, format: format, nodeList: nodes)
+                let machine = try torus ?? map.torus ?? map.boundingShape
                 let layout = try job.map { try JobLayout(parsing: $0, ranks: map.rankCount) } ?? JobLayout(tp: 1, pp: 1, dp: map.rankCount)
                 return (map, machine, layout, try map.nodes(on: machine, ranks: layout.ranks, procsPerNode: procsPerNode))
             }
@@ -93,20 +93,19 @@ struct RankMapCommand: ParsableCommand {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rewrite a rank map in another format (nothing is lost: fields, hosts and slots are kept).")
         @Argument(help: "The rank map to read.") var file: String
-        @Option(name: .long, help: "Output format: vcoord, rankfile or json.") var format: String
+        @Option(name: .long, help: "Output format.") var format: RankMap.Format
         @Option(name: .long, help: "Node list (lines 'host x y z') for a rankfile without '# node' lines.") var nodes: String?
-        @Option(name: .long, help: "Machine torus to record in the output (rankfile and JSON).") var torus: String?
+        @Option(name: .long, help: "Machine torus to record in the output (rankfile and JSON).", transform: parseShape) var torus: TorusShape?
         @OptionGroup var out: Output
 
         func run() throws {
             let text = try cliErrors { () -> String in
                 var map = try RankMap.load(path: file, nodeList: nodes)
                 if let torus {
-                    let shape = try TorusShape(parsing: torus, name: "--torus")
-                    _ = try map.nodes(on: shape)
-                    map.torus = shape
+                    _ = try map.nodes(on: torus)
+                    map.torus = torus
                 }
-                return map.text(try RankMap.Format(parsing: format))
+                return map.text(format)
             }
             try out.write(text)
         }

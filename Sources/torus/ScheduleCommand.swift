@@ -11,20 +11,21 @@ struct ScheduleCommand: ParsableCommand {
         subcommands: [Show.self, Verify.self]
     )
 
+    enum Defaults: CommandDefaults {
+        static let torus = "2x2x2", bytes = "384"
+        static let algorithms: [Algorithm] = [.sixRing]
+    }
+
     /// Options shared by both subcommands.
     struct Target: ParsableArguments {
-        @Option(name: .long, help: "Algorithm: \(Algorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var algorithm: String = "sixring"
-
-        @Option(name: .long, help: "Torus shape, e.g. 4x4x4 (a trailing m makes an axis a mesh: 4mx4x4).")
-        var torus: String = "2x2x2"
+        @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
+        @OptionGroup var torusOption: TorusOption<Defaults>
 
         @Option(name: .long, help: "Elements in the buffer.")
         var count: Int = 96
 
-        func parse() throws -> (Algorithm, TorusShape) {
+        func validate() throws {
             guard count >= 0 else { throw ValidationError("--count must be 0 or more, got \(count)") }
-            return try cliErrors { (try Algorithm(parsing: algorithm, name: "--algorithm"), try TorusShape(parsing: torus, name: "--torus")) }
         }
     }
 
@@ -37,15 +38,13 @@ struct ScheduleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let (algorithm, shape) = try target.parse()
+            let shape = target.torusOption.torus
             guard (0..<shape.nodeCount).contains(rank) else {
                 throw ValidationError("--rank \(rank) is outside the torus \(shape) (ranks 0...\(shape.nodeCount - 1))")
             }
-            let schedule = try cliErrors { try algorithm.schedule(topology: .box(shape), rank: rank, count: target.count) }
-            if json {
-                print(try jsonString(schedule, pretty: true))
-            } else {
-                print(schedule)
+            for algorithm in target.algorithmOption.algorithms {
+                let schedule = try algorithm.schedule(topology: .box(shape), rank: rank, count: target.count)
+                print(json ? try jsonString(schedule, pretty: true) : schedule.description)
             }
         }
     }
@@ -59,15 +58,20 @@ struct ScheduleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let (algorithm, shape) = try target.parse()
-            let report = try cliErrors { try ScheduleVerifier.verify(algorithm, topology: .box(shape), count: target.count) }
-            print(json ? try jsonString(report, pretty: false) : report.description)
-            if !report.proven { throw ExitCode(1) }
+            var proven = true
+            for algorithm in target.algorithmOption.algorithms {
+                let report = try ScheduleVerifier.verify(algorithm, topology: .box(target.torusOption.torus), count: target.count)
+                print(json ? try jsonString(report, pretty: false) : report.description)
+                proven = proven && report.proven
+            }
+            if !proven { throw ExitCode(1) }
         }
     }
 }
 
-/// Turns a `TorusError` into an argument error, printed as `Error: …` with the usage hint.
+/// Turns a `TorusError` raised while reading an argument's value into an argument error, printed
+/// as `Error: …` with the usage hint. Run-time errors are not passed through here: they print their
+/// own message without the usage (exit 1).
 func cliErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()

@@ -21,33 +21,28 @@ struct SimCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Torus shape, e.g. 8x8x8 (a trailing m makes an axis a mesh).")
-    var torus: String = "4x4x4"
+    enum Defaults: CommandDefaults {
+        static let torus = "4x4x4", bytes = "256M"
+        static let algorithms: [Algorithm] = [.sixRing]
+    }
 
-    @Option(name: [.customShort("a"), .long], help: "Algorithm, or several comma-separated (\(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var algorithm: String = "sixring"
+    @OptionGroup var shape: TorusOption<Defaults>
+    @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
+    @OptionGroup var size: SizeOption<Defaults>
+    @OptionGroup var reduction: ReductionOptions
 
-    @Option(name: .long, help: "Bytes per rank (K/M/G suffixes).")
-    var bytes: String = "256M"
-
-    @Option(name: .long, help: "Size sweep MIN:MAX, doubling (one row per size).")
+    @Option(name: .long, help: "Size sweep MIN:MAX, doubling (one row per size; replaces --bytes).")
     var sweep: String?
 
-    @Option(name: .long, help: "Machine model: \(NetworkModel.presets.map(\.name).joined(separator: ", ")).")
-    var preset: String = "tofu-d"
+    @Option(name: .long, help: "Machine model.")
+    var preset: NetworkModel = .tofuD
 
     @Option(name: .long, help: ArgumentHelp("Override a model parameter, NAME=VALUE (repeatable).",
                                             discussion: NetworkModel.parameters.map { "\($0.name) (\($0.unit))" }.joined(separator: ", ")))
     var set: [String] = []
 
     @Option(name: .long, help: "Network: torus (dimension-order routes) or full (a link per pair of ranks).")
-    var network: String = "torus"
-
-    @Option(name: [.customShort("d"), .long], help: "Element type.")
-    var type: String = "f32"
-
-    @Option(name: [.customShort("o"), .long], help: "Reduction op.")
-    var op: String = "sum"
+    var network: NetworkModel.Network = .torus
 
     @Flag(name: .long, help: "Move real data and check every rank's result (small runs).")
     var payload = false
@@ -111,18 +106,10 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
-        let algorithms = try cliErrors { try algorithm.split(separator: ",").map { try Algorithm(parsing: String($0), name: "--algorithm") } }
-        guard !algorithms.isEmpty else { throw ValidationError("--algorithm needs at least one algorithm") }
-        let machine = try cliErrors { try TorusShape(parsing: torus, name: "--torus") }
-        var model = try cliErrors { try NetworkModel.preset(named: preset) }
-        guard let net = NetworkModel.Network(rawValue: network.lowercased()) else {
-            throw ValidationError("invalid value '\(network)' for --network: expected torus or full")
-        }
-        model.network = net
+        let algorithms = algorithmOption.algorithms, machine = shape.torus, type = reduction.type, op = reduction.op
+        var model = preset
+        model.network = network
         for s in set { try cliErrors { try model.set(s) } }
-        let type = try cliErrors { try ElementType(parsing: self.type, name: "--type") }
-        let op = try cliErrors { try ReduceOp(parsing: self.op, name: "--op") }
-        try cliErrors { try op.check(type) }
         let sizes = try cliErrors { try self.sizes(elementSize: type.size) }
         if json && csv { throw ValidationError("choose one of --json and --csv") }
         if (trace != nil || heatmap != nil) && (sizes.count > 1 || algorithms.count > 1) {
@@ -131,7 +118,7 @@ struct SimCommand: ParsableCommand {
         if (rankmap != nil || naive) && job == nil {
             throw ValidationError("\(rankmap != nil ? "--rankmap" : "--naive") places the ranks of a --job: add --job tp=…,pp=…,dp=…")
         }
-        let groups = try cliErrors { try self.groups(machine) }
+        let groups = try self.groups(machine)
         if model.network == .full && groups.count > 1 { throw ValidationError("--network full models one group: drop --job") }
 
         var rows: [Row] = []
@@ -141,16 +128,16 @@ struct SimCommand: ParsableCommand {
                 let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
                                                 model: model, payload: payload, trace: trace != nil, threads: threads)
                 bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
-                let p = try cliErrors { try Predictor.run(request, progress: bar.update) }
+                let p = try Predictor.run(request, progress: bar.update)
                 bar.clear()
                 if let wrong = p.wrongElements, wrong > 0 {
-                    throw ValidationError("payload check failed: \(wrong) elements differ from the expected result (\(algorithm.rawValue), \(size) bytes)")
+                    throw CheckFailed("payload check failed: \(wrong) elements differ from the expected result (\(algorithm.rawValue), \(size) bytes)")
                 }
                 rows.append(row(p))
-                if let trace { try cliErrors { try writeText(p.chromeTrace(), to: trace, overwrite: force) } }
+                if let trace { try writeText(try p.chromeTrace(), to: trace, overwrite: force) }
                 if let heatmap {
                     let title = "\(algorithm.rawValue) on \(machine), \(ByteCount.format(size)), \(model.name)" + (job.map { ", job \($0)" } ?? "")
-                    try cliErrors { try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force) }
+                    try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force)
                 }
                 if !json && !csv && sizes.count == 1 { print(summary(p, rows.last!)) }
             }
@@ -169,7 +156,7 @@ struct SimCommand: ParsableCommand {
     }
 
     func sizes(elementSize: Int) throws -> [Int] {
-        guard let sweep else { return [try ByteCount.parse(bytes, name: "--bytes")] }
+        guard let sweep else { return [size.bytes.bytes] }
         let parts = sweep.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2 else { throw TorusError.invalidValue(name: "--sweep", value: sweep, expected: "MIN:MAX such as 8:1G") }
         let lo = try ByteCount.parse(String(parts[0]), name: "--sweep"), hi = try ByteCount.parse(String(parts[1]), name: "--sweep")
@@ -186,7 +173,7 @@ struct SimCommand: ParsableCommand {
     /// The groups to run: the whole torus, or every DP group of the job.
     func groups(_ machine: TorusShape) throws -> [GroupTopology] {
         guard let job else { return [.box(machine)] }
-        let layout = try JobLayout(parsing: job, ranks: machine.nodeCount * procsPerNode)
+        let layout = try cliErrors { try JobLayout(parsing: job, ranks: machine.nodeCount * procsPerNode) }
         let nodes: [Int]
         if let rankmap {
             let map = try RankMap.load(path: rankmap)

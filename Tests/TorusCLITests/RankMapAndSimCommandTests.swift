@@ -40,7 +40,7 @@ import Testing
 
     @Test(arguments: [
         (["rankmap", "generate", "--torus", "48x6x48", "--job", "tp=6,pp=8,dp=300"], "dp=288"),
-        (["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--format", "xml"], "vcoord, rankfile or json"),
+        (["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--format", "xml"], "'vcoord', 'rankfile' or 'json'"),
         (["rankmap", "check", "/nonexistent/map"], "readable file"),
         (["rankmap", "generate", "--torus", "4x4x4", "--job", "tp=x"], "tp=6,pp=8,dp=288"),
     ])
@@ -120,11 +120,11 @@ import Testing
     }
 
     @Test(arguments: [
-        (["sim", "--preset", "tofu-z"], "tofu-d, generic, ideal"),
+        (["sim", "--preset", "tofu-z"], "'tofu-d', 'generic' or 'ideal'"),
         (["sim", "--set", "link-bandwidth=-1"], "--set link-bandwidth"),
         (["sim", "--sweep", "8"], "MIN:MAX"),
         (["sim", "--rankmap", "x.vcoord"], "--job"),
-        (["sim", "--network", "mesh"], "torus or full"),
+        (["sim", "--network", "mesh"], "'torus' and 'full'"),
         (["sim", "--threads", "0"], "--threads"),
         (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
     ])
@@ -132,5 +132,15 @@ import Testing
         let r = try TorusExecutable.run(arguments)
         #expect(r.status != 0)
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
+    }
+
+    /// An argument error shows the usage (exit 64); a run-time error only its message (exit 1).
+    @Test func argumentErrorsShowUsageAndRunTimeErrorsDoNot() throws {
+        let argument = try TorusExecutable.run(["sim", "--type", "f33"])
+        #expect(argument.status == 64 && argument.stderr.contains("Usage:") && argument.stderr.contains("bf16"), "\(argument.stderr)")
+        let runTime = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--job", "tp=2,pp=2,dp=16", "--rankmap", "/nonexistent/map.vcoord"])
+        #expect(runTime.status == 1 && !runTime.stderr.contains("Usage:") && runTime.stderr.contains("/nonexistent/map.vcoord"), "\(runTime.stderr)")
+        let list = try TorusExecutable.run(["sim", "-a", "sixring,ring", "--bytes", "1M", "--json"])
+        #expect(list.status == 0 && list.stdout.contains("\"ring\""), "\(list.stderr)")
     }
 }

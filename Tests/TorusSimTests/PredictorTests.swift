@@ -105,10 +105,15 @@ import TorusSchedules
         let steps = try (0..<8).reduce(0) { $0 + (try Algorithm.sixRing.schedule(topology: .box(shape), rank: $1, count: 24 * 1024).stepCount) }
         #expect(p.trace.count == steps)
         #expect(p.trace.allSatisfy { $0.end >= $0.start && $0.end <= p.time })
-        let json = try JSONSerialization.jsonObject(with: Data(p.chromeTrace().utf8)) as! [String: Any]
+        let json = try JSONSerialization.jsonObject(with: Data(try p.chromeTrace().utf8)) as! [String: Any]
         let events = json["traceEvents"] as! [[String: Any]]
         #expect(events.filter { $0["ph"] as? String == "X" }.count == steps)
         #expect(events.contains { ($0["args"] as? [String: Any])?["name"] as? String == "part 0 +X,Y,Z" })
+        // Any label gives valid JSON (quotes, backslashes, control characters).
+        var odd = p
+        odd.trace[0].label = "say \"hi\" \\ \u{1}"
+        let parsed = try JSONSerialization.jsonObject(with: Data(try odd.chromeTrace().utf8)) as! [String: Any]
+        #expect((parsed["traceEvents"] as! [[String: Any]]).contains { $0["name"] as? String == odd.trace[0].label })
         let svg = p.heatmapSVG(title: "t")
         #expect(svg.hasPrefix("<svg") && svg.contains("bytes per directed link") && svg.components(separatedBy: "<g><title>node").count == 9)
     }
