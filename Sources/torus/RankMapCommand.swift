@@ -19,12 +19,12 @@ struct RankMapCommand: ParsableCommand {
         var svg: String?
 
         func write(_ text: String) throws {
-            if let output { try cliErrors { try writeText(text, to: output, overwrite: force) } } else { print(text, terminator: "") }
+            if let output { try writeText(text, to: output, overwrite: force) } else { print(text, terminator: "") }
         }
 
         func draw(_ nodes: [Int], _ machine: TorusShape, _ layout: JobLayout, title: String) throws {
             guard let svg else { return }
-            try cliErrors { try writeText(PlacementPicture.svg(nodes: nodes, on: machine, layout: layout, title: title), to: svg, overwrite: force) }
+            try writeText(PlacementPicture.svg(nodes: nodes, on: machine, layout: layout, title: title), to: svg, overwrite: force)
         }
     }
 
@@ -78,13 +78,12 @@ struct RankMapCommand: ParsableCommand {
         @OptionGroup var out: Output
 
         func run() throws {
-            let (map, machine, layout, placed) = try cliErrors { () -> (RankMap, TorusShape, JobLayout, [Int]) in
-                let map = try RankMap.load(path: file, format: format, nodeList: nodes)
-                let machine = try torus ?? map.torus ?? map.boundingShape
-                let layout = try job.map { try JobLayout(parsing: $0, ranks: map.rankCount) } ?? JobLayout(tp: 1, pp: 1, dp: map.rankCount)
-                return (map, machine, layout, try map.nodes(on: machine, ranks: layout.ranks, procsPerNode: procsPerNode))
-            }
-            let report = try cliErrors { try PlacementReport.of(nodes: placed, on: machine, layout: layout) }
+            // What the file says is data: its errors are run-time errors (no usage text).
+            let map = try RankMap.load(path: file, format: format, nodeList: nodes)
+            let machine = try torus ?? map.torus ?? map.boundingShape
+            let layout = try cliErrors { try job.map { try JobLayout(parsing: $0, ranks: map.rankCount) } ?? JobLayout(tp: 1, pp: 1, dp: map.rankCount) }
+            let placed = try map.nodes(on: machine, ranks: layout.ranks, procsPerNode: procsPerNode)
+            let report = try PlacementReport.of(nodes: placed, on: machine, layout: layout)
             try out.draw(placed, machine, layout, title: "\(file): \(layout) on \(machine)")
             print(json ? try jsonString(report, pretty: true) : "\(file): valid, \(map.rankCount) ranks\n" + report.description)
         }
@@ -99,15 +98,12 @@ struct RankMapCommand: ParsableCommand {
         @OptionGroup var out: Output
 
         func run() throws {
-            let text = try cliErrors { () -> String in
-                var map = try RankMap.load(path: file, nodeList: nodes)
-                if let torus {
-                    _ = try map.nodes(on: torus)
-                    map.torus = torus
-                }
-                return map.text(format)
+            var map = try RankMap.load(path: file, nodeList: nodes)
+            if let torus {
+                _ = try map.nodes(on: torus)
+                map.torus = torus
             }
-            try out.write(text)
+            try out.write(map.text(format))
         }
     }
 }

@@ -69,7 +69,9 @@ import Testing
         (.json, "{\"ranks\": [\n{\"coord\": [0,0,-1]}]}", 2, "non-negative integer"),
         (.json, "{\"ranks\": [\n{\"coord\": [0,0,0]},\n{\"coord\": [0,0]}]}", 3, "3 coordinates"),
         (.json, "{\"ranks\": [{\"coord\": [0,0,0]}],\n \"extra\": 1}", 2, "only the keys"),
-        (.json, "{\"ranks\": [{\"coord\": [0,0,0]}\n", 2, "',' or ']'"),
+        (.json, "{\"ranks\": [{\"coord\": [0,0,0]}\n", 2, "not valid JSON"),
+        (.json, "{\"ranks\": [\n{\"coord\": [0,0,0]},\n{\"coord\": [0,\"1\",0]}]}", 3, "non-negative integer"),
+        (.json, "{\"ranks\": [\n{\"coord\": [0,0,0], \"core\": 2}]}", 2, "\"coord\" (array)"),
         (.json, "{\"torus\": \"4x0\", \"ranks\": []}", 1, "a shape string"),
         (.json, "{\"ranks\": []}", 1, "non-empty"),
     ])

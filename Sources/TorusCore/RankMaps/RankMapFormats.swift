@@ -1,3 +1,5 @@
+import Foundation
+
 /// Fujitsu `--vcoordfile`: line i holds rank i's coordinate `(x)`, `(x,y)` or `(x,y,z)`, optionally
 /// followed by fields such as `core=N`, which are kept. Lines starting with `#` are comments.
 enum VCoordFormat {
@@ -37,6 +39,13 @@ enum VCoordFormat {
         var map = RankMap(coordinates: coordinates, fields: fields)
         map.lines = lines
         return map
+    }
+
+    /// A JSON string literal, escaped by `JSONEncoder`.
+    static func quoted(_ s: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 
     static func write(_ map: RankMap) -> String {
@@ -160,6 +169,13 @@ enum RankfileFormat {
         return nodes
     }
 
+    /// A JSON string literal, escaped by `JSONEncoder`.
+    static func quoted(_ s: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+
     static func write(_ map: RankMap) -> String {
         let hosts = map.hosts ?? map.coordinates.map { "n" + $0.map(String.init).joined(separator: "-") }
         var slots = map.slots ?? []
@@ -181,80 +197,155 @@ enum RankfileFormat {
 /// line; optional `fields` (vcoord), `host` and `slot` (rankfile) per rank keep what other formats
 /// carry. Read by a small strict parser that knows the line of every value.
 enum JSONRankMapFormat {
+    /// The file, decoded strictly: known keys only, every value of its type.
+    struct File: Decodable {
+        var torus: String?
+        var ranks: [Entry]
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            if let extra = c.allKeys.first(where: { !["torus", "ranks"].contains($0.stringValue) }) {
+                throw UnknownKey(key: extra.stringValue, path: c.codingPath)
+            }
+            torus = try c.decodeIfPresent(String.self, forKey: AnyKey("torus"))
+            guard c.contains(AnyKey("ranks")) else { throw UnknownKey(key: nil, path: c.codingPath) }
+            ranks = try c.decode([Entry].self, forKey: AnyKey("ranks"))
+        }
+    }
+
+    struct Entry: Decodable {
+        var rank: Int?
+        var coord: [Int]?
+        var fields: String?
+        var host: String?
+        var slot: String?
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            if let extra = c.allKeys.first(where: { !["rank", "coord", "fields", "host", "slot"].contains($0.stringValue) }) {
+                throw UnknownKey(key: extra.stringValue, path: c.codingPath)
+            }
+            rank = try c.decodeIfPresent(Int.self, forKey: AnyKey("rank"))
+            coord = try c.decodeIfPresent([Int].self, forKey: AnyKey("coord"))
+            fields = try c.decodeIfPresent(String.self, forKey: AnyKey("fields"))
+            host = try c.decodeIfPresent(String.self, forKey: AnyKey("host"))
+            slot = try c.decodeIfPresent(String.self, forKey: AnyKey("slot"))
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
+    }
+
+    /// A key the format does not have (nil: "ranks" is missing).
+    struct UnknownKey: Error {
+        var key: String?
+        var path: [CodingKey]
+    }
+
     static func parse(_ text: String, path: String) throws -> RankMap {
-        var parser = MiniJSON(Array(text.utf8), path: path)
-        let root = try parser.document()
-        guard case let .object(members) = root.value else {
-            throw TorusError.malformedFile(path: path, line: root.line, found: root.kind, expected: "a JSON object with \"ranks\"")
+        let lines = JSONLines(text)
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: Data(text.utf8))
+        } catch let error as UnknownKey {
+            let rank = error.path.first { $0.intValue != nil }?.intValue
+            guard let key = error.key else {
+                throw TorusError.malformedFile(path: path, line: 1, found: "no \"ranks\"", expected: "a JSON object with \"ranks\"")
+            }
+            if let rank {
+                throw TorusError.malformedFile(path: path, line: lines.rank(rank), found: "\"\(key)\"",
+                                               expected: "\"rank\" (number), \"coord\" (array), \"fields\", \"host\" or \"slot\" (strings)")
+            }
+            throw TorusError.malformedFile(path: path, line: lines.key(key), found: "key \"\(key)\"", expected: "only the keys \"torus\" and \"ranks\"")
+        } catch let error as DecodingError {
+            throw describe(error, path: path, lines: lines)
         }
         var torus: TorusShape?
-        var ranks: [MiniJSON.Node]?
-        for (key, value) in members {
-            switch key {
-            case "torus":
-                guard case let .string(s) = value.value, let shape = try? TorusShape(parsing: s) else {
-                    throw TorusError.malformedFile(path: path, line: value.line, found: value.kind, expected: "\"torus\": a shape string such as \"4x4x4\"")
-                }
-                torus = shape
-            case "ranks":
-                guard case let .array(items) = value.value else {
-                    throw TorusError.malformedFile(path: path, line: value.line, found: value.kind, expected: "\"ranks\": an array of rank objects")
-                }
-                ranks = items
-            default:
-                throw TorusError.malformedFile(path: path, line: value.line, found: "key \"\(key)\"", expected: "only the keys \"torus\" and \"ranks\"")
+        if let t = file.torus {
+            guard let shape = try? TorusShape(parsing: t) else {
+                throw TorusError.malformedFile(path: path, line: lines.key("torus"), found: "\"\(t.prefix(30))\"", expected: "\"torus\": a shape string such as \"4x4x4\"")
             }
+            torus = shape
         }
-        guard let ranks, !ranks.isEmpty else {
-            throw TorusError.malformedFile(path: path, line: root.line, found: "no ranks", expected: "\"ranks\": a non-empty array")
+        guard !file.ranks.isEmpty else {
+            throw TorusError.malformedFile(path: path, line: lines.key("ranks"), found: "no ranks", expected: "\"ranks\": a non-empty array")
         }
-        var coordinates: [[Int]] = [], fields: [String] = [], hosts: [String] = [], slots: [String] = [], lines: [Int] = []
-        var hasHost = false, hasSlot = false
-        for (index, item) in ranks.enumerated() {
-            guard case let .object(members) = item.value else {
-                throw TorusError.malformedFile(path: path, line: item.line, found: item.kind, expected: "a rank object such as {\"rank\": \(index), \"coord\": [0,0,0]}")
+        var coordinates: [[Int]] = [], fields: [String] = [], hosts: [String] = [], slots: [String] = [], rankLines: [Int] = []
+        let hasHost = file.ranks[0].host != nil, hasSlot = file.ranks[0].slot != nil
+        for (index, entry) in file.ranks.enumerated() {
+            let line = lines.rank(index)
+            if let r = entry.rank, r != index {
+                throw TorusError.malformedFile(path: path, line: line, found: "\"rank\": \(r)", expected: "\"rank\": \(index) (ranks in order)")
             }
-            var coord: [Int]?
-            var field = "", host: String?, slot: String?
-            for (key, value) in members {
-                switch (key, value.value) {
-                case ("rank", .number(let n)) where n == String(index): break
-                case ("rank", _):
-                    throw TorusError.malformedFile(path: path, line: value.line, found: "\"rank\": \(value.kind)", expected: "\"rank\": \(index) (ranks in order)")
-                case ("coord", .array(let xs)):
-                    coord = try xs.map { x in
-                        guard case let .number(n) = x.value, n.count <= 9, n.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(n) else {
-                            throw TorusError.malformedFile(path: path, line: x.line, found: x.kind, expected: "a non-negative integer coordinate")
-                        }
-                        return v
-                    }
-                    guard (1...3).contains(coord!.count) else {
-                        throw TorusError.malformedFile(path: path, line: value.line, found: "\(coord!.count) coordinates", expected: "1 to 3 coordinates")
-                    }
-                case ("fields", .string(let s)): field = s
-                case ("host", .string(let s)): host = s
-                case ("slot", .string(let s)): slot = s
-                default:
-                    throw TorusError.malformedFile(path: path, line: value.line, found: "\"\(key)\": \(value.kind)",
-                                                   expected: "\"rank\" (number), \"coord\" (array), \"fields\", \"host\" or \"slot\" (strings)")
-                }
+            guard let coord = entry.coord else {
+                throw TorusError.malformedFile(path: path, line: line, found: "a rank without \"coord\"", expected: "\"coord\": [x, y, z]")
             }
-            guard let coord else {
-                throw TorusError.malformedFile(path: path, line: item.line, found: "a rank without \"coord\"", expected: "\"coord\": [x, y, z]")
+            if let bad = coord.first(where: { !(0 ..< 1_000_000_000).contains($0) }) {
+                throw TorusError.malformedFile(path: path, line: line, found: "\(bad)", expected: "a non-negative integer coordinate")
+            }
+            guard (1...3).contains(coord.count) else {
+                throw TorusError.malformedFile(path: path, line: line, found: "\(coord.count) coordinates", expected: "1 to 3 coordinates")
             }
             if let first = coordinates.first, first.count != coord.count {
-                throw TorusError.malformedFile(path: path, line: item.line, found: "\(coord.count) coordinates", expected: "\(first.count) coordinates like the ranks before it")
+                throw TorusError.malformedFile(path: path, line: line, found: "\(coord.count) coordinates", expected: "\(first.count) coordinates like the ranks before it")
             }
-            if index > 0, (host != nil) != hasHost || (slot != nil) != hasSlot {
-                throw TorusError.malformedFile(path: path, line: item.line, found: "a rank with a different set of keys",
+            if (entry.host != nil) != hasHost || (entry.slot != nil) != hasSlot {
+                throw TorusError.malformedFile(path: path, line: line, found: "a rank with a different set of keys",
                                                expected: "\"host\" and \"slot\" on every rank or on none")
             }
-            hasHost = host != nil; hasSlot = slot != nil
-            coordinates.append(coord); fields.append(field); hosts.append(host ?? ""); slots.append(slot ?? ""); lines.append(item.line)
+            coordinates.append(coord); fields.append(entry.fields ?? ""); hosts.append(entry.host ?? ""); slots.append(entry.slot ?? "")
+            rankLines.append(line)
         }
         var map = RankMap(torus: torus, coordinates: coordinates, fields: fields, hosts: hasHost ? hosts : nil, slots: hasSlot ? slots : nil)
-        map.lines = lines
+        map.lines = rankLines
         return map
+    }
+
+    /// A decoding error as a file error: the line of the rank or key it is in, what the value
+    /// should have been.
+    static func describe(_ error: DecodingError, path: String, lines: JSONLines) -> TorusError {
+        let (context, found): (DecodingError.Context, String)
+        switch error {
+        case let .typeMismatch(_, c): (context, found) = (c, "a value of another type")
+        case let .valueNotFound(_, c): (context, found) = (c, "null")
+        case let .keyNotFound(key, c): (context, found) = (c, "no \"\(key.stringValue)\"")
+        case let .dataCorrupted(c):
+            // JSONSerialization says where ("around character N", or the end of the file).
+            var reason = "text that is not valid JSON"
+            do { _ = try JSONSerialization.jsonObject(with: Data(lines.text.utf8)) } catch {
+                let said = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
+                if !said.isEmpty { reason += " (\(said.trimmingCharacters(in: CharacterSet(charactersIn: "."))))" }
+                return TorusError.malformedFile(path: path, line: lines.line(describedIn: said), found: reason,
+                                                expected: "valid JSON: {\"torus\": \"4x4x4\", \"ranks\": [{\"rank\": 0, \"coord\": [0,0,0]}, …]}")
+            }
+            (context, found) = (c, reason)
+        @unknown default: return TorusError.malformedFile(path: path, line: 1, found: "\(error)", expected: "a rank map in JSON")
+        }
+        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        let rank = context.codingPath.count >= 2 && context.codingPath[0].stringValue == "ranks" ? context.codingPath[1].intValue : nil
+        let last = context.codingPath.last { $0.intValue == nil }?.stringValue
+        let expected: String
+        switch last {
+        case "coord": expected = "\"coord\": an array of non-negative integer coordinates"
+        case "rank": expected = "\"rank\": the rank's number"
+        case "fields", "host", "slot", "torus": expected = "\"\(last!)\": a string"
+        case "ranks": expected = "\"ranks\": an array of rank objects such as {\"rank\": 0, \"coord\": [0,0,0]}"
+        default: expected = "valid JSON: {\"torus\": \"4x4x4\", \"ranks\": [{\"rank\": 0, \"coord\": [0,0,0]}, …]}"
+        }
+        let line = rank.map { lines.rank($0) } ?? context.codingPath.first.map { lines.key($0.stringValue) } ?? 1
+        return TorusError.malformedFile(path: path, line: line, found: found + (keys.isEmpty ? "" : " at \(keys)"), expected: expected)
+    }
+
+    /// A JSON string literal, escaped by `JSONEncoder`.
+    static func quoted(_ s: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 
     static func write(_ map: RankMap) -> String {
@@ -263,176 +354,78 @@ enum JSONRankMapFormat {
         out += "  \"ranks\": [\n"
         for (rank, c) in map.coordinates.enumerated() {
             var item = "    {\"rank\": \(rank), \"coord\": [" + c.map(String.init).joined(separator: ", ") + "]"
-            if rank < map.fields.count, !map.fields[rank].isEmpty { item += ", \"fields\": " + MiniJSON.quote(map.fields[rank]) }
-            if let hosts = map.hosts { item += ", \"host\": " + MiniJSON.quote(hosts[rank]) }
-            if let slots = map.slots { item += ", \"slot\": " + MiniJSON.quote(slots[rank]) }
+            if rank < map.fields.count, !map.fields[rank].isEmpty { item += ", \"fields\": " + quoted(map.fields[rank]) }
+            if let hosts = map.hosts { item += ", \"host\": " + quoted(hosts[rank]) }
+            if let slots = map.slots { item += ", \"slot\": " + quoted(slots[rank]) }
             out += item + "}" + (rank + 1 < map.coordinates.count ? ",\n" : "\n")
         }
         return out + "  ]\n}\n"
     }
 }
 
-/// A small strict JSON reader that records the line of every value (for error messages) and keeps
-/// numbers as their text. Depth is limited, so hostile input cannot exhaust the stack.
-struct MiniJSON {
-    indirect enum Value {
-        case object([(String, Node)]), array([Node]), string(String), number(String), bool(Bool), null
-    }
-    struct Node {
-        var value: Value
-        var line: Int
-        var kind: String {
-            switch value {
-            case .object: return "an object"
-            case .array: return "an array"
-            case let .string(s): return "\"\(s.prefix(30))\""
-            case let .number(n): return n
-            case let .bool(b): return "\(b)"
-            case .null: return "null"
-            }
-        }
-    }
+/// Where things stand in a JSON text, for error messages: the line of each key of the top-level
+/// object and of each item of its "ranks" array. Not a reader: `JSONDecoder` reads the file; this
+/// only follows strings and nesting to count lines.
+struct JSONLines {
+    let text: String
+    private var keys: [String: Int] = [:]
+    private var ranks: [Int] = []
 
-    let bytes: [UInt8]
-    let path: String
-    var i = 0
-    var line = 1
-    static let maxDepth = 64
-
-    init(_ bytes: [UInt8], path: String) {
-        self.bytes = bytes
-        self.path = path
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    func fail(_ expected: String) -> TorusError {
-        let found = i < bytes.count ? String(decoding: bytes[i..<min(bytes.count, i + 20)], as: UTF8.self) : "the end of the file"
-        return TorusError.malformedFile(path: path, line: line, found: found, expected: expected)
-    }
-
-    mutating func skipSpace() {
-        while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) {
-            if bytes[i] == 0x0A { line += 1 }
-            i += 1
-        }
-    }
-
-    mutating func document() throws -> Node {
-        let v = try value(depth: 0)
-        skipSpace()
-        guard i == bytes.count else { throw fail("nothing after the closing '}'") }
-        return v
-    }
-
-    mutating func value(depth: Int) throws -> Node {
-        skipSpace()
-        guard depth < MiniJSON.maxDepth else { throw fail("JSON nested at most \(MiniJSON.maxDepth) deep") }
-        guard i < bytes.count else { throw fail("a JSON value") }
-        let start = line
-        switch bytes[i] {
-        case UInt8(ascii: "{"):
-            i += 1
-            var members: [(String, Node)] = []
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return Node(value: .object([]), line: start) }
-            while true {
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("a quoted key") }
-                let key = try string()
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("':' after the key") }
-                i += 1
-                let v = try value(depth: depth + 1)
-                if members.contains(where: { $0.0 == key }) {
-                    throw TorusError.malformedFile(path: path, line: v.line, found: "key \"\(key)\" twice", expected: "each key once")
-                }
-                members.append((key, v))
-                skipSpace()
-                guard i < bytes.count else { throw fail("',' or '}'") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return Node(value: .object(members), line: start) }
-                throw fail("',' or '}'")
-            }
-        case UInt8(ascii: "["):
-            i += 1
-            var items: [Node] = []
-            skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return Node(value: .array([]), line: start) }
-            while true {
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard i < bytes.count else { throw fail("',' or ']'") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return Node(value: .array(items), line: start) }
-                throw fail("',' or ']'")
-            }
-        case UInt8(ascii: "\""):
-            return Node(value: .string(try string()), line: start)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            let s = i
-            i += 1
-            while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i])
-                    || [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains(bytes[i]) { i += 1 }
-            return Node(value: .number(String(decoding: bytes[s..<i], as: UTF8.self)), line: start)
-        default:
-            for (word, v) in [("true", Value.bool(true)), ("false", .bool(false)), ("null", .null)] {
-                let w = Array(word.utf8)
-                if i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w { i += w.count; return Node(value: v, line: start) }
-            }
-            throw fail("a JSON value (object, array, string, number, true, false or null)")
-        }
-    }
-
-    mutating func string() throws -> String {
-        i += 1  // opening quote
-        var out: [UInt8] = []
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
-            if b < 0x20 { throw fail("a closing '\"' before the end of the line") }
-            if b == UInt8(ascii: "\\") {
-                guard i + 1 < bytes.count else { break }
-                let e = bytes[i + 1]
-                i += 2
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16),
-                          let scalar = Unicode.Scalar(v) else { throw fail("four hex digits after \\u") }
-                    out += Array(String(Character(scalar)).utf8)
-                    i += 4
-                default: throw fail("a valid escape (\\\" \\\\ \\/ \\n \\t \\r \\b \\f \\uXXXX)")
-                }
+    init(_ text: String) {
+        self.text = text
+        var line = 1, depth = 0, inString = false, escaped = false
+        var string: [UInt8] = [], expectKey = false, lastKey = "", expectItem = false
+        for b in text.utf8 {
+            if b == 0x0A { line += 1 }
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                    if depth == 1 && expectKey {
+                        lastKey = String(decoding: string, as: UTF8.self)
+                        if keys[lastKey] == nil { keys[lastKey] = line }
+                        expectKey = false
+                    }
+                } else { string.append(b) }
                 continue
             }
-            out.append(b)
-            i += 1
+            if [0x20, 0x09, 0x0A, 0x0D].contains(b) { continue }
+            if depth == 2 && expectItem && lastKey == "ranks" && b != UInt8(ascii: "]") { ranks.append(line) }
+            expectItem = false
+            switch b {
+            case UInt8(ascii: "\""):
+                inString = true
+                string = []
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectKey = depth == 1 && b == UInt8(ascii: "{")
+                expectItem = depth == 2 && b == UInt8(ascii: "[")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectKey = depth == 1
+                expectItem = depth == 2
+            default:
+                break
+            }
         }
-        throw fail("a closing '\"'")
+    }
+
+    /// The line of top-level key `key` (1 if absent).
+    func key(_ key: String) -> Int { keys[key] ?? 1 }
+    /// The line where item `index` of "ranks" starts (the last known line past the end).
+    func rank(_ index: Int) -> Int { index < ranks.count ? ranks[index] : (ranks.last ?? 1) }
+    /// The line of the place a parser's message names: "character N" (a UTF-8 offset), or the end
+    /// of the file; else 1.
+    func line(describedIn message: String) -> Int {
+        let bytes = Array(text.utf8)
+        var end = 0
+        if let r = message.range(of: "character "), let n = Int(message[r.upperBound...].prefix { $0.isNumber }) {
+            end = min(n, bytes.count)
+        } else if message.contains("end of file") {
+            end = bytes.count
+        } else {
+            return 1
+        }
+        return 1 + bytes[..<end].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
     }
 }
