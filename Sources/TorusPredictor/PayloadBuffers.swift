@@ -10,7 +10,7 @@ final class PayloadBuffers: @unchecked Sendable {
     let scratch: [UnsafeMutableRawBufferPointer]
 
     /// Every rank's inputs and zeroed scratch, built on all cores.
-    init(type: ElementType, ranks: [Int32], count: Int, scratchCounts: [Int]) {
+    init(type: ElementType, op: ReduceOp, ranks: [Int32], count: Int, scratchCounts: [Int]) {
         func allocate(_ bytes: Int) -> UnsafeMutableRawBufferPointer {
             UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64), count: bytes)
         }
@@ -19,7 +19,7 @@ final class PayloadBuffers: @unchecked Sendable {
         let buffers = DisjointAccess((data, scratch))
         DispatchQueue.concurrentPerform(iterations: ranks.count) { g in
             let (data, scratch) = buffers.value
-            VerifiableInputs.fill(data[g], type: type, rank: Int(ranks[g]))
+            VerifiableInputs.fill(data[g], type: type, op: op, rank: Int(ranks[g]))
             if scratch[g].count > 0 { scratch[g].baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: scratch[g].count) }
         }
         self.data = data

@@ -63,7 +63,7 @@ extension PredictorRun {
         var wrong: Int?
         if let payload {
             // Every rank's result against the expected pattern, on all cores.
-            let patterns = try request.groups.map { try VerifiableInputs.expectedPattern(kernel: kernel, ranks: $0.size) }
+            let patterns = request.groups.map { VerifiableInputs.expectedPattern(kernel: kernel, ranks: $0.size) }
             let data = DisjointAccess(payload.data), type = request.type, groupOf = rankGroup
             wrong = concurrentMap(payload.data.count) { g in
                 VerifiableInputs.countWrong(UnsafeRawBufferPointer(data.value[g]), pattern: patterns[Int(groupOf[g])], type: type)

@@ -157,7 +157,7 @@ struct PredictorRun {
         early = AlignedArray(repeating: [], count: streamCount)
         traceStart = AlignedArray(repeating: .nan, count: request.trace ? stepCount : 0)
         traceEnd = AlignedArray(repeating: 0, count: request.trace ? stepCount : 0)
-        payload = request.payload ? PayloadBuffers(type: request.type, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
+        payload = request.payload ? PayloadBuffers(type: request.type, op: request.op, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
 
         let plan = PartitionPlan(request: request, streams: list, steps: allSteps.base, rankNode: rankNode, rankGroup: rankGroup,
                                  groupFirstRank: groupFirstRank, segmentElements: segmentElements, elementSize: elementSize, routing: routing)

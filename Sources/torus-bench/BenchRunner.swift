@@ -39,7 +39,8 @@ struct BenchRunner {
         let groups = world.size / p
         let checkable = settings.check && VerifiableInputs.inexact(type: settings.type, op: settings.op, ranks: p) == nil
         let kernel = try ReductionKernel(type: settings.type, op: settings.op)
-        let pattern = try VerifiableInputs.expectedPattern(kernel: kernel, ranks: p)
+        // Checked against our own fold and run beside MPI's AllReduce: values both treat alike.
+        let pattern = VerifiableInputs.expectedPattern(kernel: kernel, ranks: p, values: .mpiComparable)
         let maxBytes = settings.sizes.last ?? 0
         let send = UnsafeMutableRawPointer.allocate(byteCount: max(maxBytes, 64), alignment: 64)
         let recv = UnsafeMutableRawPointer.allocate(byteCount: max(maxBytes, 64), alignment: 64)
@@ -55,7 +56,7 @@ struct BenchRunner {
             var rows: [Row] = []
             for bytes in settings.sizes {
                 let count = bytes / settings.type.size
-                let input = VerifiableInputs.bytes(type: settings.type, rank: comm.rank, count: count)
+                let input = VerifiableInputs.bytes(type: settings.type, op: settings.op, rank: comm.rank, count: count, values: .mpiComparable)
                 var pair: [Row] = []
                 for inPlace in [false, true] {
                     let call = {

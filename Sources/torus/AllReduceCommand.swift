@@ -70,7 +70,7 @@ struct AllReduceCommand: ParsableCommand {
         if check, let why = VerifiableInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
             throw ValidationError("cannot check this result exactly: \(why); pass --no-check to run unchecked")
         }
-        let pattern = try VerifiableInputs.expectedPattern(kernel: kernel, ranks: p)
+        let pattern = VerifiableInputs.expectedPattern(kernel: kernel, ranks: p)
         if !json {
             print("# AllReduce on a simulated \(shape) torus: \(p) ranks (threads), \(count) × \(elementType.rawValue) \(reduceOp.rawValue) per rank, median of \(iterations)")
             print("# algorithm            time (ms)   checked   #wrong   busy links/node   link bytes min..max   max hops")
@@ -81,7 +81,7 @@ struct AllReduceCommand: ParsableCommand {
             let checkEnabled = check
             // One call alone, so the link counters hold exactly one AllReduce; its result is checked.
             try sim.run { comm in
-                var buffer = VerifiableInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                var buffer = VerifiableInputs.bytes(type: elementType, op: reduceOp, rank: comm.rank, count: count)
                 try buffer.withUnsafeMutableBytes { b in
                     try comm.allReduce(nil, b.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!, count: count,
                                        type: elementType, op: reduceOp, algorithm: algorithm)
@@ -92,7 +92,7 @@ struct AllReduceCommand: ParsableCommand {
             // Timed calls, each between barriers; rank 0's clock.
             let times = Times()
             try sim.run { comm in
-                let input = VerifiableInputs.bytes(type: elementType, rank: comm.rank, count: count)
+                let input = VerifiableInputs.bytes(type: elementType, op: reduceOp, rank: comm.rank, count: count)
                 var buffer = input
                 for _ in 0..<iterations {
                     buffer = input

@@ -32,7 +32,7 @@ import Testing
         (["schedule", "verify", "--torus", "4x0x4"], "length 0"),
         (["schedule", "show", "--torus", "2x2x2", "--rank", "8"], "--rank 8"),
         (["schedule", "verify", "--count", "-3"], "--count"),
-        (["allreduce", "--torus", "3x3x3", "--type", "bf16", "--op", "prod"], "--no-check"),
+        (["allreduce", "--torus", "16x16x2", "--type", "bf16", "--op", "sum"], "--no-check"),
         (["allreduce", "--bytes", "1Q"], "--bytes"),
     ])
     func badInputIsAClearError(arguments: [String], mentions: String) throws {

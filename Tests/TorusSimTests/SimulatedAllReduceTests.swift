@@ -20,7 +20,7 @@ final class Failures: @unchecked Sendable {
 /// the result bit for bit with `expected`.
 func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _ op: ReduceOp, count: Int,
            inPlace: Bool, expected: [UInt8], failures: Failures, label: String) throws {
-    let input = ExactInputs.bytes(type, op, rank: comm.rank, ranks: comm.size, count: count)
+    let input = VerifiableInputs.bytes(type: type, op: op, rank: comm.rank, count: count, period: .max)
     var output = inPlace ? input : [UInt8](repeating: 0xEE, count: input.count + 1)
     try input.withUnsafeBytes { send in
         try output.withUnsafeMutableBytes { recv in
@@ -48,7 +48,7 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         var expected: [String: [UInt8]] = [:]
         for count in counts {
             for type in [ElementType.float32, .int64] {
-                expected["\(count) \(type)"] = try ExactInputs.expected(type, .sum, ranks: p, count: count)
+                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
             }
         }
         let reference = expected
@@ -72,7 +72,7 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
     @Test func oneMebiFloat32On4x4x4() throws {
         let torus = SimulatedTorus(shape: try TorusShape(4, 4, 4), timeout: 120)
         let count = 1 << 20
-        let expected = try ExactInputs.expected(.float32, .sum, ranks: 64, count: count)
+        let expected = VerifiableInputs.expected(kernel: try ReductionKernel(type: .float32, op: .sum), ranks: 64, count: count, period: .max)
         let failures = Failures()
         try torus.run { comm in
             for algorithm in [Algorithm.sixRing, .ring] {
@@ -92,7 +92,7 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         var expected: [String: [UInt8]] = [:]
         for type in ElementType.allCases {
             for op in ReduceOp.supported(by: type) {
-                expected["\(type) \(op)"] = try ExactInputs.expected(type, op, ranks: p, count: count)
+                expected["\(type) \(op)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: op), ranks: p, count: count, period: .max)
             }
         }
         let reference = expected
@@ -116,8 +116,8 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         let torus = SimulatedTorus(shape: try TorusShape(4, 4, 4), timeout: 120)
         let dp = 64 / tp
         let count = 6 * dp + 5
-        let expected = try ExactInputs.expected(.float32, .sum, ranks: dp, count: count)
-        let tpExpected = try ExactInputs.expected(.int64, .sum, ranks: tp, count: 1000)
+        let expected = VerifiableInputs.expected(kernel: try ReductionKernel(type: .float32, op: .sum), ranks: dp, count: count, period: .max)
+        let tpExpected = VerifiableInputs.expected(kernel: try ReductionKernel(type: .int64, op: .sum), ranks: tp, count: 1000, period: .max)
         let failures = Failures()
         try torus.run { world in
             // Megatron order with PP = 1: rank = dp·TP + tp.

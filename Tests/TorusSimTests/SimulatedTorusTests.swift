@@ -101,7 +101,7 @@ import TorusSchedules
             try torus.run { comm in
                 var rng = SystemRandomNumberGenerator()
                 _ = rng.next()
-                let values = (0..<5000).map { Float(ExactInputs.hash(comm.rank, $0) % 1_000_003) / 7.3 }
+                let values = (0..<5000).map { Float(VerifiableInputs.hash(rank: comm.rank, slot: $0) % 1_000_003) / 7.3 }
                 let r = try comm.allReduce(values, op: .sum, algorithm: algorithm)
                 results.put(run: run, rank: comm.rank, r)
             }
