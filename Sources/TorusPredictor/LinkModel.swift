@@ -24,7 +24,7 @@ extension Partition {
         let dst = peerRank(g, Int(op.peer))
         let bytes = op.access.a.count * elementSize
         let cpuFree = t.cpuFree
-        let inject = max(time, cpuFree[g]) + model.softwareOverhead
+        let inject = max(time, cpuFree[g]) + model.machine.softwareOverhead
         cpuFree[g] = inject
         messageCount += 1
         let m = Message(src: Int32(g), stream: Int32(si), target: Int32(t.firstStream[dst] + Int(streams[si].index)), serial: serial,
@@ -38,11 +38,11 @@ extension Partition {
             let pair = g * t.ranks + dst
             let pairFree = t.pairFree
             let start = max(inject, pairFree[pair])
-            pairFree[pair] = start + Double(bytes) / model.linkBandwidth
-            arrive(m, at: pairFree[pair] + model.linkLatency)
+            pairFree[pair] = start + Double(bytes) / model.machine.linkBandwidth
+            arrive(m, at: pairFree[pair] + model.machine.linkLatency)
         } else if m.node == m.destination {
             // Ranks of one node: a copy through memory.
-            arrive(m, at: inject + Double(bytes) / (model.memoryBandwidth / 2))
+            arrive(m, at: inject + Double(bytes) / (model.machine.memoryBandwidth / 2))
         } else {
             hop(m, at: inject)
         }
@@ -54,16 +54,16 @@ extension Partition {
         let (link, next) = routing.nextHop(from: m.node, to: m.destination)
         let linkFree = t.linkFree
         let start = max(time, linkFree[link])
-        let busy = Double(m.bytes) / model.linkBandwidth
+        let busy = Double(m.bytes) / model.machine.linkBandwidth
         linkFree[link] = start + busy
         t.linkBytes[link] += m.bytes
         m.node = next
         if m.node == m.destination {
-            arrive(m, at: start + busy + model.linkLatency)
+            arrive(m, at: start + busy + model.machine.linkLatency)
         } else if t.nodePartition[m.node] == index {
-            enterNode(m, at: start + model.hopDelay)
+            enterNode(m, at: start + model.machine.hopDelay)
         } else {
-            hand(.hop, to: t.nodePartition[m.node], m, at: start + model.hopDelay)
+            hand(.hop, to: t.nodePartition[m.node], m, at: start + model.machine.hopDelay)
         }
     }
 

@@ -15,21 +15,11 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
 
     public var name: String
     public var network: Network = .torus
-    /// Bytes per second of one directed link.
-    public var linkBandwidth: Double
-    /// Seconds from the start of a transfer on the first link until its head reaches the far end.
-    public var linkLatency: Double
-    /// Seconds each further hop adds (router delay; cut-through).
-    public var hopDelay: Double
-    /// Seconds of CPU per message at the sender (MPI software overhead), one message at a time per rank.
-    public var softwareOverhead: Double
-    /// Bytes of result one reduction thread produces per second (reads two inputs, writes one).
-    public var reductionRatePerThread: Double
-    /// Reduction threads per node.
-    public var reductionThreads: Int
-    /// Node memory bandwidth, bytes per second: a reduction moves three bytes per result byte,
-    /// so reductions never run faster than a third of it; copies between ranks of one node two.
-    public var memoryBandwidth: Double
+    /// Links, routers, MPI overhead, reduction speed and memory (`MachineFigures`, which the cost
+    /// model of automatic selection reads too). Per link: one direction; reductions move three bytes
+    /// per result byte, so they never run faster than a third of the memory bandwidth; copies
+    /// between ranks of one node move two.
+    public var machine: MachineFigures
     /// Steps larger than this are cut into segments, as the executor cuts them (0: never cut).
     public var segmentBytes: Int
     /// Receives a stream may have posted at once, as in the executor.
@@ -39,13 +29,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window) }
 
     /// Bytes of result per second a node's reductions produce: threads × rate, capped by memory.
-    public var reductionRate: Double { figures.reductionRate }
-
-    /// The machine's figures (the cost model of automatic selection reads the same).
-    public var figures: MachineFigures {
-        MachineFigures(linkBandwidth: linkBandwidth, linkLatency: linkLatency, hopDelay: hopDelay, softwareOverhead: softwareOverhead,
-                       reductionRatePerThread: reductionRatePerThread, reductionThreads: reductionThreads, memoryBandwidth: memoryBandwidth)
-    }
+    public var reductionRate: Double { machine.reductionRate }
 
     /// Tofu interconnect D and the A64FX node (`MachineFigures.tofuD`).
     public static let tofuD = NetworkModel(name: "tofu-d", machine: .tofuD)
@@ -58,9 +42,9 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public static let ideal: NetworkModel = {
         var m = tofuD
         m.name = "ideal"
-        m.softwareOverhead = 0
-        m.reductionRatePerThread = .infinity
-        m.memoryBandwidth = .infinity
+        m.machine.softwareOverhead = 0
+        m.machine.reductionRatePerThread = .infinity
+        m.machine.memoryBandwidth = .infinity
         return m
     }()
 
@@ -77,7 +61,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public static let parameters: [(name: String, unit: String)] = [
         ("link-bandwidth", "bytes/s, e.g. 6.8e9"), ("link-latency", "seconds, e.g. 0.49e-6"), ("hop-delay", "seconds"),
         ("software-overhead", "seconds"), ("reduction-rate", "bytes/s per thread (inf: free)"), ("reduction-threads", "count"),
-        ("memory-bandwidth", "bytes/s (inf: unlimited)"), ("segment-bytes", "bytes, K/M/G suffixes, 0: never cut"),
+        ("memory-bandwidth", "bytes/s (inf: unlimited)"), ("segment-bytes", "bytes, K/M/G suffixes, 0: whole steps (up to 2^31 - 1 bytes a message)"),
         ("window", "posted receives per stream"),
     ]
 
@@ -104,13 +88,13 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             return v
         }
         switch key {
-        case "link-bandwidth": linkBandwidth = try number(false, true)
-        case "link-latency": linkLatency = try number(false)
-        case "hop-delay": hopDelay = try number(false)
-        case "software-overhead": softwareOverhead = try number(false)
-        case "reduction-rate": reductionRatePerThread = try number(true, true)
-        case "reduction-threads": reductionThreads = try count()
-        case "memory-bandwidth": memoryBandwidth = try number(true, true)
+        case "link-bandwidth": machine.linkBandwidth = try number(false, true)
+        case "link-latency": machine.linkLatency = try number(false)
+        case "hop-delay": machine.hopDelay = try number(false)
+        case "software-overhead": machine.softwareOverhead = try number(false)
+        case "reduction-rate": machine.reductionRatePerThread = try number(true, true)
+        case "reduction-threads": machine.reductionThreads = try count()
+        case "memory-bandwidth": machine.memoryBandwidth = try number(true, true)
         case "segment-bytes": segmentBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set segment-bytes")
         case "window": window = try count()
         default: break
@@ -120,17 +104,15 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
 
     public var description: String {
         func g(_ v: Double) -> String { v.isInfinite ? "inf" : String(format: "%.3g", v) }
-        return "\(name): \(network) network, links \(g(linkBandwidth / 1e9)) GB/s, latency \(g(linkLatency * 1e6)) us + \(g(hopDelay * 1e6)) us/hop, "
-            + "overhead \(g(softwareOverhead * 1e6)) us/message, reduction \(reductionThreads) x \(g(reductionRatePerThread / 1e9)) GB/s "
-            + "(cap \(g(memoryBandwidth / 3e9)) GB/s), segments " + (segmentBytes == 0 ? "off" : ByteCount.format(segmentBytes)) + ", window \(window)"
+        return "\(name): \(network) network, links \(g(machine.linkBandwidth / 1e9)) GB/s, latency \(g(machine.linkLatency * 1e6)) us + \(g(machine.hopDelay * 1e6)) us/hop, "
+            + "overhead \(g(machine.softwareOverhead * 1e6)) us/message, reduction \(machine.reductionThreads) x \(g(machine.reductionRatePerThread / 1e9)) GB/s "
+            + "(cap \(g(machine.memoryBandwidth / 3e9)) GB/s), segments " + (segmentBytes == 0 ? "whole steps" : ByteCount.format(segmentBytes)) + ", window \(window)"
     }
 }
 
 extension NetworkModel {
     /// A model of `machine` with the executor's issue rules (the presets are built this way).
-    public init(name: String, machine f: MachineFigures, rules: IssueRules = IssueRules()) {
-        self.init(name: name, linkBandwidth: f.linkBandwidth, linkLatency: f.linkLatency, hopDelay: f.hopDelay,
-                  softwareOverhead: f.softwareOverhead, reductionRatePerThread: f.reductionRatePerThread,
-                  reductionThreads: f.reductionThreads, memoryBandwidth: f.memoryBandwidth, segmentBytes: rules.segmentBytes, window: rules.window)
+    public init(name: String, machine: MachineFigures, rules: IssueRules = IssueRules()) {
+        self.init(name: name, machine: machine, segmentBytes: rules.segmentBytes, window: rules.window)
     }
 }

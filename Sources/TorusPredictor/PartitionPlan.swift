@@ -41,9 +41,9 @@ struct PartitionPlan {
                 }
             }
         }
-        let arrival = model.linkLatency + Double(smallest == Int.max ? 0 : smallest * elementSize) / model.linkBandwidth
+        let arrival = model.machine.linkLatency + Double(smallest == Int.max ? 0 : smallest * elementSize) / model.machine.linkBandwidth
         // A hair short, so rounding in `time + busy + latency` cannot land inside the window.
-        var lookahead = (crossesOnTheWay ? min(arrival, model.hopDelay) : arrival) * (1 - 1e-9)
+        var lookahead = (crossesOnTheWay ? min(arrival, model.machine.hopDelay) : arrival) * (1 - 1e-9)
         if !(lookahead > 0) || !lookahead.isFinite {
             n = 1
             nodePartition = Array(repeating: 0, count: nodes)

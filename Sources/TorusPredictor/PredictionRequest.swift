@@ -86,7 +86,7 @@ public struct Prediction: Sendable {
     /// per directed link a node can drive on the group's axes (6β on a 3D torus); nil on a full network.
     public var boundBusbw: Double? {
         guard request.model.network == .torus, let g = request.groups.first else { return nil }
-        return g.grid.busBandwidthBound(linkBandwidth: request.model.linkBandwidth)
+        return g.grid.busBandwidthBound(linkBandwidth: request.model.machine.linkBandwidth)
     }
 
     public var boundFraction: Double? { boundBusbw.map { busbw / $0 } }

@@ -10,7 +10,7 @@ extension Partition {
         let op = tables.ops[i]
         let g = Int(streams[si].rank)
         let node = t.rankNode[g]
-        let rate = op.kind == .copy ? model.memoryBandwidth / 2 : model.reductionRate
+        let rate = op.kind == .copy ? model.machine.memoryBandwidth / 2 : model.reductionRate
         let engineFree = t.engineFree
         let start = max(time, engineFree[node])
         let done = rate.isInfinite ? start : start + Double(op.access.a.count * elementSize) / rate

@@ -1,7 +1,7 @@
 /// The figures of a machine, defined once and read by both cost models: the α-β-γ `CostModel` that
 /// automatic selection uses and the predictor's `NetworkModel` presets. Units: bytes, seconds,
 /// bytes per second.
-public struct MachineFigures: Hashable, Sendable {
+public struct MachineFigures: Hashable, Codable, Sendable {
     /// One directed link.
     public var linkBandwidth: Double
     /// From the start of a transfer until its head reaches the far end of one link.

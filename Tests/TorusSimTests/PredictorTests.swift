@@ -10,13 +10,13 @@ import TorusSchedules
     static func formulaModel() -> NetworkModel {
         var m = NetworkModel.generic
         m.network = .full
-        m.linkBandwidth = 5e9
-        m.linkLatency = 2e-6
-        m.hopDelay = 0
-        m.softwareOverhead = 3e-6
-        m.reductionRatePerThread = 10e9
-        m.reductionThreads = 1
-        m.memoryBandwidth = .infinity
+        m.machine.linkBandwidth = 5e9
+        m.machine.linkLatency = 2e-6
+        m.machine.hopDelay = 0
+        m.machine.softwareOverhead = 3e-6
+        m.machine.reductionRatePerThread = 10e9
+        m.machine.reductionThreads = 1
+        m.machine.memoryBandwidth = .infinity
         m.segmentBytes = 0
         return m
     }
@@ -25,7 +25,7 @@ import TorusSchedules
     func fullNetworkReproducesTheClosedFormCosts(algorithm: Algorithm, p: Int) throws {
         let model = Self.formulaModel()
         let n = Double(4 << 20)
-        let (alpha, beta, gamma) = (model.softwareOverhead + model.linkLatency, 1 / model.linkBandwidth, 1 / model.reductionRate)
+        let (alpha, beta, gamma) = (model.machine.softwareOverhead + model.machine.linkLatency, 1 / model.machine.linkBandwidth, 1 / model.reductionRate)
         let share = Double(p - 1) / Double(p), log2p = log2(Double(p))
         let expected: Double
         switch algorithm {
@@ -123,7 +123,7 @@ import TorusSchedules
         try m.set("link-bandwidth=1e9")
         try m.set("segment-bytes=256K")
         try m.set("reduction-rate=inf")
-        #expect(m.linkBandwidth == 1e9 && m.segmentBytes == 256 << 10 && m.reductionRate == m.memoryBandwidth / 3)
+        #expect(m.machine.linkBandwidth == 1e9 && m.segmentBytes == 256 << 10 && m.reductionRate == m.machine.memoryBandwidth / 3)
         for bad in ["link-bandwidth=0", "link-latency=-1", "window=0", "nonsense=1", "link-bandwidth", "hop-delay=abc"] {
             #expect(throws: TorusError.self, "\(bad)") { try m.set(bad) }
         }
