@@ -47,17 +47,15 @@ struct KernelsCommand: ParsableCommand {
             print(pad("type", 5) + pad("op", 6) + pad("bytes", 12) + pad("time (us)", 12) + pad("GB/s", 9)
                   + pad("memcpy GB/s", 13) + pad("vs memcpy", 11))
         }
-        try cliErrors {
-            try KernelBenchmark(samples: samples).run(types: types, ops: ops, sizes: sizes) { r in
-                if json {
-                    print(try! jsonString(r, pretty: false))
-                } else {
-                    print(pad(r.type, 5) + pad(r.op, 6) + pad("\(r.bytes)", 12)
-                          + pad(String(format: "%.2f", r.seconds * 1e6), 12) + pad(String(format: "%.2f", r.gbps), 9)
-                          + pad(String(format: "%.2f", r.memcpyGbps), 13) + pad(String(format: "%.2f", r.gbps / r.memcpyGbps), 11))
-                }
-                fflush(nil)  // every C stream: stdout is shared mutable state to Swift 6
+        try KernelBenchmark(samples: samples).run(types: types, ops: ops, sizes: sizes) { r in
+            if json {
+                print(try! jsonString(r, pretty: false))
+            } else {
+                print(pad(r.type, 5) + pad(r.op, 6) + pad("\(r.bytes)", 12)
+                      + pad(String(format: "%.2f", r.seconds * 1e6), 12) + pad(String(format: "%.2f", r.gbps), 9)
+                      + pad(String(format: "%.2f", r.memcpyGbps), 13) + pad(String(format: "%.2f", r.gbps / r.memcpyGbps), 11))
             }
+            fflush(nil)  // every C stream: stdout is shared mutable state to Swift 6
         }
     }
 

@@ -37,4 +37,17 @@ import TorusCore
         do { _ = try Algorithm(parsing: "tree") } catch { refused = "\(error)".contains("sixring") }
         #expect(refused, "an unknown name is refused with the list of names")
     }
+
+    /// The bus-bandwidth bound and sixring's cost estimate count the links a node drives the same
+    /// way: one on an axis of length 2, two on a longer one.
+    @Test(arguments: [([2, 1, 1], 1), ([2, 2, 2], 3), ([4, 4, 4], 6), ([4, 2, 1], 3), ([3, 1, 1], 2)])
+    func boundAndSixRingEstimateCountTheSameLinks(dims: [Int], links: Int) throws {
+        let shape = try TorusShape(dims)
+        #expect(shape.directedLinksPerNode == links)
+        #expect(shape.busBandwidthBound(linkBandwidth: 2) == Double(2 * links))
+        let p = Double(shape.nodeCount), n = 1e9
+        let betaOnly = CostModel(alpha: 0, beta: 1, gamma: 0)
+        let estimate = betaOnly.estimate(.sixRing, topology: .box(shape), bytes: Int(n))
+        #expect(abs(estimate - 2 * (p - 1) / p * n / Double(links)) < 1e-3)
+    }
 }

@@ -36,6 +36,11 @@ extension TorusShape {
     /// two on an axis longer than 2, one on an axis of length 2 (both neighbours are one node, and
     /// routing sends ties the + way), none on an axis of length 1. 6β on a 3D torus.
     public func busBandwidthBound(linkBandwidth: Double) -> Double {
-        Double(dims.reduce(0) { $0 + ($1 > 2 ? 2 : $1 == 2 ? 1 : 0) }) * linkBandwidth
+        Double(directedLinksPerNode) * linkBandwidth
     }
+
+    /// The directed links a node can drive at once: two on an axis longer than 2, one on an axis of
+    /// length 2 (both neighbours are one node, and routing sends ties the + way), none on an axis
+    /// of length 1. The bound above and the cost estimates count links this way.
+    public var directedLinksPerNode: Int { dims.reduce(0) { $0 + ($1 > 2 ? 2 : $1 == 2 ? 1 : 0) } }
 }

@@ -72,8 +72,7 @@ public struct PlacementReport: Codable, Sendable, CustomStringConvertible {
             total += l
             if l > load[busiest] { busiest = i }
         }
-        let link = DirectedLink(node: busiest / (2 * machine.axisCount), axis: (busiest / 2) % machine.axisCount,
-                                direction: busiest % 2 == 0 ? .plus : .minus)
+        let link = DirectedLink(index: busiest, axisCount: machine.axisCount)
         let realLinks = machine.dims.enumerated().reduce(0) { $0 + ($1.element > 1 ? machine.nodeCount * 2 : 0) }
         return PlacementReport(
             torus: machine.description, job: layout.description, ranks: layout.ranks, procsPerNode: perNode.values.max() ?? 0,

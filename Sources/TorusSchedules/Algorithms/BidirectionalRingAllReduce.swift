@@ -8,10 +8,11 @@ public enum BidirectionalRingAllReduce: AllReduceAlgorithm {
     public static let aliases = ["bidirectionalring", "bidir-ring"]
     public static let summary = "two rings in opposite directions, half the data each"
 
-    /// The ring's steps with half the bytes on each of two links.
+    /// The ring's steps with the bytes over two links (one when the two neighbours are one rank).
     public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
         let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
-        return 2 * (p - 1) * m.alpha + share * n * m.beta + share * n * m.gamma
+        let links: Double = topology.size > 2 ? 2 : 1
+        return 2 * (p - 1) * m.alpha + 2 * share * n / links * m.beta + share * n * m.gamma
     }
 
     public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {

@@ -16,12 +16,13 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
     public static let proofs: Set<AlgorithmProof> = [.distinctLinksPerPhase]
     static let parts = 6
 
-    /// 2·Σ(k − 1) steps over the axes longer than 1, each part carrying a sixth over 2·axes links.
+    /// 2·Σ(k − 1) steps over the axes longer than 1, the bytes spread over the links a node drives
+    /// (`TorusShape.directedLinksPerNode`, as in the bound).
     public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
         let p = Double(topology.size), n = Double(bytes), share = (p - 1) / p
         let axes = topology.grid.dims.filter { $0 > 1 }
         let steps = 2 * Double(axes.reduce(0) { $0 + $1 - 1 })
-        let links = Double(2 * axes.count)
+        let links = Double(max(1, topology.grid.directedLinksPerNode))
         return steps * m.alpha + 2 * share * n / links * m.beta + share * n * m.gamma
     }
 
