@@ -31,6 +31,7 @@ struct Partition {
     let routing: DimensionOrderRouting
     let segmentElements: Int, elementSize: Int
     let payloadMode: Bool, traceMode: Bool, logMode: Bool
+    let slab: ClosedRange<UnsafeMutablePointer<IssuedSegment>>
 
     init(run: PredictorRun, index: Int, sync: WindowSync) {
         self.run = run
@@ -45,6 +46,7 @@ struct Partition {
         payloadMode = run.request.payload
         traceMode = run.request.trace
         logMode = run.request.recordIssues
+        slab = run.slab
     }
 
     var streams: UnsafeMutablePointer<StreamState> { t.streams }

@@ -49,6 +49,7 @@ extension PredictorRun {
             parts[0].runWindows(progress: progress)
             group.wait()
         }
+        defer { freeGrownTables() }
         let events = (0..<n).reduce(0) { $0 + parts[$1].events }
         let messageCount = (0..<n).reduce(0) { $0 + parts[$1].messageCount }
         // Every stream must have run to its end; anything else is a schedule that cannot complete.

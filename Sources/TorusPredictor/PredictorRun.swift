@@ -25,6 +25,9 @@ struct PredictorRun {
     let totalSegments: Int
     let streamStore: AlignedArray<StreamState>
     let opStore: AlignedArray<IssuedSegment>
+    /// Where each stream's request table is, and its capacity (see `PredictorTables`).
+    let opTables: AlignedArray<UnsafeMutablePointer<IssuedSegment>>
+    let opCapacity: AlignedArray<Int>
     let waiters: AlignedArray<Waiter>
     let early: AlignedArray<[Early]>
     let recvRing: AlignedArray<Double>
@@ -42,6 +45,14 @@ struct PredictorRun {
     let tables: PredictorTables
 
     var streams: UnsafeMutablePointer<StreamState> { streamStore.base }
+
+    /// The slab's records: a request table outside them was grown on the heap.
+    var slab: ClosedRange<UnsafeMutablePointer<IssuedSegment>> { opStore.base ... opStore.base + max(0, opStore.count - 1) }
+
+    /// Frees the request tables that outgrew the slab (after the run).
+    func freeGrownTables() {
+        for si in 0..<streamCount where !slab.contains(opTables.base[si]) { opTables.base[si].deallocate() }
+    }
 
     init(_ request: PredictionRequest) throws {
         self.request = request
@@ -153,6 +164,9 @@ struct PredictorRun {
         streamStore = AlignedArray(list)
         recvRing = AlignedArray(repeating: 0, count: streamCount * rules.window)
         opStore = AlignedArray(repeating: .blank, count: streamCount * PredictorTables.slabStride)
+        let slab = opStore.base
+        opTables = AlignedArray((0..<streamCount).map { slab + $0 * PredictorTables.slabStride })
+        opCapacity = AlignedArray(repeating: PredictorTables.slabStride, count: streamCount)
         waiters = AlignedArray(repeating: Waiter(src: -1, serial: -1), count: streamCount * rules.window)
         early = AlignedArray(repeating: [], count: streamCount)
         traceStart = AlignedArray(repeating: .nan, count: request.trace ? stepCount : 0)
@@ -165,7 +179,7 @@ struct PredictorRun {
         let streamPartition = list.map { plan.nodePartition[rankNode[Int($0.rank)]] }
         readOnly = (AlignedArray(rankNode), AlignedArray(firstStream), AlignedArray(groupFirstRank), AlignedArray(rankGroup),
                     AlignedArray(streamPartition), AlignedArray(plan.nodePartition))
-        tables = PredictorTables(streams: streamStore.base, ops: opStore.base, recvRing: recvRing.base, waiters: waiters.base, early: early.base,
+        tables = PredictorTables(streams: streamStore.base, opTables: opTables.base, opCapacity: opCapacity.base, recvRing: recvRing.base, waiters: waiters.base, early: early.base,
                                  steps: allSteps.base, cpuFree: cpuFree.base, engineFree: engineFree.base, linkFree: linkFree.base,
                                  pairFree: pairFree.base, traceStart: traceStart.base, traceEnd: traceEnd.base, linkBytes: linkBytes.base,
                                  rankNode: readOnly.rankNode.base, firstStream: readOnly.firstStream.base,

@@ -7,10 +7,12 @@ import TorusSchedules
 /// Ownership: an entry belongs to the partition owning its stream, rank or node (a link: its
 /// source node) and is written by that partition only.
 struct PredictorTables {
-    /// Per stream: its state, its request table (`slabStride` records apart), its receive window
+    /// Per stream: its state, its request table (in the slab, `slabStride` records apart, until it
+    /// outgrows it: then on the heap, `opTables`/`opCapacity` say where), its receive window
     /// (`window` completion times), its posted receives (`window` waiters), its early messages.
     let streams: UnsafeMutablePointer<StreamState>
-    let ops: UnsafeMutablePointer<IssuedSegment>
+    let opTables: UnsafeMutablePointer<UnsafeMutablePointer<IssuedSegment>>
+    let opCapacity: UnsafeMutablePointer<Int>
     let recvRing: UnsafeMutablePointer<Double>
     let waiters: UnsafeMutablePointer<Waiter>
     let early: UnsafeMutablePointer<[Early]>
@@ -32,6 +34,16 @@ struct PredictorTables {
 
     /// Stream `si`'s request table and receive window, for the issue rules.
     @inline(__always) func issueTables(_ si: Int) -> StreamTables {
-        StreamTables(ops: ops + si * PredictorTables.slabStride, recvRing: recvRing + si * window)
+        StreamTables(ops: opTables[si], capacity: opCapacity[si], recvRing: recvRing + si * window)
+    }
+
+    /// Doubles stream `si`'s request table (on the heap; `PredictorRun` frees what left the slab).
+    func grow(_ si: Int, slab: ClosedRange<UnsafeMutablePointer<IssuedSegment>>) {
+        let old = opTables[si], capacity = opCapacity[si]
+        let bigger = UnsafeMutablePointer<IssuedSegment>.allocate(capacity: 2 * capacity)
+        bigger.moveInitialize(from: old, count: Int(streams[si].issue.opCount))
+        if !slab.contains(old) { old.deallocate() }
+        opTables[si] = bigger
+        opCapacity[si] = 2 * capacity
     }
 }

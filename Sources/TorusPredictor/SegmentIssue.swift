@@ -11,9 +11,15 @@ extension Partition {
         let outer = issuing
         issuing = si
         defer { issuing = outer }
-        let tables = t.issueTables(si)
+        var tables = t.issueTables(si)
         let streams = t.streams
-        while let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), segmentElements: segmentElements) {
+        while true {
+            guard let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), segmentElements: segmentElements) else {
+                guard streams[si].issue.blockedOn == IssueRules.needsRoom else { return }
+                t.grow(si, slab: slab)
+                tables = t.issueTables(si)
+                continue
+            }
             let op = tables.ops[i]
             let stepIndex = Int(op.step)
             if traceMode, op.access.a.lo == t.steps[stepIndex].issueStep.a { t.traceStart[stepIndex] = op.issue }

@@ -79,7 +79,9 @@ private struct ExecutorRun {
     /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`).
     let steps: UnsafeMutableBufferPointer<IssueStep>
     var streams: [StreamIssue]
-    let ops: UnsafeMutablePointer<IssuedSegment>
+    /// Each stream's request table and its capacity (doubled when the rules ask for room).
+    var opTables: [UnsafeMutablePointer<IssuedSegment>]
+    var capacities: [Int]
     let recvRing: UnsafeMutablePointer<Double>
     let data: UnsafeMutableRawPointer
     let scratch: UnsafeMutableRawPointer
@@ -121,20 +123,29 @@ private struct ExecutorRun {
             }
         }
         let n = max(1, streams.count)
-        ops = .allocate(capacity: n * IssueRules.requestTable)
-        ops.initialize(repeating: .blank, count: n * IssueRules.requestTable)
+        opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
+        capacities = Array(repeating: IssueRules.requestTable, count: n)
         recvRing = .allocate(capacity: n * rules.window)
         recvRing.initialize(repeating: 0, count: n * rules.window)
     }
 
     func release() {
         steps.deallocate()
-        ops.deallocate()
+        for table in opTables { table.deallocate() }
         recvRing.deallocate()
     }
 
     func tables(_ s: Int) -> StreamTables {
-        StreamTables(ops: ops + s * IssueRules.requestTable, recvRing: recvRing + s * rules.window)
+        StreamTables(ops: opTables[s], capacity: capacities[s], recvRing: recvRing + s * rules.window)
+    }
+
+    /// Doubles stream `s`'s request table.
+    mutating func grow(_ s: Int) {
+        let bigger = UnsafeMutablePointer<IssuedSegment>.allocate(capacity: 2 * capacities[s])
+        bigger.moveInitialize(from: opTables[s], count: Int(streams[s].opCount))
+        opTables[s].deallocate()
+        opTables[s] = bigger
+        capacities[s] *= 2
     }
 
     func address(_ span: ElementSpan) -> UnsafeMutableRawPointer {
@@ -186,10 +197,13 @@ private struct ExecutorRun {
 
     /// Issues the next segment of stream `s` if the rules allow.
     mutating func issue(_ s: Int) throws -> Bool {
-        let t = tables(s)
-        guard let i = rules.issueNext(&streams[s], t, steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements) else {
-            return false
+        var issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
+        while issued == nil && streams[s].blockedOn == IssueRules.needsRoom {
+            grow(s)
+            issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
         }
+        guard let i = issued else { return false }
+        let t = tables(s)
         let op = t.ops[i]
         unfinished += 1
         observer?(.issued(stream: s, serial: op.serial, kind: op.kind, peer: op.peer, access: op.access))

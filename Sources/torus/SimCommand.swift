@@ -26,7 +26,7 @@ struct SimCommand: ParsableCommand {
         static let algorithms: [Algorithm] = [.sixRing]
     }
 
-    @OptionGroup var shape: TorusOption<Defaults>
+    @OptionGroup var torusOption: TorusOption<Defaults>
     @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
     @OptionGroup var size: SizeOption<Defaults>
     @OptionGroup var reduction: ReductionOptions
@@ -106,7 +106,7 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
-        let algorithms = algorithmOption.algorithms, machine = shape.torus, type = reduction.type, op = reduction.op
+        let algorithms = algorithmOption.algorithms, machine = torusOption.torus, type = reduction.type, op = reduction.op
         var model = preset
         model.network = network
         for s in set { try cliErrors { try model.set(s) } }

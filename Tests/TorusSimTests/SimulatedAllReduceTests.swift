@@ -153,3 +153,22 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
 }
+
+/// Steps cut into more segments than any fixed request table, over rendezvous messages (the
+/// simulated fabric completes a send above 4 KiB only when its receive is posted): every rank's
+/// sends of a step come before its receives, so a cap on unfinished segments would deadlock here.
+@Suite struct ManyRendezvousSegmentsTests {
+    @Test(arguments: [Algorithm.sixRing, .recursiveDoubling, .ring])
+    func manySmallRendezvousSegmentsComplete(algorithm: Algorithm) throws {
+        var options = CollectiveOptions(algorithm: algorithm)
+        options.executor.segmentBytes = 8 << 10
+        let torus = SimulatedTorus(shape: try TorusShape(2, 1, 1), timeout: 60, options: options)
+        let count = 2 << 20  // 8 MiB of floats: 85 to 1,024 segments of 8 KiB per step
+        let expected = VerifiableInputs.expected(kernel: try ReductionKernel(type: .float32, op: .sum), ranks: 2, count: count, period: .max)
+        let failures = Failures()
+        try torus.run { comm in
+            try check(comm, algorithm, .float32, .sum, count: count, inPlace: true, expected: expected, failures: failures, label: "8 KiB segments")
+        }
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+}

@@ -14,10 +14,11 @@
 /// 4. **Receive window.** The k-th receive of a stream waits until the receive of the
 ///    (k − `window`)-th is over. Sends are not limited: holding a send behind receives that wait
 ///    for the peer's sends could deadlock against a peer doing the same.
-/// 5. **Request table.** A stream keeps at most `requestTable` segments in flight, retiring in
-///    order: a segment waits until every segment `requestTable` or more before it has finished.
-///    This bounds the work per issue decision, so the cost of a call grows linearly with its
-///    segments.
+/// 5. **No limit on sends.** A stream's segments in flight are not capped: a step's send segments
+///    all come before the next step's receives in stream order, and an MPI send of more than the
+///    eager limit completes only when the peer posts its receive — a cap on unfinished segments
+///    would hold both ranks' receives back behind their own sends (a deadlock at 4 KiB segments).
+///    The request table therefore grows: `issueNext` reports `needsRoom` when it is full.
 ///
 /// Every rule depends only on which earlier segments of the same stream have finished (and, in
 /// the predictor, on their completion times), so the two consumers issue the same segments after
@@ -28,10 +29,11 @@ public struct IssueRules: Sendable, Hashable, Codable {
     /// Receives of one stream posted at once.
     public var window: Int
 
-    /// Segments a stream may have in flight.
+    /// Records a request table starts with.
     public static let requestTable = 64
-    /// `StreamIssue.blockedOn` values that are not serials.
-    public static let notBlocked: Int32 = -1, blockedOnWindow: Int32 = -2
+    /// `StreamIssue.blockedOn` values that are not serials: nothing, the receive window, a full
+    /// request table (grow it and call `issueNext` again).
+    public static let notBlocked: Int32 = -1, blockedOnWindow: Int32 = -2, needsRoom: Int32 = -3
 
     /// The defaults of the executor, of `TORUS_SEGMENT_BYTES` and of the predictor's presets:
     /// 1 MiB segments (measured on MPI: see the README), 16 receives posted ahead.
@@ -56,7 +58,8 @@ public struct IssueRules: Sendable, Hashable, Codable {
 
     /// Issues the stream's next segment if the rules allow: records it in the request table and
     /// returns its table index. Returns nil when every step is issued or the stream must wait
-    /// (`blockedOn` says for what); call again after `finish` or `receiveDone` returns true.
+    /// (`blockedOn` says for what: call again after `finish` or `receiveDone` returns true, or, for
+    /// `needsRoom`, after giving the table more room).
     /// The record's `issue` is the time it starts: the latest completion it waited for.
     @inlinable
     public func issueNext<Steps: IssueStepTable>(_ s: inout StreamIssue, _ t: StreamTables, steps: Steps, segmentElements: Int) -> Int? {
@@ -87,12 +90,11 @@ public struct IssueRules: Sendable, Hashable, Codable {
                     ready = max(ready, previous)
                 }
             }
-            var targetReady = 0.0, targetPending: UInt8 = 0
+            var targetReady = 0.0, targetPending: UInt16 = 0
             let live = Int(s.opCount)
-            let retired = s.serial &- Int32(IssueRules.requestTable)
             for k in 0 ..< live {
                 let r = t.ops[k]
-                if r.serial <= retired || access.conflicts(r.access) {
+                if access.conflicts(r.access) {
                     if r.done.isNaN { s.blockedOn = r.serial; return nil }
                     ready = max(ready, r.done)
                 }
@@ -104,7 +106,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             // Segments finished by `ready` can no longer hold anything back.
             var kept = live
             if live > 4 { kept = prune(&s, t, upTo: ready) }
-            precondition(kept < IssueRules.requestTable, "issue rules: a stream's request table overflowed")
+            guard kept < t.capacity else { s.blockedOn = IssueRules.needsRoom; return nil }
             s.blockedOn = IssueRules.notBlocked
             if reduces { access.b = bSpan }
             s.lastIssue = ready
@@ -113,7 +115,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             t.ops[kept] = IssuedSegment(access: access, done: .nan, issue: ready, targetReady: targetReady, serial: serial,
                                         step: stepIndex, peer: step.peer, recvSlot: recvSlot, kind: step.kind, targetPending: targetPending)
             if targetPending > 0 { s.targetWaiters += 1 }
-            s.opCount = UInt8(kept + 1)
+            s.opCount = Int32(kept + 1)
             if at + n >= step.count {
                 s.step += 1
                 s.at = 0
@@ -136,7 +138,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             if w != k { t.ops[w] = t.ops[k] }
             w += 1
         }
-        s.opCount = UInt8(w)
+        s.opCount = Int32(w)
         return w
     }
 

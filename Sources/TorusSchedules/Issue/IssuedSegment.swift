@@ -20,15 +20,15 @@ public struct IssuedSegment: Sendable {
     public var peer: Int32
     /// Its slot in the receive window while its receive is pending, else -1.
     public var recvSlot: Int16
-    public var kind: SegmentKind
     /// recvReduce: earlier segments touching the target that were unfinished when it was issued
     /// and still are. Its reduction may start once this is 0 and its receive is over.
-    public var targetPending: UInt8
+    public var targetPending: UInt16
+    public var kind: SegmentKind
     /// `aWrites`, a span `b`, and the consumer's `started`.
     @usableFromInline var flags: UInt8
 
     @inlinable public init(access: SegmentAccess, done: Double, issue: Double, targetReady: Double, serial: Int32, step: Int32,
-                           peer: Int32, recvSlot: Int16, kind: SegmentKind, targetPending: UInt8) {
+                           peer: Int32, recvSlot: Int16, kind: SegmentKind, targetPending: UInt16) {
         self.done = done
         self.issue = issue
         self.targetReady = targetReady

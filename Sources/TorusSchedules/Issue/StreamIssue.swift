@@ -16,10 +16,10 @@ public struct StreamIssue: Sendable {
     /// or `IssueRules.notBlocked`.
     public var blockedOn: Int32 = IssueRules.notBlocked
     /// Records in the request table (`StreamTables.ops[0 ..< opCount]`), in serial order (at most
-    /// `IssueRules.requestTable`).
-    public var opCount: UInt8 = 0
+    /// the table's capacity).
+    public var opCount: Int32 = 0
     /// Records whose `targetPending` is not 0.
-    public var targetWaiters: UInt8 = 0
+    public var targetWaiters: Int32 = 0
     /// Free for the consumer (the predictor: a send event is pending), so that its per-stream state
     /// stays within one cache line.
     public var mark = false
@@ -33,20 +33,22 @@ public struct StreamIssue: Sendable {
     @inlinable public var isAtEnd: Bool { step >= stepEnd }
 }
 
-/// The storage of one stream's issue state: its request table (`IssueRules.requestTable` records)
-/// and its receive window (`window` completion times, NaN while pending). Owned by the consumer,
-/// which keeps it alive while the stream runs.
+/// The storage of one stream's issue state: its request table (`capacity` records, grown by the
+/// consumer when `issueNext` reports `needsRoom`) and its receive window (`window` completion times,
+/// NaN while pending). Owned by the consumer, which keeps it alive while the stream runs.
 public struct StreamTables {
     public let ops: UnsafeMutablePointer<IssuedSegment>
+    public let capacity: Int
     public let recvRing: UnsafeMutablePointer<Double>
 
-    @inlinable public init(ops: UnsafeMutablePointer<IssuedSegment>, recvRing: UnsafeMutablePointer<Double>) {
+    @inlinable public init(ops: UnsafeMutablePointer<IssuedSegment>, capacity: Int, recvRing: UnsafeMutablePointer<Double>) {
         self.ops = ops
+        self.capacity = capacity
         self.recvRing = recvRing
     }
 
     /// The table index of the record with this serial, if it is still kept (records are in serial order).
-    @inlinable public func find(_ serial: Int32, count: UInt8) -> Int? {
+    @inlinable public func find(_ serial: Int32, count: Int32) -> Int? {
         var lo = 0, hi = Int(count)
         while lo < hi {
             let mid = (lo + hi) / 2
