@@ -18,7 +18,7 @@ extension Partition {
         if streams[si].sendsWaiting > 0, let next = later.first(where: { $0.kind == .send && !$0.started }) {
             schedule(max(time, next.issue), .issueSend, Int32(si), next.serial)
         } else {
-            streams[si].issue.mark = false
+            streams[si].sendEventPending = false
         }
         let g = Int(streams[si].rank)
         let dst = peerRank(g, Int(op.peer))

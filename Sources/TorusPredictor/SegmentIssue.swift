@@ -29,8 +29,8 @@ extension Partition {
                 // A stream's sends start in issue order at non-decreasing times: one heap entry per
                 // stream is enough (the heap stays small).
                 streams[si].sendsWaiting += 1
-                if !streams[si].issue.mark {
-                    streams[si].issue.mark = true
+                if !streams[si].sendEventPending {
+                    streams[si].sendEventPending = true
                     schedule(op.issue, .issueSend, Int32(si), op.serial)
                 }
             case .recv, .recvReduce:

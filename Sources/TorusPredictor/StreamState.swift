@@ -1,7 +1,7 @@
 import TorusSchedules
 
-/// One stream of one simulated rank: the issue rules' state plus what the network model keeps; 64
-/// bytes, one cache line (the table is 64-byte aligned). `issue.mark`: a send event is pending.
+/// One stream of one simulated rank: the issue rules' state plus what the network model keeps
+/// (72 bytes, in a 64-byte aligned table).
 struct StreamState {
     var issue: StreamIssue
     var rank: Int32
@@ -13,6 +13,8 @@ struct StreamState {
     /// posting order (at most `window`). Messages that arrived first: `early[stream]` (`earlyCount`).
     var waiting: Int16 = 0
     var earlyCount: Int16 = 0
+    /// A send event of this stream is in the heap.
+    var sendEventPending = false
     /// When its last segment finished so far.
     var finish = 0.0
 

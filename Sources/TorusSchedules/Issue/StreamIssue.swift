@@ -13,16 +13,13 @@ public struct StreamIssue: Sendable {
     /// Receives issued so far (the k-th takes window slot k mod window).
     public var recvCount: Int32 = 0
     /// What the stream waits for: the serial of an unfinished segment, `IssueRules.blockedOnWindow`,
-    /// or `IssueRules.notBlocked`.
+    /// `IssueRules.needsRoom`, or `IssueRules.notBlocked`.
     public var blockedOn: Int32 = IssueRules.notBlocked
     /// Records in the request table (`StreamTables.ops[0 ..< opCount]`), in serial order (at most
     /// the table's capacity).
     public var opCount: Int32 = 0
     /// Records whose `targetPending` is not 0.
     public var targetWaiters: Int32 = 0
-    /// Free for the consumer (the predictor: a send event is pending), so that its per-stream state
-    /// stays within one cache line.
-    public var mark = false
 
     public init(step: Int32, stepEnd: Int32) {
         self.step = step
