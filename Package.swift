@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "TorusPredictor", targets: ["TorusPredictor"]),
         .library(name: "TorusSim", targets: ["TorusSim"]),
         .library(name: "TorusMPI", targets: ["TorusMPI"]),
+        // libtorus_mpi.so: the drop-in MPI_Allreduce (LD_PRELOAD or link before libmpi) and the C API (torus.h).
+        .library(name: "torus_mpi", type: .dynamic, targets: ["TorusDropIn"]),
         .executable(name: "torus", targets: ["torus"]),
         .executable(name: "torus-bench", targets: ["torus-bench"]),
         .executable(name: "example-simulated-allreduce", targets: ["example-simulated-allreduce"]),
@@ -39,6 +41,10 @@ let package = Package(
         .target(name: "TorusPredictor", dependencies: ["TorusSchedules"]),
         .target(name: "TorusSim", dependencies: ["TorusRuntime", "TorusPredictor"]),
         .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI"]),
+        // The drop-in: C entry points (MPI_Allreduce, the Fortran bindings, torus.h's C API, the
+        // per-communicator attribute) over the Swift decisions and executor in TorusDropIn.
+        .target(name: "CTorusMPI", dependencies: ["CMPI"]),
+        .target(name: "TorusDropIn", dependencies: ["TorusMPI", "CMPI", "CTorusMPI"]),
         .executableTarget(
             name: "torus",
             dependencies: [

@@ -24,7 +24,8 @@ public final class MPICommunicator: Communicator {
     public let reductionEngine: ReductionEngine = InlineReductionEngine()
     public let scratch = ScratchSpace()
     public var options: CollectiveOptions
-    private let owned: Bool
+    /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
+    private var owned: Bool
 
     /// The world communicator (initialises MPI if the program has not).
     public static func world() throws -> MPICommunicator {
@@ -75,9 +76,47 @@ public final class MPICommunicator: Communicator {
             routing = "every call → \(r) (TORUS_ALGORITHM)"
         } else {
             routing = "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
-                + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model")"
+                + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model: " + routesPerSize)"
         }
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
+    }
+
+    /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …".
+    private var routesPerSize: String {
+        let first = max(options.libraryBelowBytes, 1 << 20)
+        return [first, first << 2, first << 4, first << 6]
+            .map { "\(ByteCount.format($0)) \(options.selection.choose(topology: topology, bytes: $0).0.rawValue)" }
+            .joined(separator: ", ")
+    }
+
+    /// A communicator over the same group as `comm`, in the same rank order, with its own message
+    /// space and none of `comm`'s attributes (MPI_Comm_create rather than MPI_Comm_dup, so no
+    /// copy callback of the application runs), returning errors rather than aborting. The drop-in
+    /// library sends its own messages on it, so that they can never match an application's
+    /// receive. Collective over `comm`.
+    public static func privateCopy(of comm: MPI_Comm) throws -> MPICommunicator {
+        var group: MPI_Group? = torus_MPI_GROUP_NULL()
+        try mpiCheck(PMPI_Comm_group(comm, &group), "MPI_Comm_group")
+        defer { PMPI_Group_free(&group) }
+        var copy: MPI_Comm? = torus_MPI_COMM_NULL()
+        try mpiCheck(PMPI_Comm_create(comm, group, &copy), "MPI_Comm_create")
+        try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
+        do {
+            return try MPICommunicator(comm: copy!, owned: true)
+        } catch {
+            PMPI_Comm_free(&copy)
+            throw error
+        }
+    }
+
+    /// Frees the communicator now if this object made it (idempotent; nothing is freed once MPI
+    /// is finalised). Later calls on this object fail in MPI.
+    public func free() {
+        guard owned else { return }
+        owned = false
+        guard MPIEnvironment.isInitialized && !MPIEnvironment.isFinalized else { return }
+        var comm: MPI_Comm? = handle
+        PMPI_Comm_free(&comm)
     }
 
     /// A duplicate with its own message space (MPI_Comm_dup). Collective.
@@ -104,9 +143,6 @@ public final class MPICommunicator: Communicator {
     }
 
     deinit {
-        if owned && MPIEnvironment.isInitialized && !MPIEnvironment.isFinalized {
-            var comm: MPI_Comm? = handle
-            MPI_Comm_free(&comm)
-        }
+        free()
     }
 }

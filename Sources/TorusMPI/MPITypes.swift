@@ -61,7 +61,7 @@ extension ReduceOp {
 /// floats (no MPI type), not for float min/max (our NaN and signed-zero rule), and not for 8- and
 /// 16-bit integer sums and products, which Open MPI's AVX component saturates instead of wrapping
 /// (Open MPI issue #8045).
-func libraryAgrees(_ type: ElementType, _ op: ReduceOp) -> Bool {
+public func libraryAgrees(_ type: ElementType, _ op: ReduceOp) -> Bool {
     guard type.mpiDatatype != nil else { return false }
     if type.isFloatingPoint { return op == .sum || op == .prod }
     if type.size <= 2 { return op != .sum && op != .prod }

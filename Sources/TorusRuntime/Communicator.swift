@@ -90,23 +90,22 @@ extension Communicator {
 
     /// The route of a call: an algorithm forced by argument, then by the options, then the library
     /// below the size threshold, then the large-message algorithm or the cost model's choice.
+    /// `TORUS_VERBOSE=2` prints it (rank 0 of the group).
     public func chooseRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> AllReduceRoute {
-        let bytes = count * type.size
-        let (route, why): (AllReduceRoute, String)
-        if let forced {
-            (route, why) = (.schedule(forced), "forced by the caller")
-        } else if let r = options.route {
-            (route, why) = (r, "forced by the options (TORUS_ALGORITHM)")
-        } else if bytes < options.libraryBelowBytes {
-            (route, why) = (.library, "below the \(options.libraryBelowBytes)-byte threshold")
-        } else if let a = options.largeAlgorithm {
-            (route, why) = (.schedule(a), "at or above the \(options.libraryBelowBytes)-byte threshold")
-        } else {
-            let (a, reason) = options.selection.choose(topology: topology, bytes: bytes)
-            (route, why) = (.schedule(a), reason)
-        }
-        if options.verbose >= 2 && rank == 0 { printError("torus: allreduce \(bytes) bytes on \(size) ranks: \(route) (\(why))") }
+        let (route, why) = explainRoute(count: count, type: type, forced: forced)
+        if options.verbose >= 2 && rank == 0 { printError("torus: allreduce \(count * type.size) bytes on \(size) ranks: \(route) (\(why))") }
         return route
+    }
+
+    /// The route of a call and why it was chosen.
+    public func explainRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> (AllReduceRoute, String) {
+        let bytes = count * type.size
+        if let forced { return (.schedule(forced), "forced by the caller") }
+        if let r = options.route { return (r, "forced by the options (TORUS_ALGORITHM)") }
+        if bytes < options.libraryBelowBytes { return (.library, "below the \(options.libraryBelowBytes)-byte threshold") }
+        if let a = options.largeAlgorithm { return (.schedule(a), "at or above the \(options.libraryBelowBytes)-byte threshold") }
+        let (a, reason) = options.selection.choose(topology: topology, bytes: bytes)
+        return (.schedule(a), reason)
     }
 
     /// AllReduce of an array, out of place: returns the reduced array.

@@ -1,0 +1,436 @@
+/*
+ * The drop-in MPI_Allreduce: the entry points a program (C, Fortran, mpi4py) calls, and the checks
+ * that decide, in a few comparisons, whether the library takes a call or passes it to
+ * PMPI_Allreduce unchanged. The algorithms, the routing and the settings live in Swift
+ * (Sources/TorusDropIn); this file holds only what Swift cannot export (MPI_Allreduce itself, the
+ * Fortran symbols) and the per-call fast path.
+ *
+ * The library takes a call only when sure of the answer:
+ *   - MPI is initialised and not finalised; TORUS_ALGORITHM is not "mpi";
+ *   - a predefined contiguous type of the table below, and a predefined op that MPI allows for it
+ *     and whose result the library computes exactly as MPI does (Swift's takes mask);
+ *   - count > 0 and count * size >= TORUS_MIN_BYTES; distinct, non-overlapping buffers (or
+ *     MPI_IN_PLACE as sendbuf);
+ *   - an intracommunicator of two or more ranks.
+ * Everything else (user ops, MINLOC/MAXLOC, derived types, intercommunicators, MPI_COMM_SELF,
+ * erroneous arguments) goes to PMPI_Allreduce, so MPI itself answers or reports the error.
+ *
+ * Per-communicator state is an attribute (keyval with MPI_COMM_NULL_COPY_FN, so MPI_Comm_dup does
+ * not copy it; its delete callback frees it on MPI_Comm_free). An attribute on MPI_COMM_SELF,
+ * deleted first by MPI_Finalize, frees every private communicator while MPI is still usable.
+ *
+ * Threads: nothing here is shared between calls on different communicators except the settings
+ * (written once under pthread_once), the counters (atomics) and the list of states (a mutex held
+ * for list updates only, never across an MPI call). Under MPI_THREAD_MULTIPLE two threads may
+ * call on different communicators at once; each runs its own communicator's schedule.
+ */
+#include "torus.h"
+#include "dropin_swift.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- settings, read once ---------- */
+
+enum type_class { CLASS_FLOAT, CLASS_C_INTEGER, CLASS_FORTRAN_INTEGER, CLASS_LOGICAL, CLASS_BYTE };
+
+/* Ops MPI allows per class (MPI 3.1 §5.9.2), one bit per op code. */
+static const uint16_t class_ops[] = {
+    [CLASS_FLOAT] = 1u << TORUS_SUM | 1u << TORUS_PROD | 1u << TORUS_MIN | 1u << TORUS_MAX,
+    [CLASS_C_INTEGER] = 0x3FF,
+    [CLASS_FORTRAN_INTEGER] = 1u << TORUS_SUM | 1u << TORUS_PROD | 1u << TORUS_MIN | 1u << TORUS_MAX |
+                              1u << TORUS_BAND | 1u << TORUS_BOR | 1u << TORUS_BXOR,
+    [CLASS_LOGICAL] = 1u << TORUS_LAND | 1u << TORUS_LOR | 1u << TORUS_LXOR,
+    [CLASS_BYTE] = 1u << TORUS_BAND | 1u << TORUS_BOR | 1u << TORUS_BXOR,
+};
+
+typedef struct {
+    MPI_Datatype handle;
+    int32_t code;   /* element type code, from the class and MPI's size of the type */
+    int32_t size;   /* bytes */
+    uint16_t ops;   /* ops the library takes for this type */
+} type_entry;
+
+#define MAX_TYPES 40
+static type_entry types[MAX_TYPES];
+static int type_count;
+static MPI_Op ops[TORUS_OP_CODES];
+
+static int64_t min_bytes;
+static int32_t pass_through;
+static int32_t verbose;
+static int keyval = MPI_KEYVAL_INVALID;
+static int self_keyval = MPI_KEYVAL_INVALID;
+static atomic_int configured;          /* 0 not yet, 1 done */
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+static atomic_llong calls_taken, calls_passed;
+
+static int element_code(enum type_class class, int size) {
+    switch (class) {
+    case CLASS_FLOAT: return size == 4 ? TORUS_F32 : size == 8 ? TORUS_F64 : -1;
+    case CLASS_LOGICAL:
+    case CLASS_BYTE: return size == 1 ? TORUS_U8 : -1;
+    default: return size == 1 ? TORUS_I8 : size == 2 ? TORUS_I16 : size == 4 ? TORUS_I32 : size == 8 ? TORUS_I64 : -1;
+    }
+}
+
+static int unsigned_code(int size) {
+    return size == 1 ? TORUS_U8 : size == 2 ? TORUS_U16 : size == 4 ? TORUS_U32 : size == 8 ? TORUS_U64 : -1;
+}
+
+/* Probe values: integers with every sign and overflow case, finite floats with signed zeros and
+ * subnormals, 0/1 for logical types. */
+#define PROBE_COUNT 67
+static void probe_values(unsigned char *buffer, enum type_class class, int code, int size, int seed) {
+    static const double floats[] = {0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1.5, 65504.0, -7.0e-41, 3.0e-39, 1.0e10, -123.25};
+    for (int i = 0; i < PROBE_COUNT; i++) {
+        unsigned char *p = buffer + (size_t)i * (size_t)size;
+        uint64_t h = (uint64_t)(i * 2654435761u) ^ (uint64_t)seed * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+        int pick = (i + seed * 5) % 9;
+        if (class == CLASS_LOGICAL) {
+            p[0] = (unsigned char)(pick % 2);
+        } else if (code == TORUS_F32 || code == TORUS_F64) {
+            double v = floats[(i * 7 + seed) % (int)(sizeof floats / sizeof floats[0])];
+            if (code == TORUS_F32) { float f = (float)v; memcpy(p, &f, 4); } else memcpy(p, &v, 8);
+        } else {
+            uint64_t top = 1ULL << (size * 8 - 1), v;
+            switch (pick) {
+            case 0: v = 0; break;
+            case 1: v = 1; break;
+            case 2: v = ~0ULL; break;          /* -1, the largest unsigned */
+            case 3: v = top - 1; break;        /* the largest signed */
+            case 4: v = top; break;            /* the smallest signed */
+            case 5: v = 0x5555555555555555ULL; break;
+            case 6: v = 0xAAAAAAAAAAAAAAAAULL; break;
+            default: v = h; break;
+            }
+            memcpy(p, &v, (size_t)size); /* little-endian: the low bytes */
+        }
+    }
+}
+
+/* Whether MPI's own reduction of this type and op (MPI_Reduce_local, the local step of its
+ * AllReduce) gives exactly the library's answer on the probe values: an MPI whose answer differs
+ * (Open MPI 4.1 compares MPI_UNSIGNED_LONG as signed for MIN and MAX) keeps the call. */
+static int agrees_with_mpi(MPI_Datatype handle, enum type_class class, int code, int size, int op) {
+    unsigned char in[PROBE_COUNT * 8], theirs[PROBE_COUNT * 8], ours[PROBE_COUNT * 8];
+    for (int seed = 1; seed <= 3; seed++) {
+        probe_values(in, class, code, size, seed);
+        probe_values(theirs, class, code, size, seed + 10);
+        memcpy(ours, theirs, sizeof ours);
+        if (PMPI_Reduce_local(in, theirs, PROBE_COUNT, handle, ops[op]) != MPI_SUCCESS) return 0;
+        torus_swift_reduce_local(code, op, ours, in, PROBE_COUNT);
+        if (memcmp(ours, theirs, (size_t)PROBE_COUNT * (size_t)size) != 0) return 0;
+    }
+    return 1;
+}
+
+/* Adds a type if this MPI has it with a size the library handles; `is_unsigned` for C unsigned types. */
+static void add_type(MPI_Datatype handle, enum type_class class, int is_unsigned, const uint16_t *takes) {
+    int size = 0;
+    if (handle == MPI_DATATYPE_NULL || type_count == MAX_TYPES) return;
+    if (PMPI_Type_size(handle, &size) != MPI_SUCCESS || size <= 0) return;
+    int code = is_unsigned ? unsigned_code(size) : element_code(class, size);
+    if (code < 0) return;
+    uint16_t mask = class_ops[class] & takes[code];
+    for (int o = 0; o < TORUS_OP_CODES; o++)
+        if ((mask >> o & 1) && !agrees_with_mpi(handle, class, code, size, o)) mask &= (uint16_t)~(1u << o);
+    /* Frequent types first: the table is searched linearly on every call. */
+    types[type_count++] = (type_entry){handle, code, size, mask};
+}
+
+/* Frees every private communicator while MPI is still usable (MPI_Finalize deletes MPI_COMM_SELF's
+ * attributes first); the communicators' own attributes may be deleted later, or never. */
+typedef struct torus_state {
+    void *swift;
+    struct torus_state *prev, *next;
+} torus_state;
+static torus_state states = {NULL, &states, &states};
+static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
+static char not_ours; /* attribute value for communicators the library never takes */
+
+static int delete_state(MPI_Comm comm, int key, void *value, void *extra) {
+    (void)comm; (void)key; (void)extra;
+    if (value == &not_ours || value == NULL) return MPI_SUCCESS;
+    torus_state *s = value;
+    pthread_mutex_lock(&states_lock);
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    pthread_mutex_unlock(&states_lock);
+    torus_swift_release(s->swift);
+    free(s);
+    return MPI_SUCCESS;
+}
+
+static int finalize_hook(MPI_Comm comm, int key, void *value, void *extra) {
+    (void)comm; (void)key; (void)value; (void)extra;
+    pthread_mutex_lock(&states_lock);
+    for (torus_state *s = states.next; s != &states; s = s->next) torus_swift_detach(s->swift);
+    pthread_mutex_unlock(&states_lock);
+    return MPI_SUCCESS;
+}
+
+static void stop(const char *message) {
+    fprintf(stderr, "torus_mpi: %s\n", message);
+    fflush(stderr);
+    PMPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+static void configure(void) {
+    char message[2048];
+    uint16_t takes[TORUS_TYPE_CODES] = {0};
+    if (torus_swift_configure(&min_bytes, &pass_through, &verbose, takes, message, sizeof message) != 0) {
+        stop(message);
+        return;
+    }
+    MPI_Op predefined[TORUS_OP_CODES] = {
+        [TORUS_SUM] = MPI_SUM, [TORUS_PROD] = MPI_PROD, [TORUS_MIN] = MPI_MIN, [TORUS_MAX] = MPI_MAX,
+        [TORUS_BAND] = MPI_BAND, [TORUS_BOR] = MPI_BOR, [TORUS_BXOR] = MPI_BXOR,
+        [TORUS_LAND] = MPI_LAND, [TORUS_LOR] = MPI_LOR, [TORUS_LXOR] = MPI_LXOR,
+    };
+    memcpy(ops, predefined, sizeof ops);
+    /* C floating point and integer types, then the fixed-width ones, bool and byte, then Fortran's. */
+    add_type(MPI_FLOAT, CLASS_FLOAT, 0, takes);
+    add_type(MPI_DOUBLE, CLASS_FLOAT, 0, takes);
+    add_type(MPI_INT, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_REAL, CLASS_FLOAT, 0, takes);
+    add_type(MPI_DOUBLE_PRECISION, CLASS_FLOAT, 0, takes);
+    add_type(MPI_INTEGER, CLASS_FORTRAN_INTEGER, 0, takes);
+    add_type(MPI_LONG, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_UNSIGNED, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_UNSIGNED_LONG, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_LONG_LONG_INT, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_UNSIGNED_LONG_LONG, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_SHORT, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_UNSIGNED_SHORT, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_SIGNED_CHAR, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_UNSIGNED_CHAR, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_INT8_T, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_INT16_T, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_INT32_T, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_INT64_T, CLASS_C_INTEGER, 0, takes);
+    add_type(MPI_UINT8_T, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_UINT16_T, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_UINT32_T, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_UINT64_T, CLASS_C_INTEGER, 1, takes);
+    add_type(MPI_C_BOOL, CLASS_LOGICAL, 0, takes);
+    add_type(MPI_CXX_BOOL, CLASS_LOGICAL, 0, takes);
+    add_type(MPI_BYTE, CLASS_BYTE, 0, takes);
+    add_type(MPI_REAL4, CLASS_FLOAT, 0, takes);
+    add_type(MPI_REAL8, CLASS_FLOAT, 0, takes);
+    add_type(MPI_INTEGER1, CLASS_FORTRAN_INTEGER, 0, takes);
+    add_type(MPI_INTEGER2, CLASS_FORTRAN_INTEGER, 0, takes);
+    add_type(MPI_INTEGER4, CLASS_FORTRAN_INTEGER, 0, takes);
+    add_type(MPI_INTEGER8, CLASS_FORTRAN_INTEGER, 0, takes);
+    if (PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, delete_state, &keyval, NULL) != MPI_SUCCESS ||
+        PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, finalize_hook, &self_keyval, NULL) != MPI_SUCCESS ||
+        PMPI_Comm_set_attr(MPI_COMM_SELF, self_keyval, NULL) != MPI_SUCCESS) {
+        stop("could not create the communicator attribute that holds the library's state (MPI_Comm_create_keyval)");
+        return;
+    }
+    atomic_store_explicit(&configured, 1, memory_order_release);
+}
+
+/* ---------- the decision ---------- */
+
+/* A call the library passes on, and why (printed at TORUS_VERBOSE=2 by rank 0 of the communicator). */
+static int pass(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                const char *why) {
+    atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+    if (__builtin_expect(verbose >= 2, 0) && comm != MPI_COMM_NULL) {
+        int rank = -1, size = 0;
+        if (PMPI_Comm_rank(comm, &rank) == MPI_SUCCESS && rank == 0) {
+            PMPI_Comm_size(comm, &size);
+            fprintf(stderr, "torus_mpi: MPI_Allreduce of %d elements on %d ranks: PMPI_Allreduce (%s)\n", count, size, why);
+        }
+    }
+    return PMPI_Allreduce(sendbuf, recvbuf, count, datatype, op, comm);
+}
+
+static int ensure_configured(void) {
+    if (__builtin_expect(atomic_load_explicit(&configured, memory_order_acquire), 1)) return 1;
+    int initialized = 0, finalized = 0;
+    PMPI_Initialized(&initialized);
+    PMPI_Finalized(&finalized);
+    if (!initialized || finalized) return 0;
+    pthread_once(&configure_once, configure);
+    return atomic_load_explicit(&configured, memory_order_acquire);
+}
+
+/* Why the library will not take a call of this type, op and size, or NULL if it will; sets *entry and *op_code. */
+static const char *refusal(int count, MPI_Datatype datatype, MPI_Op op, const type_entry **entry, int *op_code) {
+    if (pass_through) return "TORUS_ALGORITHM=mpi";
+    const type_entry *t = NULL;
+    for (int i = 0; i < type_count; i++)
+        if (types[i].handle == datatype) { t = &types[i]; break; }
+    if (t == NULL) return "not a predefined type the library reduces";
+    int o = -1;
+    for (int i = 0; i < TORUS_OP_CODES; i++)
+        if (ops[i] == op) { o = i; break; }
+    if (o < 0) return "not a predefined op the library reduces (user op, MINLOC or MAXLOC?)";
+    if (!(t->ops >> o & 1)) return "an op the library leaves to MPI for this type";
+    if (count <= 0) return "count 0 or negative";
+    if ((int64_t)count * t->size < min_bytes) return "below TORUS_MIN_BYTES";
+    *entry = t;
+    *op_code = o;
+    return NULL;
+}
+
+/* Why the library will not touch these buffers (arguments MPI must judge), or NULL. */
+static const char *buffer_refusal(const void *sendbuf, void *recvbuf, int64_t bytes) {
+    if (recvbuf == NULL || recvbuf == MPI_IN_PLACE || sendbuf == NULL) return "buffers MPI must check";
+    if (sendbuf != MPI_IN_PLACE) {
+        uintptr_t s = (uintptr_t)sendbuf, r = (uintptr_t)recvbuf, n = (uintptr_t)bytes;
+        if (s < r + n && r < s + n) return "overlapping buffers";
+    }
+    return NULL;
+}
+
+/* The state of a communicator, made on first use; NULL if the library never takes its calls. */
+static torus_state *state_of(MPI_Comm comm, int *error) {
+    void *value = NULL;
+    int flag = 0;
+    *error = MPI_SUCCESS;
+    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS) return NULL;
+    if (flag) return value == &not_ours ? NULL : value;
+    int inter = 0, size = 0;
+    if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || PMPI_Comm_size(comm, &size) != MPI_SUCCESS) return NULL;
+    if (inter || size < 2) {
+        PMPI_Comm_set_attr(comm, keyval, &not_ours);
+        return NULL;
+    }
+    char message[2048];
+    void *swift = torus_swift_attach(comm, message, sizeof message);
+    torus_state *s = swift ? malloc(sizeof *s) : NULL;
+    if (s == NULL) {
+        fprintf(stderr, "torus_mpi: %s\n", swift ? "out of memory" : message);
+        if (swift) torus_swift_release(swift);
+        *error = MPI_ERR_OTHER;
+        return NULL;
+    }
+    s->swift = swift;
+    pthread_mutex_lock(&states_lock);
+    s->next = states.next;
+    s->prev = &states;
+    states.next->prev = s;
+    states.next = s;
+    pthread_mutex_unlock(&states_lock);
+    PMPI_Comm_set_attr(comm, keyval, s);
+    return s;
+}
+
+static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                            MPI_Comm comm) {
+    if (!ensure_configured()) return pass(sendbuf, recvbuf, count, datatype, op, comm, "MPI not initialised");
+    const type_entry *t = NULL;
+    int o = 0, error = MPI_SUCCESS;
+    const char *why = refusal(count, datatype, op, &t, &o);
+    if (why == NULL) why = buffer_refusal(sendbuf, recvbuf, (int64_t)count * t->size);
+    if (why == NULL && comm == MPI_COMM_NULL) why = "MPI_COMM_NULL";
+    if (why) return pass(sendbuf, recvbuf, count, datatype, op, comm, why);
+    int finalized = 0;
+    PMPI_Finalized(&finalized);
+    if (finalized) return pass(sendbuf, recvbuf, count, datatype, op, comm, "MPI finalised");
+    torus_state *s = state_of(comm, &error);
+    if (error != MPI_SUCCESS) {
+        PMPI_Comm_call_errhandler(comm, error);
+        return error;
+    }
+    if (s == NULL) return pass(sendbuf, recvbuf, count, datatype, op, comm, "not an intracommunicator of two or more ranks");
+    atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
+    char message[2048];
+    if (torus_swift_allreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, message,
+                              sizeof message) != 0) {
+        int rank = -1;
+        PMPI_Comm_rank(comm, &rank);
+        fprintf(stderr, "torus_mpi: rank %d: %s\n", rank, message);
+        PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
+        return MPI_ERR_OTHER;
+    }
+    return MPI_SUCCESS;
+}
+
+/* ---------- entry points ---------- */
+
+int MPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm) {
+    return dropin_allreduce(sendbuf, recvbuf, count, datatype, op, comm);
+}
+
+int torus_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm) {
+    return dropin_allreduce(sendbuf, recvbuf, count, datatype, op, comm);
+}
+
+int torus_allreduce_route(MPI_Comm comm, int count, MPI_Datatype datatype, MPI_Op op, char *route, int length) {
+    if (route == NULL || length <= 0) return MPI_ERR_ARG;
+    route[0] = 0;
+    if (!ensure_configured()) {
+        snprintf(route, (size_t)length, "mpi (MPI not initialised)");
+        return MPI_SUCCESS;
+    }
+    const type_entry *t = NULL;
+    int o = 0, error = MPI_SUCCESS;
+    const char *why = refusal(count, datatype, op, &t, &o);
+    if (why == NULL && comm == MPI_COMM_NULL) why = "MPI_COMM_NULL";
+    if (why) {
+        snprintf(route, (size_t)length, "mpi (%s)", why);
+        return MPI_SUCCESS;
+    }
+    torus_state *s = state_of(comm, &error);
+    if (error != MPI_SUCCESS) return error;
+    if (s == NULL) {
+        snprintf(route, (size_t)length, "mpi (not an intracommunicator of two or more ranks)");
+        return MPI_SUCCESS;
+    }
+    torus_swift_route(s->swift, count, t->code, route, length);
+    return MPI_SUCCESS;
+}
+
+void torus_call_counts(long long *taken, long long *passed) {
+    if (taken) *taken = atomic_load(&calls_taken);
+    if (passed) *passed = atomic_load(&calls_passed);
+}
+
+/* Fortran (mpif.h, `use mpi`, and `use mpi_f08`, whose MPI_Allreduce calls ompi_allreduce_f in
+ * Open MPI): Open MPI's own Fortran bindings call PMPI_Allreduce directly, so they are replaced
+ * here. Handles are converted with the f2c functions; MPI_IN_PLACE and MPI_BOTTOM are Fortran
+ * common-block addresses. */
+extern int mpi_fortran_in_place_ __attribute__((weak));
+extern int mpi_fortran_in_place __attribute__((weak));
+extern int mpi_fortran_in_place__ __attribute__((weak));
+extern int MPI_FORTRAN_IN_PLACE __attribute__((weak));
+extern int mpi_fortran_bottom_ __attribute__((weak));
+extern int mpi_fortran_bottom __attribute__((weak));
+extern int mpi_fortran_bottom__ __attribute__((weak));
+extern int MPI_FORTRAN_BOTTOM __attribute__((weak));
+
+static void *fortran_buffer(void *address) {
+    if (address == NULL) return address;
+    if (address == &mpi_fortran_in_place_ || address == &mpi_fortran_in_place || address == &mpi_fortran_in_place__ ||
+        address == &MPI_FORTRAN_IN_PLACE)
+        return MPI_IN_PLACE;
+    if (address == &mpi_fortran_bottom_ || address == &mpi_fortran_bottom || address == &mpi_fortran_bottom__ ||
+        address == &MPI_FORTRAN_BOTTOM)
+        return MPI_BOTTOM;
+    return address;
+}
+
+void torus_fortran_allreduce(char *sendbuf, char *recvbuf, MPI_Fint *count, MPI_Fint *datatype, MPI_Fint *op,
+                             MPI_Fint *comm, MPI_Fint *ierr) {
+    int rc = dropin_allreduce(fortran_buffer(sendbuf), fortran_buffer(recvbuf), (int)*count, PMPI_Type_f2c(*datatype),
+                              PMPI_Op_f2c(*op), PMPI_Comm_f2c(*comm));
+    if (ierr) *ierr = (MPI_Fint)rc;
+}
+
+#define FORTRAN_ALIAS(name)                                                                                  \
+    void name(char *, char *, MPI_Fint *, MPI_Fint *, MPI_Fint *, MPI_Fint *, MPI_Fint *)                    \
+        __attribute__((alias("torus_fortran_allreduce")));
+FORTRAN_ALIAS(mpi_allreduce_)
+FORTRAN_ALIAS(mpi_allreduce__)
+FORTRAN_ALIAS(mpi_allreduce)
+FORTRAN_ALIAS(MPI_ALLREDUCE)
+FORTRAN_ALIAS(ompi_allreduce_f)

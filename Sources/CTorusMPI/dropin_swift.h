@@ -1,0 +1,49 @@
+/*
+ * The Swift side of the drop-in (Sources/TorusDropIn/DropIn.swift, exported with @_cdecl).
+ * Element types and ops travel as their index in ElementType.allCases and ReduceOp.allCases.
+ * Messages are written NUL-terminated into `message` (at most `length` bytes).
+ */
+#ifndef TORUS_DROPIN_SWIFT_H
+#define TORUS_DROPIN_SWIFT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+/* Element type codes, in ElementType.allCases order (DropInTests checks the order). */
+enum { TORUS_F32, TORUS_F64, TORUS_F16, TORUS_BF16, TORUS_I8, TORUS_I16, TORUS_I32, TORUS_I64,
+       TORUS_U8, TORUS_U16, TORUS_U32, TORUS_U64, TORUS_TYPE_CODES };
+/* Op codes, in ReduceOp.allCases order. */
+enum { TORUS_SUM, TORUS_PROD, TORUS_MIN, TORUS_MAX, TORUS_BAND, TORUS_BOR, TORUS_BXOR, TORUS_LAND, TORUS_LOR,
+       TORUS_LXOR, TORUS_OP_CODES };
+
+/*
+ * Reads and checks the TORUS_* environment and the placement of the world ranks (MPI is
+ * initialised). On success returns 0 and fills: the smallest call in bytes the library takes,
+ * whether it passes every call through (TORUS_ALGORITHM=mpi), the verbosity, and per element type
+ * a bit mask (1 << op code) of the ops whose answer the library gives exactly as MPI would.
+ * On failure returns non-zero with a message naming the variable and the fix.
+ */
+int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *verbose, uint16_t *takes,
+                          char *message, int32_t length);
+
+/* Makes the library's state for an intracommunicator of two or more ranks (collective): a
+ * private communicator over the same group and the torus view. NULL and a message on failure. */
+void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);
+
+/* AllReduce on the state's private communicator; `sendbuf` NULL means in place. 0 or a message. */
+int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
+                          char *message, int32_t length);
+
+/* The route of a call of `count` elements of `type` on the state's communicator, and why. */
+void torus_swift_route(void *state, int64_t count, int32_t type, char *route, int32_t length);
+
+/* The library's reduction kernel: inout[i] = inout[i] op in[i] for `count` elements. */
+void torus_swift_reduce_local(int32_t type, int32_t op, void *inout, const void *in, int64_t count);
+
+/* Frees the state's private communicator (idempotent; MPI must still be usable). */
+void torus_swift_detach(void *state);
+
+/* Detaches if still attached and releases the state. */
+void torus_swift_release(void *state);
+
+#endif

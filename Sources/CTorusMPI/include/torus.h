@@ -1,0 +1,47 @@
+/*
+ * torus.h: the C API of TorusCollectives (libtorus_mpi.so).
+ *
+ * Build the library and this file's pkg-config entry with `bash scripts/build-dropin.sh`, then
+ *     mpicc app.c $(PKG_CONFIG_PATH=<bin path> pkg-config --cflags --libs torus_mpi)
+ *
+ * The same library, preloaded (mpirun -x LD_PRELOAD=.../libtorus_mpi.so) or linked before libmpi,
+ * also replaces MPI_Allreduce and the Fortran MPI_ALLREDUCE of unmodified programs: see README.md,
+ * "Drop-in MPI_Allreduce". Settings come from the TORUS_* environment variables.
+ */
+#ifndef TORUS_H
+#define TORUS_H
+
+#include <mpi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * AllReduce with the library's rules, exactly as the drop-in MPI_Allreduce: calls the library is
+ * sure of (an intracommunicator of two or more ranks, a predefined contiguous type, a predefined
+ * op valid for it, at least TORUS_MIN_BYTES bytes) run the torus algorithms on a private
+ * duplicate of `comm`; every other call goes to PMPI_Allreduce unchanged. Arguments as
+ * MPI_Allreduce (MPI_IN_PLACE as sendbuf). Collective over `comm`. Returns an MPI error code;
+ * errors go through the communicator's error handler first.
+ */
+int torus_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                    MPI_Comm comm);
+
+/*
+ * The route torus_allreduce would take for this call: writes a NUL-terminated line into `route`
+ * (at most `length` bytes, cut if longer), starting with "mpi" (PMPI_Allreduce) or the
+ * algorithm's name, then why. Collective over `comm` the first time the library meets the
+ * communicator with a call it takes (the members exchange their torus nodes once). Returns an
+ * MPI error code.
+ */
+int torus_allreduce_route(MPI_Comm comm, int count, MPI_Datatype datatype, MPI_Op op, char *route, int length);
+
+/* Calls of this process the library took and passed to PMPI_Allreduce so far (either may be NULL). */
+void torus_call_counts(long long *taken, long long *passed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TORUS_H */

@@ -1,0 +1,139 @@
+import CMPI
+import TorusCore
+import TorusMPI
+import TorusRuntime
+import TorusSchedules
+
+// The Swift half of libtorus_mpi.so: settings, per-communicator state and the AllReduce itself,
+// exported with @_cdecl to the C entry points in Sources/CTorusMPI/dropin.c (declared in its
+// dropin_swift.h). Element types and ops travel as indices into ElementType.allCases and
+// ReduceOp.allCases.
+
+/// The library's state for one application communicator: its private copy, with the torus view.
+final class DropInState {
+    let communicator: MPICommunicator
+
+    init(_ communicator: MPICommunicator) {
+        self.communicator = communicator
+    }
+}
+
+/// What the drop-in decides once per process, from the `TORUS_*` environment.
+public struct DropInSettings: Equatable, Sendable {
+    /// Calls of fewer bytes go to PMPI_Allreduce without entering Swift.
+    public var minBytes: Int
+    /// `TORUS_ALGORITHM=mpi`: every call goes to PMPI_Allreduce.
+    public var passThrough: Bool
+
+    /// Calls of `TORUS_MIN_BYTES` or more bytes are taken; unset, the measured default
+    /// (`MPICommunicator.defaultLibraryBelowBytes`), or 0 when `TORUS_ALGORITHM` names an
+    /// algorithm (it then takes every call it can, as the Swift API does).
+    public init(_ environment: TorusEnvironment) {
+        passThrough = environment.route == .library
+        if let bytes = environment.minBytes {
+            minBytes = bytes
+        } else if case .schedule = environment.route {
+            minBytes = 0
+        } else {
+            minBytes = MPICommunicator.defaultLibraryBelowBytes
+        }
+    }
+
+    /// Whether the drop-in takes calls of this type and op: only where its answer is MPI's own
+    /// (see `libraryAgrees`: not float min/max, not 8- and 16-bit integer sum and product).
+    public static func takes(_ type: ElementType, _ op: ReduceOp) -> Bool {
+        op.supports(type) && libraryAgrees(type, op)
+    }
+}
+
+/// Copies `text` NUL-terminated into a C buffer of `length` bytes, cut at a character boundary.
+func write(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, length: Int32) {
+    guard let buffer, length > 0 else { return }
+    var bytes = Array(text.utf8)
+    if bytes.count > Int(length) - 1 {
+        bytes = Array(bytes.prefix(Int(length) - 1))
+        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+    }
+    for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+    buffer[bytes.count] = 0
+}
+
+func message(of error: Error) -> String {
+    (error as? TorusError)?.description ?? "\(error)"
+}
+
+@_cdecl("torus_swift_configure")
+func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ passThrough: UnsafeMutablePointer<Int32>,
+                         _ verbose: UnsafeMutablePointer<Int32>, _ takes: UnsafeMutablePointer<UInt16>,
+                         _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+    do {
+        // Read once, here, under the C side's pthread_once: later communicators only read them.
+        let environment = try MPIEnvironment.environment()
+        _ = try MPIEnvironment.placement()
+        let settings = DropInSettings(environment)
+        minBytes.pointee = Int64(settings.minBytes)
+        passThrough.pointee = settings.passThrough ? 1 : 0
+        verbose.pointee = Int32(environment.verbose)
+        for (t, type) in ElementType.allCases.enumerated() {
+            var mask: UInt16 = 0
+            for (o, op) in ReduceOp.allCases.enumerated() where DropInSettings.takes(type, op) { mask |= 1 << UInt16(o) }
+            takes[t] = mask
+        }
+        return 0
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return 1
+    }
+}
+
+@_cdecl("torus_swift_attach")
+func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+    do {
+        let state = DropInState(try MPICommunicator.privateCopy(of: comm))
+        return Unmanaged.passRetained(state).toOpaque()
+    } catch {
+        write("could not set up the communicator: " + message(of: error), to: text, length: length)
+        return nil
+    }
+}
+
+@_cdecl("torus_swift_allreduce")
+func torusSwiftAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                         _ count: Int64, _ type: Int32, _ op: Int32, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+    let communicator = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator
+    do {
+        try communicator.allReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)],
+                                   op: ReduceOp.allCases[Int(op)])
+        return 0
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return 1
+    }
+}
+
+@_cdecl("torus_swift_route")
+func torusSwiftRoute(_ state: UnsafeMutableRawPointer, _ count: Int64, _ type: Int32, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) {
+    let communicator = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator
+    let (route, why) = communicator.explainRoute(count: Int(count), type: ElementType.allCases[Int(type)])
+    write("\(route) (\(why))", to: text, length: length)
+}
+
+@_cdecl("torus_swift_detach")
+func torusSwiftDetach(_ state: UnsafeMutableRawPointer) {
+    Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator.free()
+}
+
+@_cdecl("torus_swift_release")
+func torusSwiftRelease(_ state: UnsafeMutableRawPointer) {
+    let object = Unmanaged<DropInState>.fromOpaque(state)
+    object.takeUnretainedValue().communicator.free()
+    object.release()
+}
+
+@_cdecl("torus_swift_reduce_local")
+func torusSwiftReduceLocal(_ type: Int32, _ op: Int32, _ target: UnsafeMutableRawPointer, _ input: UnsafeRawPointer, _ count: Int64) {
+    // The C side asks only for pairs `takes` allowed, which the kernel supports.
+    guard let kernel = try? ReductionKernel(type: ElementType.allCases[Int(type)], op: ReduceOp.allCases[Int(op)]) else { return }
+    kernel.accumulate(into: target, input, count: Int(count))
+}
