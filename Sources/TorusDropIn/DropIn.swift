@@ -91,6 +91,14 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ passThrough:
 func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
     do {
         let state = DropInState(try MPICommunicator.privateCopy(of: comm))
+        let c = state.communicator
+        if c.options.verbose >= 1 && c.rank == 0 {
+            let routes = c.options.route.map { "every call it takes → \($0) (TORUS_ALGORITHM)" }
+                ?? "calls of \(c.options.libraryBelowBytes) bytes or more → cost model: \(c.routesPerSize)"
+            let hops = c.topology.worstRingHops.map { "worst ring hop \($0)" } ?? "placement unknown"
+            printError("torus_mpi: library active on a communicator of \(c.size) ranks: \(c.topology), \(hops); \(routes); "
+                       + "smaller calls and the types and ops it leaves to MPI → PMPI_Allreduce")
+        }
         return Unmanaged.passRetained(state).toOpaque()
     } catch {
         write("could not set up the communicator: " + message(of: error), to: text, length: length)

@@ -38,7 +38,7 @@ public final class MPICommunicator: Communicator {
         try self.init(comm: comm, owned: false)
     }
 
-    private init(comm: MPI_Comm, owned: Bool) throws {
+    private init(comm: MPI_Comm, owned: Bool, announce: Bool = true) throws {
         handle = comm
         self.owned = owned
         var r: Int32 = 0, n: Int32 = 0, inter: Int32 = 0
@@ -65,7 +65,7 @@ public final class MPICommunicator: Communicator {
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
-        if options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }
+        if announce && options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }
     }
 
     /// One line about the communicator: its view, its worst ring hop, how calls are routed.
@@ -82,7 +82,7 @@ public final class MPICommunicator: Communicator {
     }
 
     /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …".
-    private var routesPerSize: String {
+    public var routesPerSize: String {
         let first = max(options.libraryBelowBytes, 1 << 20)
         return [first, first << 2, first << 4, first << 6]
             .map { "\(ByteCount.format($0)) \(options.selection.choose(topology: topology, bytes: $0).0.rawValue)" }
@@ -102,7 +102,7 @@ public final class MPICommunicator: Communicator {
         try mpiCheck(PMPI_Comm_create(comm, group, &copy), "MPI_Comm_create")
         try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
         do {
-            return try MPICommunicator(comm: copy!, owned: true)
+            return try MPICommunicator(comm: copy!, owned: true, announce: false)
         } catch {
             PMPI_Comm_free(&copy)
             throw error
