@@ -4,7 +4,7 @@
 # exact command to run and stops.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libhwloc-dev pkg-config gcc python3)
+packages=(libopenmpi-dev openmpi-bin libhwloc-dev pkg-config gcc gfortran python3 python3-mpi4py python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Every test: set up what is missing, build, run the Swift test suites, then the MPI tests on real
-# mpirun (scripts/test-mpi.sh).
+# mpirun (scripts/test-mpi.sh) and the drop-in library's tests (scripts/test-dropin.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 swift test --skip-build
-scripts/test-mpi.sh
+status=0
+scripts/test-mpi.sh || status=1
+scripts/test-dropin.sh || status=1
+exit $status

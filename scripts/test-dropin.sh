@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Tests of the drop-in libtorus_mpi.so on real mpirun (part of scripts/test.sh): the check program
+# preloaded and linked (every C and Fortran type x op against PMPI_Allreduce, fallbacks, a pending
+# wildcard receive), every algorithm forced, the pass-through, split/allreduce/free cycles,
+# MPI_THREAD_MULTIPLE, the C API, invalid settings, mpi_f08, and the C, Fortran and mpi4py
+# training examples plain and preloaded. Prints one line per case and "dropin: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=$(scripts/build-dropin.sh debug 2>/dev/null) || { echo "FAIL building libtorus_mpi.so"; exit 1; }
+lib=$bin/libtorus_mpi.so
+mpirun=(mpirun --allow-run-as-root --oversubscribe)
+preload=(-x LD_PRELOAD="$lib")
+python=/usr/bin/python3
+passed=0
+failed=0
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/    /' "$out/log" | tail -20; }
+# Runs a case with a time limit; $1 name, then the command. Leaves output in $out/log.
+run() {
+    local name=$1; shift
+    if timeout 300 "$@" >"$out/log" 2>&1; then pass "$name"; else fail "$name (exit $?)"; fi
+}
+# Runs a case that must stop with a message; $1 name, $2 text the output must contain.
+run_failing() {
+    local name=$1 text=$2; shift 2
+    timeout 120 "$@" >"$out/log" 2>&1
+    local status=$?
+    if [ $status -ne 0 ] && [ $status -ne 124 ] && grep -qF -- "$text" "$out/log"; then pass "$name"
+    else fail "$name (exit $status; expected a non-zero exit, no hang, and the text: $text)"; fi
+}
+# Passes if the last output contains the text.
+expect() { if grep -qF -- "$2" "$out/log"; then pass "$1"; else fail "$1 (no '$2' in the output)"; fi; }
+
+cc=(mpicc -O2 -Wall)
+"${cc[@]}" -o "$out/check_dropin" Tests/DropIn/check_dropin.c -ldl &&
+    "${cc[@]}" -o "$out/check_linked" Tests/DropIn/check_dropin.c -ldl -L"$bin" -Wl,-rpath,"$bin" -ltorus_mpi &&
+    "${cc[@]}" -pthread -o "$out/check_threads" Tests/DropIn/check_threads.c &&
+    "${cc[@]}" -o "$out/check_capi" Tests/DropIn/check_capi.c $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
+    "${cc[@]}" -o "$out/sgd" Examples/c/sgd.c -lm &&
+    mpif90 -O2 -o "$out/sgd_f" Examples/fortran/sgd.f90 &&
+    mpif90 -O2 -o "$out/check_f08" Tests/DropIn/check_f08.f90 >"$out/log" 2>&1 ||
+    { fail "compiling the test programs and examples"; exit 1; }
+
+# The check program itself, without the library: PMPI against PMPI.
+run "check program without the library, np=2" "${mpirun[@]}" -np 2 "$out/check_dropin"
+expect "check program sees no library" "library not loaded"
+
+# Preloaded, every call the library can take taken (TORUS_MIN_BYTES=1), np 1 to 8.
+for np in 1 2 3 4 8; do
+    run "preloaded, every type x op, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_dropin"
+    grep -h "checks passed" "$out/log" | sed 's/^/    /'
+done
+# The default threshold (16 MiB): the check's calls are smaller, so all go to MPI.
+run "preloaded, default TORUS_MIN_BYTES, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" "$out/check_dropin"
+# Linked before libmpi instead of preloaded.
+run "linked before libmpi, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1 "$out/check_linked"
+expect "linked library is loaded" "library loaded"
+# Every algorithm forced (a named TORUS_ALGORITHM takes every size), and the pass-through.
+for algorithm in sixring ring bidirectional-ring recursive-doubling rabenseifner reduce-broadcast; do
+    run "TORUS_ALGORITHM=$algorithm, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=$algorithm "$out/check_dropin" --large 30011
+done
+run "TORUS_ALGORITHM=mpi passes everything through, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ALGORITHM=mpi -x TORUS_MIN_BYTES=1 "$out/check_dropin"
+
+# 1,000 split/allreduce/free cycles: the state is made and freed each time; memory stays flat.
+run "1000 split/allreduce/free cycles, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_dropin" --cycles 1000 --large 4096
+grep -h "cycles" "$out/log" | sed 's/^/    /'
+run "MPI_THREAD_MULTIPLE, two threads on two communicators, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_threads"
+
+# The C API, linked through pkg-config, no preload.
+for np in 1 2 3; do
+    run "C API (torus.h), np=$np" "${mpirun[@]}" -np $np -x TORUS_MIN_BYTES=1024 "$out/check_capi"
+done
+
+# Settings: the banner, one line per call, and invalid values stopping the job with the variable's name.
+run "TORUS_VERBOSE=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_VERBOSE=2 -x TORUS_MIN_BYTES=1M "$out/sgd"
+expect "TORUS_VERBOSE=2 names the path of a call MPI takes" "PMPI_Allreduce (below TORUS_MIN_BYTES)"
+run "TORUS_VERBOSE=1 banner" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_VERBOSE=1 -x TORUS_MIN_BYTES=0 "$out/sgd"
+expect "TORUS_VERBOSE=1 banner says the library is active" "torus_mpi: library active on a communicator of 2 ranks"
+run_failing "invalid TORUS_MIN_BYTES stops the job" "TORUS_MIN_BYTES" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_MIN_BYTES=lots "$out/sgd"
+run_failing "invalid TORUS_ALGORITHM stops the job" "invalid value 'fastest' for TORUS_ALGORITHM" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ALGORITHM=fastest "$out/sgd"
+run_failing "TORUS_DIMS of the wrong size stops the job" "TORUS_DIMS" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_DIMS=2x2x2 "$out/sgd"
+
+# The examples: plain and preloaded give the same final weights (exact gradient sums).
+for example in sgd sgd_f; do
+    run "$example plain, np=4" "${mpirun[@]}" -np 4 "$out/$example"
+    grep "checksum" "$out/log" > "$out/$example.plain"
+    run "$example preloaded, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=0 -x TORUS_VERBOSE=2 "$out/$example"
+    grep "checksum" "$out/log" > "$out/$example.preloaded"
+    if [ -s "$out/$example.plain" ] && cmp -s "$out/$example.plain" "$out/$example.preloaded" && grep -q "torus: allreduce 528 bytes on 4 ranks" "$out/log"
+    then pass "$example: the library summed the gradients; final weights identical plain and preloaded ($(cut -c1-34 "$out/$example.plain"))"
+    else fail "$example: final weights identical plain and preloaded"; fi
+done
+run "mpi_f08 preloaded, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K -x TORUS_VERBOSE=2 "$out/check_f08"
+[ "$(grep -c 'torus: allreduce' "$out/log")" -ge 3 ] && pass "mpi_f08 calls taken by the library" || fail "mpi_f08 calls taken by the library"
+
+# mpi4py: the same loss curve plain and preloaded (to float tolerance), bit-identical across two preloaded runs.
+if $python -c "import mpi4py, numpy" 2>/dev/null; then
+    run "mpi4py training plain, np=4" "${mpirun[@]}" -np 4 $python Examples/python/train_mlp.py
+    grep "loss curve" "$out/log" > "$out/py.plain"
+    for i in 1 2; do
+        run "mpi4py training preloaded (run $i), np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=0 -x TORUS_VERBOSE=2 \
+            $python Examples/python/train_mlp.py
+        grep "digest" "$out/log" > "$out/py.digest$i"
+        grep "loss curve" "$out/log" > "$out/py.preloaded"
+        grep -q "torus: allreduce 5392 bytes on 4 ranks" "$out/log" && pass "mpi4py gradients summed by the library (run $i)" \
+            || fail "mpi4py gradients summed by the library (run $i)"
+    done
+    cmp -s "$out/py.digest1" "$out/py.digest2" && [ -s "$out/py.digest1" ] && pass "mpi4py: two preloaded runs bit-identical" \
+        || fail "mpi4py: two preloaded runs bit-identical"
+    $python - "$out/py.plain" "$out/py.preloaded" <<'PY' && pass "mpi4py: plain and preloaded loss curves agree to 1e-5" || fail "mpi4py: plain and preloaded loss curves agree to 1e-5"
+import sys
+a, b = ([float(v) for v in open(f).read().split(":")[1].split()] for f in sys.argv[1:3])
+sys.exit(0 if len(a) == len(b) > 0 and all(abs(x - y) <= 1e-5 * max(1, abs(x)) for x, y in zip(a, b)) else 1)
+PY
+else
+    fail "mpi4py and numpy for $python (scripts/setup.sh installs python3-mpi4py and python3-numpy)"
+fi
+
+echo "dropin: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
