@@ -9,12 +9,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
-/* Element type codes, in ElementType.allCases order (DropInTests checks the order). */
-enum { TORUS_F32, TORUS_F64, TORUS_F16, TORUS_BF16, TORUS_I8, TORUS_I16, TORUS_I32, TORUS_I64,
-       TORUS_U8, TORUS_U16, TORUS_U32, TORUS_U64, TORUS_TYPE_CODES };
-/* Op codes, in ReduceOp.allCases order. */
-enum { TORUS_SUM, TORUS_PROD, TORUS_MIN, TORUS_MAX, TORUS_BAND, TORUS_BOR, TORUS_BXOR, TORUS_LAND, TORUS_LOR,
-       TORUS_LXOR, TORUS_OP_CODES };
+#include "torus_codes.h"
 
 /*
  * Reads and checks the TORUS_* environment and the placement of the world ranks (MPI is

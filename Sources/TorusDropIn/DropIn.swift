@@ -9,12 +9,34 @@ import TorusSchedules
 // dropin_swift.h). Element types and ops travel as indices into ElementType.allCases and
 // ReduceOp.allCases.
 
-/// The library's state for one application communicator: its private copy, with the torus view.
+/// The library's state for one application communicator: its private copy, with the torus view,
+/// and the route of each size class (calls of 2^k to 2^(k+1) − 1 bytes), chosen at the class's
+/// first call. Every rank sees the same calls in the same order, so every rank caches the same route.
 final class DropInState {
     let communicator: MPICommunicator
+    private var routes = [(route: AllReduceRoute, why: String)?](repeating: nil, count: Int.bitWidth + 1)
 
     init(_ communicator: MPICommunicator) {
         self.communicator = communicator
+    }
+
+    /// The route of a call; `remember` false (a query, which one rank may make alone) leaves the
+    /// cache as it is, so that every rank's cache still holds the same routes.
+    func route(count: Int, type: ElementType, remember: Bool = true) -> (route: AllReduceRoute, why: String) {
+        let sizeClass = Int.bitWidth - (count * type.size).leadingZeroBitCount
+        if let known = routes[sizeClass] { return known }
+        let (route, why) = communicator.explainRoute(count: count, type: type)
+        let low = sizeClass == 0 ? 0 : 1 << (sizeClass - 1)
+        let chosen = (route, "size class \(ByteCount.format(low)) to \(ByteCount.format(2 * low)), chosen at its first call: \(why)")
+        if remember { routes[sizeClass] = chosen }
+        return chosen
+    }
+
+    func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, type: ElementType,
+                   op: ReduceOp) throws {
+        let (route, why) = route(count: count, type: type)
+        if communicator.options.verbose >= 2 && communicator.rank == 0 { communicator.printRoute(bytes: count * type.size, route, why) }
+        try communicator.allReduce(sendBuffer, recvBuffer, count: count, kernel: ReductionKernel(type: type, op: op), route: route)
     }
 }
 
@@ -109,10 +131,9 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
 @_cdecl("torus_swift_allreduce")
 func torusSwiftAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
                          _ count: Int64, _ type: Int32, _ op: Int32, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
-    let communicator = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator
+    let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
     do {
-        try communicator.allReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)],
-                                   op: ReduceOp.allCases[Int(op)])
+        try state.allReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)], op: ReduceOp.allCases[Int(op)])
         return 0
     } catch {
         write(message(of: error), to: text, length: length)
@@ -122,8 +143,7 @@ func torusSwiftAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeR
 
 @_cdecl("torus_swift_route")
 func torusSwiftRoute(_ state: UnsafeMutableRawPointer, _ count: Int64, _ type: Int32, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) {
-    let communicator = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator
-    let (route, why) = communicator.explainRoute(count: Int(count), type: ElementType.allCases[Int(type)])
+    let (route, why) = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().route(count: Int(count), type: ElementType.allCases[Int(type)], remember: false)
     write("\(route) (\(why))", to: text, length: length)
 }
 

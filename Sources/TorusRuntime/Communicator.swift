@@ -67,12 +67,19 @@ extension Communicator {
     public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws {
         let kernel = try ReductionKernel(type: type, op: op)
+        try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel,
+                      route: chooseRoute(count: count, type: type, forced: algorithm))
+    }
+
+    /// AllReduce along a route already chosen (the drop-in library keeps its routes per size class).
+    public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                          kernel: ReductionKernel, route: AllReduceRoute) throws {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
-        let route = chooseRoute(count: count, type: type, forced: algorithm)
+        let type = kernel.type
         if case .library = route,
-           try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) {
+           try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
             return
         }
         guard size > 1 else {
@@ -93,8 +100,13 @@ extension Communicator {
     /// `TORUS_VERBOSE=2` prints it (rank 0 of the group).
     public func chooseRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> AllReduceRoute {
         let (route, why) = explainRoute(count: count, type: type, forced: forced)
-        if options.verbose >= 2 && rank == 0 { printError("torus: allreduce \(count * type.size) bytes on \(size) ranks: \(route) (\(why))") }
+        if options.verbose >= 2 && rank == 0 { printRoute(bytes: count * type.size, route, why) }
         return route
+    }
+
+    /// The `TORUS_VERBOSE=2` line of a call.
+    public func printRoute(bytes: Int, _ route: AllReduceRoute, _ why: String) {
+        printError("torus: allreduce \(bytes) bytes on \(size) ranks: \(route) (\(why))")
     }
 
     /// The route of a call and why it was chosen.

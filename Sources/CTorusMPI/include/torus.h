@@ -1,8 +1,9 @@
 /*
  * torus.h: the C API of TorusCollectives (libtorus_mpi.so).
  *
- * Build the library and this file's pkg-config entry with `bash scripts/build-dropin.sh`, then
- *     mpicc app.c $(PKG_CONFIG_PATH=<bin path> pkg-config --cflags --libs torus_mpi)
+ * Build the library and its pkg-config entry with `bash scripts/build-dropin.sh` (it prints the
+ * directory that holds both), then
+ *     mpicc app.c $(PKG_CONFIG_PATH=<that directory> pkg-config --cflags --libs torus_mpi)
  *
  * The same library, preloaded (mpirun -x LD_PRELOAD=.../libtorus_mpi.so) or linked before libmpi,
  * also replaces MPI_Allreduce and the Fortran MPI_ALLREDUCE of unmodified programs: see README.md,
