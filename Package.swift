@@ -59,6 +59,8 @@ let package = Package(
         // Run under mpirun by scripts/test-mpi.sh (not a product: a test program).
         .executableTarget(name: "torus-mpi-check", dependencies: ["TorusMPI", "CMPI"], path: "Tests/MPI/CheckAllReduce"),
         .executableTarget(name: "example-simulated-allreduce", dependencies: ["TorusSim"], path: "Examples/SimulatedAllReduce"),
+        // DP×TP training on the simulated torus, or on MPI with --mpi.
+        .executableTarget(name: "example-dp-tp", dependencies: ["TorusSim", "TorusMPI", "CMPI"], path: "Examples/DataTensorParallel"),
         // The README's AllReduce example, verbatim (ReadmeExampleTests keeps them equal).
         .executableTarget(name: "example-readme", dependencies: ["TorusSim"], path: "Examples/Readme"),
         .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),

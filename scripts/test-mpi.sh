@@ -90,5 +90,11 @@ assert all(r["ranks"] == 4 and r["groups"] == 2 and r["wrong"] == 0 for r in row
 assert {r["algorithm"] for r in rows} == {"sixring"}  # mpi has no bf16: skipped
 PY
 
+# The Swift DP×TP example: on the simulated torus with the generated placement, then on mpirun with
+# the generated rank map (TORUS_MIN_BYTES=0: every call through the library's algorithms).
+run "example-dp-tp on a simulated 2x2x2 torus" "$bin/example-dp-tp"
+run "example-dp-tp on mpirun, generated rank map, np=8" env TORUS_RANKMAP="$out/job.json" TORUS_MIN_BYTES=0 \
+    "${mpirun[@]}" -np 8 -x TORUS_RANKMAP -x TORUS_MIN_BYTES "$bin/example-dp-tp" --mpi
+
 echo "mpi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
