@@ -2,7 +2,8 @@
 # The main job: set up what is missing, build for this CPU, measure the reduction kernels, run the
 # six-direction AllReduce beside ring and Rabenseifner on a simulated 4x4x4 torus (checked), predict
 # an 8x8x8 Tofu-D torus and the Fugaku-LLM job placement with torus sim / torus rankmap, and finish
-# with torus-bench on 8 MPI ranks as a 2x2x2 torus (checked).
+# with torus-bench on 8 MPI ranks as a 2x2x2 torus (checked) and the drop-in library preloaded into a
+# plain C program (scripts/bench-dropin.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -25,3 +26,5 @@ root=()
 [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
 mpirun "${root[@]}" --oversubscribe -np 8 -x TORUS_DIMS=2x2x2 -x TORUS_VERBOSE=1 \
     "$bin/torus-bench" -b 64K -e 64M -f 4 -n 10 -w 3 -a sixring,mpi,auto -c 1
+echo "== drop-in libtorus_mpi.so: a plain C program's MPI_Allreduce of 64 MiB, without and with the preload, 2 ranks" >&2
+scripts/bench-dropin.sh 2 3 -b 64M -e 64M -n 10 -w 2

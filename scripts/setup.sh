@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what TorusCollectives needs on Debian 12, only what is missing: Open MPI (headers,
-# mpirun), hwloc, pkg-config, a C compiler. As root it runs apt-get itself; otherwise it prints the
-# exact command to run and stops.
+# mpirun), hwloc, pkg-config, C and Fortran compilers, and mpi4py with numpy for the drop-in's
+# examples. As root it runs apt-get itself; otherwise it prints the exact command to run and stops.
 set -euo pipefail
 
 packages=(libopenmpi-dev openmpi-bin libhwloc-dev pkg-config gcc gfortran python3 python3-mpi4py python3-numpy)
