@@ -8,31 +8,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=$(scripts/build-dropin.sh debug 2>/dev/null) || { echo "FAIL building libtorus_mpi.so"; exit 1; }
 lib=$bin/libtorus_mpi.so
-mpirun=(mpirun --allow-run-as-root --oversubscribe)
 preload=(-x LD_PRELOAD="$lib")
 python=/usr/bin/python3
-passed=0
-failed=0
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/    /' "$out/log" | tail -20; }
-# Runs a case with a time limit; $1 name, then the command. Leaves output in $out/log.
-run() {
-    local name=$1; shift
-    if timeout 300 "$@" >"$out/log" 2>&1; then pass "$name"; else fail "$name (exit $?)"; fi
-}
-# Runs a case that must stop with a message; $1 name, $2 text the output must contain.
-run_failing() {
-    local name=$1 text=$2; shift 2
-    timeout 120 "$@" >"$out/log" 2>&1
-    local status=$?
-    if [ $status -ne 0 ] && [ $status -ne 124 ] && grep -qF -- "$text" "$out/log"; then pass "$name"
-    else fail "$name (exit $status; expected a non-zero exit, no hang, and the text: $text)"; fi
-}
-# Passes if the last output contains the text.
-expect() { if grep -qF -- "$2" "$out/log"; then pass "$1"; else fail "$1 (no '$2' in the output)"; fi; }
+# shellcheck source=scripts/test-cases.sh
+source scripts/test-cases.sh
 
 cc=(mpicc -O2 -Wall)
 "${cc[@]}" -o "$out/check_dropin" Tests/DropIn/check_dropin.c -ldl &&
