@@ -22,11 +22,15 @@ public final class SimulatedTorus: @unchecked Sendable {
     public let eagerLimit: Int
     /// Collective settings every rank's world communicator starts with.
     public var options: CollectiveOptions
+    /// Reduction worker threads shared by all ranks (nil: every rank reduces on its own thread).
+    public let reductionPool: ReductionPool?
     private var fabric: MemoryFabric
 
+    /// `reductionThreads` > 0 gives the ranks a shared `ReductionPool` of that many workers.
     public init(shape: TorusShape, timeout: Double = 60, faults: [Fault] = [], eagerLimit: Int = 4096,
-                options: CollectiveOptions = CollectiveOptions()) {
+                options: CollectiveOptions = CollectiveOptions(), reductionThreads: Int = 0) {
         self.shape = shape
+        reductionPool = reductionThreads > 0 ? ReductionPool(workers: reductionThreads) : nil
         self.timeout = timeout
         self.faults = faults
         self.eagerLimit = eagerLimit
@@ -52,7 +56,7 @@ public final class SimulatedTorus: @unchecked Sendable {
             let thread = Thread {
                 defer { done.leave() }
                 let comm = SimulatedCommunicator(fabric: fabric, rank: rank, members: world, context: 0,
-                                                 topology: topology, options: options)
+                                                 topology: topology, options: options, pool: self.reductionPool)
                 do {
                     try body(comm)
                 } catch {
@@ -76,7 +80,7 @@ public final class SimulatedCommunicator: Communicator {
     public let rank: Int
     public let topology: GroupTopology
     public let transport: Transport
-    public let reductionEngine: ReductionEngine = InlineReductionEngine()
+    public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
     public var options: CollectiveOptions
     /// World rank (= torus node) of each member.
@@ -89,8 +93,13 @@ public final class SimulatedCommunicator: Communicator {
     /// This rank's world rank, which is also its torus node.
     public var worldRank: Int { members[rank] }
 
-    init(fabric: MemoryFabric, rank: Int, members: [Int], context: Int, topology: GroupTopology, options: CollectiveOptions) {
+    private let pool: ReductionPool?
+
+    init(fabric: MemoryFabric, rank: Int, members: [Int], context: Int, topology: GroupTopology, options: CollectiveOptions,
+         pool: ReductionPool?) {
         self.fabric = fabric
+        self.pool = pool
+        reductionEngine = pool.map { PoolReductionEngine(pool: $0) } ?? InlineReductionEngine()
         self.rank = rank
         self.members = members
         self.context = context
@@ -105,6 +114,6 @@ public final class SimulatedCommunicator: Communicator {
         let nodes = group.map { members[$0] }
         let id = fabric.context(named: "\(context)/\(splits)/\(color!)")
         return SimulatedCommunicator(fabric: fabric, rank: group.firstIndex(of: rank)!, members: nodes, context: id,
-                                     topology: try GroupTopology.of(nodes: nodes, on: fabric.shape), options: options)
+                                     topology: try GroupTopology.of(nodes: nodes, on: fabric.shape), options: options, pool: pool)
     }
 }

@@ -96,12 +96,20 @@ import Testing
         _ = y
     }
 
-    @Test func float16ConversionsMatchSwiftFloat16() {
+    /// Both binary16 conversions — the portable one and the CPU's, whichever the kernels use in
+    /// this build — against Swift's Float16 on every binary16 value and 300,000 Float32 values.
+    @Test(arguments: ["portable", "hardware"])
+    func float16ConversionsMatchSwiftFloat16(path: String) {
+        let widen = path == "portable" ? Float16Format.portableWiden : Float16Format.hardwareWiden
+        let narrow = path == "portable" ? Float16Format.portableNarrow : Float16Format.hardwareNarrow
         for h in 0...0xFFFF {
-            let got = Float16Format.widen(UInt16(h)), want = Float(Float16(bitPattern: UInt16(h)))
+            let got = widen(UInt16(h)), want = Float(Float16(bitPattern: UInt16(h)))
             #expect(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN), "widen \(h)")
-            if got.isNaN { continue }
-            #expect(Float16Format.narrow(got) == UInt16(h), "round trip \(h)")
+            if got.isNaN {
+                #expect(narrow(got) == 0x7E00, "NaN \(h) narrows to the canonical NaN")
+                continue
+            }
+            #expect(narrow(got) == UInt16(h), "round trip \(h)")
         }
         var rng = SplitMix64(seed: 3)
         var mismatches = 0
@@ -111,7 +119,7 @@ import Testing
                                   : 0x3300_0000 &+ UInt32(truncatingIfNeeded: rng.next() % 0x1500_0000) | (i % 4 == 1 ? 0x8000_0000 : 0)
             let f = Float(bitPattern: bits)
             let want = f.isNaN ? 0x7E00 : Float16(f).bitPattern
-            if Float16Format.narrow(f) != want { mismatches += 1 }
+            if narrow(f) != want || narrow(f) != Float16Format.portableNarrow(f) { mismatches += 1 }
         }
         #expect(mismatches == 0)
     }

@@ -69,6 +69,39 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
 
+    /// The same checks with a shared pool of reduction threads: every algorithm on 2x2x2, reductions
+    /// large enough to be cut into parts, f32 and f16 sums, in place and out of place.
+    @Test(arguments: ["2x2x2"])
+    func everyAlgorithmWithReductionThreads(shape: String) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, reductionThreads: 3)
+        defer { torus.reductionPool?.shutdown() }
+        let p = torus.size, counts = [6 * p + 1, 200_003]
+        let types: [ElementType] = [.float32, .float16]
+        var expected: [String: [UInt8]] = [:]
+        for count in counts {
+            for type in types {
+                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
+            }
+        }
+        let reference = expected
+        let failures = Failures()
+        try torus.run { comm in
+            #expect(comm.reductionEngine is PoolReductionEngine)
+            var inPlace = false
+            for algorithm in Algorithm.allCases {
+                for count in counts {
+                    for type in types {
+                        inPlace.toggle()
+                        try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
+                                  expected: reference["\(count) \(type)"]!, failures: failures,
+                                  label: "\(algorithm) \(shape) \(type) count \(count) with reduction threads")
+                    }
+                }
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
     @Test func oneMebiFloat32On4x4x4() throws {
         let torus = SimulatedTorus(shape: try TorusShape(4, 4, 4), timeout: 120)
         let count = 1 << 20

@@ -59,14 +59,38 @@ protocol HalfFormat {
     static func narrow(_ f: Float) -> UInt16
 }
 
-/// IEEE binary16 (`f16`). Branch-free conversions after Maratyszcza's FP16 library.
+/// IEEE binary16 (`f16`). Where the build targets hardware conversions — arm64 (FCVT is in ARMv8.0),
+/// or x86-64 with F16C, which `scripts/native-swift-flags.sh` announces with `-DTORUS_HARDWARE_F16` —
+/// the kernels convert with the CPU's instructions (vcvtph2ps/vcvtps2ph, 16 lanes at a time on
+/// AVX-512); elsewhere with the portable branch-free conversions below. Both round to nearest even,
+/// overflow to ±Inf and turn any NaN into 0x7E00 on the way back, so results are bit-identical
+/// (`Float16FormatTests` compares them).
 enum Float16Format: HalfFormat {
+    #if arch(arm64) || TORUS_HARDWARE_F16
+    @inline(__always) static func widen(_ h: UInt16) -> Float { hardwareWiden(h) }
+    @inline(__always) static func narrow(_ f: Float) -> UInt16 { hardwareNarrow(f) }
+    #else
+    @inline(__always) static func widen(_ h: UInt16) -> Float { portableWiden(h) }
+    @inline(__always) static func narrow(_ f: Float) -> UInt16 { portableNarrow(f) }
+    #endif
+
+    /// binary16 → Float32 with the CPU's conversion (a library call where the target has none).
+    @inline(__always)
+    static func hardwareWiden(_ h: UInt16) -> Float { Float(Float16(bitPattern: h)) }
+
+    /// Float32 → binary16 with the CPU's conversion (round to nearest even), NaN made canonical.
+    @inline(__always)
+    static func hardwareNarrow(_ f: Float) -> UInt16 {
+        let bits = Float16(f).bitPattern
+        return f != f ? 0x7E00 : bits
+    }
+
     /// binary16 → Float32, exact. The exponent and fraction are moved into Float32 position and
     /// rebased by multiplying with 2^112, which also normalises subnormals; values that land at
     /// ≥ 2^16 were Inf or NaN and get the all-ones exponent. The sign-extended input puts the
     /// sign in bit 31.
     @inline(__always)
-    static func widen(_ h: UInt16) -> Float {
+    static func portableWiden(_ h: UInt16) -> Float {
         let w = Int32(Int16(bitPattern: h))
         let scaled = Float(bitPattern: UInt32(bitPattern: (w & 0x7FFF) &<< 13)) * 0x1p112
         let infNaN: Int32 = scaled >= 65536 ? 0x7F80_0000 : 0
@@ -79,7 +103,7 @@ enum Float16Format: HalfFormat {
     /// operand's exponent e (at least 2^−1, the subnormal case) makes the FPU round away the 13
     /// fraction bits binary16 cannot hold, ties to even; the result's bits are then read off.
     @inline(__always)
-    static func narrow(_ f: Float) -> UInt16 {
+    static func portableNarrow(_ f: Float) -> UInt16 {
         let w = Int32(bitPattern: f.bitPattern)
         let magnitude = w & 0x7FFF_FFFF
         var base = (Float(bitPattern: UInt32(bitPattern: magnitude)) * 0x1p112) * 0x1p-110
