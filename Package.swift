@@ -34,7 +34,9 @@ let package = Package(
             pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]
         ),
-        .target(name: "TorusCore"),
+        // AVX2/F16C kernels for the 16-bit floats, chosen at run time (TorusCore falls back to Swift).
+        .target(name: "CTorusKernels"),
+        .target(name: "TorusCore", dependencies: ["CTorusKernels"]),
         .target(name: "TorusSchedules", dependencies: ["TorusCore"]),
         .target(name: "TorusRuntime", dependencies: ["TorusSchedules"]),
         // The discrete-event predictor behind `torus sim`: needs the schedules and the issue rules, not the runtime.
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(name: "example-dp-tp", dependencies: ["TorusSim", "TorusMPI", "CMPI"], path: "Examples/DataTensorParallel"),
         // The README's AllReduce example, verbatim (ReadmeExampleTests keeps them equal).
         .executableTarget(name: "example-readme", dependencies: ["TorusSim"], path: "Examples/Readme"),
-        .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore"]),
+        .testTarget(name: "TorusCoreTests", dependencies: ["TorusCore", "CTorusKernels"]),
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
         .testTarget(name: "TorusSimTests", dependencies: ["TorusSim", "TorusPredictor"]),
         .testTarget(name: "TorusRuntimeTests", dependencies: ["TorusRuntime"]),

@@ -1,3 +1,4 @@
+import CTorusKernels
 import Testing
 @testable import TorusCore
 
@@ -96,20 +97,15 @@ import Testing
         _ = y
     }
 
-    /// Both binary16 conversions — the portable one and the CPU's, whichever the kernels use in
-    /// this build — against Swift's Float16 on every binary16 value and 300,000 Float32 values.
-    @Test(arguments: ["portable", "hardware"])
-    func float16ConversionsMatchSwiftFloat16(path: String) {
-        let widen = path == "portable" ? Float16Format.portableWiden : Float16Format.hardwareWiden
-        let narrow = path == "portable" ? Float16Format.portableNarrow : Float16Format.hardwareNarrow
+    @Test func float16ConversionsMatchSwiftFloat16() {
         for h in 0...0xFFFF {
-            let got = widen(UInt16(h)), want = Float(Float16(bitPattern: UInt16(h)))
+            let got = Float16Format.widen(UInt16(h)), want = Float(Float16(bitPattern: UInt16(h)))
             #expect(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN), "widen \(h)")
             if got.isNaN {
-                #expect(narrow(got) == 0x7E00, "NaN \(h) narrows to the canonical NaN")
+                #expect(Float16Format.narrow(got) == 0x7E00, "NaN \(h) narrows to the canonical NaN")
                 continue
             }
-            #expect(narrow(got) == UInt16(h), "round trip \(h)")
+            #expect(Float16Format.narrow(got) == UInt16(h), "round trip \(h)")
         }
         var rng = SplitMix64(seed: 3)
         var mismatches = 0
@@ -119,7 +115,7 @@ import Testing
                                   : 0x3300_0000 &+ UInt32(truncatingIfNeeded: rng.next() % 0x1500_0000) | (i % 4 == 1 ? 0x8000_0000 : 0)
             let f = Float(bitPattern: bits)
             let want = f.isNaN ? 0x7E00 : Float16(f).bitPattern
-            if narrow(f) != want || narrow(f) != Float16Format.portableNarrow(f) { mismatches += 1 }
+            if Float16Format.narrow(f) != want { mismatches += 1 }
         }
         #expect(mismatches == 0)
     }
@@ -132,5 +128,40 @@ import Testing
             if BFloat16Format.narrow(f) != KernelReference.roundToBFloat16(f) { mismatches += 1 }
         }
         #expect(mismatches == 0)
+    }
+
+    /// The AVX2/F16C kernels of the 16-bit floats against the portable Swift loop, bit for bit:
+    /// random bits (NaNs, infinities, subnormals, signed zeros among them) and values whose sums
+    /// and products round, every op, in place and out of place, at every misalignment, with tails.
+    @Test(arguments: [ElementType.float16, .bfloat16])
+    func vectorHalfKernelsMatchThePortableLoop(type: ElementType) throws {
+        guard KernelTable.halfVectorAvailable else { return }   // the portable loop is all there is
+        var rng = SplitMix64(seed: 11)
+        let specials: [UInt16] = type == .float16
+            ? [0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0x7C01, 0xFE00, 0x0001, 0x8001, 0x03FF, 0x7BFF, 0xFBFF, 0x3C00, 0xBC00]
+            : [0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0x7F81, 0xFFC0, 0x0001, 0x8001, 0x007F, 0x7F7F, 0xFF7F, 0x3F80, 0xBF80]
+        for op in [ReduceOp.sum, .prod, .min, .max] {
+            let vector = try ReductionKernel(type: type, op: op), portable = try ReductionKernel(type: type, op: op, vectorHalf: false)
+            for count in [7, 8, 9, 64, 1001, 4099] {
+                func values() -> [UInt8] {
+                    (0..<count).flatMap { i -> [UInt8] in
+                        let r = rng.next()
+                        let h = r % 5 == 0 ? specials[Int(r >> 8) % specials.count]
+                            : r % 5 == 1 ? UInt16(truncatingIfNeeded: r >> 16)                       // any bits
+                            : (type == .float16 ? 0x3800 : 0x3F00) &+ UInt16(truncatingIfNeeded: r >> 20) % 0x0C00   // ordinary values
+                        _ = i
+                        return [UInt8(h & 0xFF), UInt8(h >> 8)]
+                    }
+                }
+                let a = values(), b = values()
+                for mode in Mode.allCases {
+                    for offset in [0, 2, 6] {
+                        let want = Self.run(portable, a, b, offset: offset, mode: mode)
+                        let got = Self.run(vector, a, b, offset: offset, mode: mode)
+                        #expect(got == want, "\(type) \(op) count \(count) \(mode) offset \(offset)")
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,3 +1,5 @@
+import CTorusKernels
+
 // Element-wise reduction operators. Kernels apply them in plain loops over typed buffers that the
 // compiler specialises per type and vectorises to the target's full vector width (AVX-512 where
 // the build targets it). Every operator here is branch-free in effect (selects, not jumps), so the
@@ -57,33 +59,16 @@ enum IntegerOps {
 protocol HalfFormat {
     static func widen(_ h: UInt16) -> Float
     static func narrow(_ f: Float) -> UInt16
+    /// The format's number in CTorusKernels.
+    static var vectorFormat: Int32 { get }
 }
 
-/// IEEE binary16 (`f16`). Where the build targets hardware conversions — arm64 (FCVT is in ARMv8.0),
-/// or x86-64 with F16C, which `scripts/native-swift-flags.sh` announces with `-DTORUS_HARDWARE_F16` —
-/// the kernels convert with the CPU's instructions (vcvtph2ps/vcvtps2ph, 16 lanes at a time on
-/// AVX-512); elsewhere with the portable branch-free conversions below. Both round to nearest even,
-/// overflow to ±Inf and turn any NaN into 0x7E00 on the way back, so results are bit-identical
-/// (`Float16FormatTests` compares them).
+/// IEEE binary16 (`f16`). Branch-free conversions after Maratyszcza's FP16 library: the portable
+/// path, and the reference the vector kernels (`CTorusKernels`) are tested against.
 enum Float16Format: HalfFormat {
-    #if arch(arm64) || TORUS_HARDWARE_F16
-    @inline(__always) static func widen(_ h: UInt16) -> Float { hardwareWiden(h) }
-    @inline(__always) static func narrow(_ f: Float) -> UInt16 { hardwareNarrow(f) }
-    #else
+    static var vectorFormat: Int32 { Int32(TORUS_HALF_BINARY16) }
     @inline(__always) static func widen(_ h: UInt16) -> Float { portableWiden(h) }
     @inline(__always) static func narrow(_ f: Float) -> UInt16 { portableNarrow(f) }
-    #endif
-
-    /// binary16 → Float32 with the CPU's conversion (a library call where the target has none).
-    @inline(__always)
-    static func hardwareWiden(_ h: UInt16) -> Float { Float(Float16(bitPattern: h)) }
-
-    /// Float32 → binary16 with the CPU's conversion (round to nearest even), NaN made canonical.
-    @inline(__always)
-    static func hardwareNarrow(_ f: Float) -> UInt16 {
-        let bits = Float16(f).bitPattern
-        return f != f ? 0x7E00 : bits
-    }
 
     /// binary16 → Float32, exact. The exponent and fraction are moved into Float32 position and
     /// rebased by multiplying with 2^112, which also normalises subnormals; values that land at
@@ -119,6 +104,7 @@ enum Float16Format: HalfFormat {
 
 /// bfloat16 (`bf16`): the top half of a Float32.
 enum BFloat16Format: HalfFormat {
+    static var vectorFormat: Int32 { Int32(TORUS_HALF_BFLOAT16) }
     @inline(__always)
     static func widen(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) &<< 16) }
 

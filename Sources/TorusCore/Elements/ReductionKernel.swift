@@ -1,3 +1,5 @@
+import CTorusKernels
+
 /// A reduction kernel for one (element type, op) pair, chosen once per call and then applied to
 /// whole buffers: `dst[i] = a[i] op b[i]` for i in 0..<count.
 ///
@@ -13,10 +15,15 @@ public struct ReductionKernel: Sendable {
 
     /// The kernel for `op` on `type`; throws `TorusError.unsupportedOperation` for pairs MPI lacks.
     public init(type: ElementType, op: ReduceOp) throws {
+        try self.init(type: type, op: op, vectorHalf: true)
+    }
+
+    /// `vectorHalf` false keeps the 16-bit floats on the portable Swift loop (tests compare the two).
+    init(type: ElementType, op: ReduceOp, vectorHalf: Bool) throws {
         try op.check(type)
         self.type = type
         self.op = op
-        self.body = KernelTable.body(type: type, op: op)
+        self.body = KernelTable.body(type: type, op: op, vectorHalf: vectorHalf)
     }
 
     /// `dst = a op b`, elementwise over `count` elements.
@@ -76,12 +83,15 @@ func applyElements<T>(
 
 /// The table from (type, op) to a specialised loop: dispatch happens here, once per kernel.
 enum KernelTable {
-    static func body(type: ElementType, op: ReduceOp) -> ReductionKernel.Body {
+    /// Whether this CPU runs the AVX2/F16C kernels of the 16-bit floats (CTorusKernels).
+    static let halfVectorAvailable = torus_half_vector_available() != 0
+
+    static func body(type: ElementType, op: ReduceOp, vectorHalf: Bool = true) -> ReductionKernel.Body {
         switch type {
         case .float32: return float(Float.self, op)
         case .float64: return float(Double.self, op)
-        case .float16: return half(Float16Format.self, op)
-        case .bfloat16: return half(BFloat16Format.self, op)
+        case .float16: return vectorHalf ? halfVector(Float16Format.self, op) : half(Float16Format.self, op)
+        case .bfloat16: return vectorHalf ? halfVector(BFloat16Format.self, op) : half(BFloat16Format.self, op)
         case .int8: return integer(Int8.self, op)
         case .int16: return integer(Int16.self, op)
         case .int32: return integer(Int32.self, op)
@@ -113,6 +123,26 @@ enum KernelTable {
         case .max:
             return { applyElements($0, $1, $2, $3) { (x: UInt16, y: UInt16) in H.narrow(FloatOps.max(H.widen(x), H.widen(y))) } }
         default: preconditionFailure("\(op) on floats is rejected by ReduceOp.check")
+        }
+    }
+
+    /// The vector kernel for whole groups of 8 elements where the CPU has AVX2 and F16C, the
+    /// portable loop for the rest (and everywhere else); both give the same bits.
+    private static func halfVector<H: HalfFormat & SendableMetatype>(_ format: H.Type, _ op: ReduceOp) -> ReductionKernel.Body {
+        let portable = half(format, op)
+        guard halfVectorAvailable else { return portable }
+        let code: Int32
+        switch op {
+        case .sum: code = Int32(TORUS_HALF_SUM)
+        case .prod: code = Int32(TORUS_HALF_PROD)
+        case .min: code = Int32(TORUS_HALF_MIN)
+        case .max: code = Int32(TORUS_HALF_MAX)
+        default: return portable
+        }
+        let vectorFormat = H.vectorFormat
+        return { dst, a, b, count in
+            let done = torus_half_combine(vectorFormat, code, dst, a, b, count)
+            if done < count { portable(dst + 2 * done, a + 2 * done, b + 2 * done, count - done) }
         }
     }
 

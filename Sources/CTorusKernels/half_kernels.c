@@ -1,0 +1,128 @@
+/* AVX2 + F16C kernels for binary16 and bfloat16 (see include/torus_kernels.h). */
+#include "torus_kernels.h"
+
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,f16c,fma")))
+
+int torus_half_vector_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+}
+
+/* Whether any lane of f is NaN: rare, so the canonicalisation below is a predicted branch. */
+TARGET static inline __m256 nan_lanes(__m256 f, int *any) {
+    __m256 nan = _mm256_cmp_ps(f, f, _CMP_UNORD_Q);
+    *any = _mm256_movemask_ps(nan);
+    return nan;
+}
+
+/* Sixteen Float32 (two vectors, in order) → sixteen binary16, round to nearest even, NaN → 0x7E00. */
+TARGET static inline __m256i narrow_f16(__m256 f0, __m256 f1) {
+    int any0, any1;
+    __m256 nan0 = nan_lanes(f0, &any0), nan1 = nan_lanes(f1, &any1);
+    __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256i h = _mm256_set_m128i(h1, h0);
+    if (__builtin_expect(any0 | any1, 0)) {
+        __m256i mask = _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_castps_si256(nan0), _mm256_castps_si256(nan1)), 0xD8);
+        h = _mm256_blendv_epi8(h, _mm256_set1_epi16(0x7E00), mask);
+    }
+    return h;
+}
+
+/* Two vectors of Float32 in the interleaved order of the bfloat16 loop → sixteen bfloat16: add
+ * 0x7FFF plus the lowest kept bit (round to nearest even), keep the top half; NaN → 0x7FC0. */
+TARGET static inline __m256i narrow_bf16(__m256 f0, __m256 f1) {
+    int any0, any1;
+    __m256 nan0 = nan_lanes(f0, &any0), nan1 = nan_lanes(f1, &any1);
+    const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7FFF);
+    __m256i b0 = _mm256_castps_si256(f0), b1 = _mm256_castps_si256(f1);
+    __m256i r0 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b0, half), _mm256_and_si256(_mm256_srli_epi32(b0, 16), one)), 16);
+    __m256i r1 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b1, half), _mm256_and_si256(_mm256_srli_epi32(b1, 16), one)), 16);
+    if (__builtin_expect(any0 | any1, 0)) {
+        r0 = _mm256_blendv_epi8(r0, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(nan0));
+        r1 = _mm256_blendv_epi8(r1, _mm256_set1_epi32(0x7FC0), _mm256_castps_si256(nan1));
+    }
+    return _mm256_packus_epi32(r0, r1);   /* values < 2^16; per 128-bit lane: r0's four, then r1's four */
+}
+
+/* min with NaN winning and -0 below +0: y < x ? y : (x == y ? x | y : x); NaN if either is.
+ * minps gives y when the operands are equal or either is NaN: OR-ing x in where they are equal
+ * gives -0 for (+0, -0) and x itself otherwise; lanes where either is NaN become all ones (a NaN). */
+TARGET static inline __m256 minimum(__m256 x, __m256 y) {
+    __m256 m = _mm256_or_ps(_mm256_min_ps(x, y), _mm256_and_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ), x));
+    return _mm256_or_ps(m, _mm256_cmp_ps(x, y, _CMP_UNORD_Q));   /* all ones where either is NaN: a NaN */
+}
+
+/* max with NaN winning and +0 above -0: y > x ? y : (x == y ? x & y : x). maxps gives y when
+ * equal: AND-ing x in where equal gives +0 for (+0, -0) and x itself otherwise. */
+TARGET static inline __m256 maximum(__m256 x, __m256 y) {
+    __m256 keep = _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_NEQ_UQ), x);
+    __m256 m = _mm256_and_ps(_mm256_max_ps(x, y), keep);
+    return _mm256_or_ps(m, _mm256_cmp_ps(x, y, _CMP_UNORD_Q));
+}
+
+/* Sixteen elements per iteration, then eight. binary16 converts eight at a time in order;
+ * bfloat16 interleaves a 256-bit load with zeros (lanes 0-3, 8-11 in one vector, 4-7, 12-15 in
+ * the other: the value in the top half of each 32-bit lane is the Float32) and packs back in the
+ * same order, so no lane crosses. */
+#define LOOP(FORMAT, OP)                                                                                     \
+    if (FORMAT == TORUS_HALF_BFLOAT16) {                                                                     \
+        const __m256i zero = _mm256_setzero_si256();                                                         \
+        for (; i + 16 <= count; i += 16) {                                                                   \
+            __m256i p = _mm256_loadu_si256((const __m256i *)(s + i)), q = _mm256_loadu_si256((const __m256i *)(t + i)); \
+            __m256 x0 = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, p));                                \
+            __m256 x1 = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, p));                                \
+            __m256 y0 = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, q));                                \
+            __m256 y1 = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, q));                                \
+            _mm256_storeu_si256((__m256i *)(d + i), narrow_bf16(OP(x0, y0), OP(x1, y1)));                   \
+        }                                                                                                    \
+    } else {                                                                                                 \
+        for (; i + 16 <= count; i += 16) {                                                                   \
+            __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i)));                         \
+            __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i + 8)));                     \
+            __m256 y0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(t + i)));                         \
+            __m256 y1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(t + i + 8)));                     \
+            _mm256_storeu_si256((__m256i *)(d + i), narrow_f16(OP(x0, y0), OP(x1, y1)));                    \
+        }                                                                                                    \
+    }
+
+#define ADD(x, y) _mm256_add_ps(x, y)
+#define MUL(x, y) _mm256_mul_ps(x, y)
+
+#define OPS(FORMAT)                                                                                          \
+    switch (op) {                                                                                            \
+    case TORUS_HALF_SUM: LOOP(FORMAT, ADD) break;                                                            \
+    case TORUS_HALF_PROD: LOOP(FORMAT, MUL) break;                                                           \
+    case TORUS_HALF_MIN: LOOP(FORMAT, minimum) break;                                                        \
+    case TORUS_HALF_MAX: LOOP(FORMAT, maximum) break;                                                        \
+    default: return 0;                                                                                       \
+    }
+
+TARGET size_t torus_half_combine(int format, int op, void *dst, const void *a, const void *b, size_t count) {
+    uint16_t *d = dst;
+    const uint16_t *s = a, *t = b;
+    size_t i = 0;
+    /* The format is a constant in each loop, so each loop is specialised. */
+    if (format == TORUS_HALF_BINARY16) {
+        OPS(TORUS_HALF_BINARY16)
+    } else {
+        OPS(TORUS_HALF_BFLOAT16)
+    }
+    return i;
+}
+
+#else
+
+int torus_half_vector_available(void) { return 0; }
+
+size_t torus_half_combine(int format, int op, void *dst, const void *a, const void *b, size_t count) {
+    (void)format; (void)op; (void)dst; (void)a; (void)b; (void)count;
+    return 0;
+}
+
+#endif

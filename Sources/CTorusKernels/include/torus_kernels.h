@@ -1,0 +1,25 @@
+/*
+ * Vector kernels for the 16-bit floats (binary16 and bfloat16) on x86-64 with AVX2 and F16C,
+ * chosen at run time (the build need not target the CPU). They compute exactly what the portable
+ * Swift kernels compute (TorusCore, ElementOps.swift): widen to Float32, apply the op, round once
+ * to nearest even; min/max with NaN winning and -0 below +0; any NaN result becomes the canonical
+ * NaN (0x7E00 for binary16, 0x7FC0 for bfloat16). ReductionKernelTests compares the two paths.
+ */
+#ifndef TORUS_KERNELS_H
+#define TORUS_KERNELS_H
+
+#include <stddef.h>
+
+/* Formats and ops, as the Swift side numbers them. */
+enum { TORUS_HALF_BINARY16 = 0, TORUS_HALF_BFLOAT16 = 1 };
+enum { TORUS_HALF_SUM = 0, TORUS_HALF_PROD = 1, TORUS_HALF_MIN = 2, TORUS_HALF_MAX = 3 };
+
+/* Whether this CPU runs the vector kernels (AVX2 and F16C). */
+int torus_half_vector_available(void);
+
+/* dst[i] = a[i] op b[i] for i < count, elements of 2 bytes; dst may equal a or b. Processes the
+ * largest multiple of 16 elements and returns how many it did: the caller finishes the rest. Does
+ * nothing (returns 0) when the vector kernels are not available. */
+size_t torus_half_combine(int format, int op, void *dst, const void *a, const void *b, size_t count);
+
+#endif
