@@ -42,7 +42,7 @@ let package = Package(
         // The discrete-event predictor behind `torus sim`: needs the schedules and the issue rules, not the runtime.
         .target(name: "TorusPredictor", dependencies: ["TorusSchedules"]),
         .target(name: "TorusSim", dependencies: ["TorusRuntime", "TorusPredictor"]),
-        .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI"]),
+        .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI", "CHwloc"]),
         // The drop-in: C entry points (MPI_Allreduce, the Fortran bindings, torus.h's C API, the
         // per-communicator attribute) over the Swift decisions and executor in TorusDropIn.
         .target(name: "CTorusMPI", dependencies: ["CMPI"]),

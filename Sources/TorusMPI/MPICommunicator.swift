@@ -21,7 +21,8 @@ public final class MPICommunicator: Communicator {
     public let size: Int
     public let topology: GroupTopology
     public let transport: Transport
-    public let reductionEngine: ReductionEngine = InlineReductionEngine()
+    /// The process's reduction threads (`ReductionThreads`), or inline.
+    public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
     public var options: CollectiveOptions
     /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
@@ -52,6 +53,7 @@ public final class MPICommunicator: Communicator {
         size = Int(n)
         transport = MPITransport(comm: comm, rank: rank, size: size)
         let environment = try MPIEnvironment.environment()
+        reductionEngine = ReductionThreads.engine(environment: environment)
         let (machine, worldNodes) = try MPIEnvironment.placement()
         var worldRank: Int32 = 0
         try mpiCheck(MPI_Comm_rank(torus_MPI_COMM_WORLD(), &worldRank), "MPI_Comm_rank(MPI_COMM_WORLD)")

@@ -41,6 +41,12 @@ public struct TorusEnvironment: Sendable {
     public var minBytes: Int?
     /// `TORUS_SEGMENT_BYTES`: the executor's segment size.
     public var segmentBytes: Int?
+    /// `TORUS_REDUCTION_THREADS`: reduction worker threads per process (0 = reduce inline); nil
+    /// lets the backend choose from the free cores.
+    public var reductionThreads: Int?
+    /// `TORUS_REDUCTION_CORES`: the processing units (hwloc list syntax, `4-7,12`) the workers
+    /// are pinned to, shared out among the ranks of a node.
+    public var reductionCores: String?
 
     public init(route: AllReduceRoute? = nil, dims: TorusShape? = nil, rankMapPath: String? = nil, verbose: Int = 0,
                 minBytes: Int? = nil, segmentBytes: Int? = nil) {
@@ -76,6 +82,19 @@ public struct TorusEnvironment: Sendable {
             }
             e.segmentBytes = n
         }
+        if let v = env["TORUS_REDUCTION_THREADS"], !v.isEmpty {
+            guard let n = Int(v), (0...256).contains(n) else {
+                throw TorusError.invalidValue(name: "TORUS_REDUCTION_THREADS", value: v, expected: "a number of threads from 0 (reduce inline) to 256")
+            }
+            e.reductionThreads = n
+        }
+        if let v = env["TORUS_REDUCTION_CORES"], !v.isEmpty {
+            guard ProcessingUnitList.parse(v) != nil else {
+                throw TorusError.invalidValue(name: "TORUS_REDUCTION_CORES", value: v,
+                                              expected: "processing unit numbers in hwloc's list syntax, such as 2,3 or 4-7,12")
+            }
+            e.reductionCores = v
+        }
         return e
     }
 
@@ -100,5 +119,20 @@ public struct TorusEnvironment: Sendable {
             return (dims, Array(0..<worldSize))
         }
         return (try TorusShape.nearCubic(worldSize), Array(0..<worldSize))
+    }
+}
+
+/// A list of processing unit numbers in hwloc's list syntax: `3`, `4-7`, `0,2-3,8`.
+public enum ProcessingUnitList {
+    /// The numbers in order of appearance, or nil if the text is not such a list (at most 4096 units).
+    public static func parse(_ text: String) -> [Int]? {
+        var units: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), low >= 0,
+                  let high = bounds.count == 2 ? Int(bounds[1]) : low, high >= low, high < 4096 else { return nil }
+            units += Array(low...high)
+        }
+        return units.isEmpty || units.count > 4096 ? nil : units
     }
 }

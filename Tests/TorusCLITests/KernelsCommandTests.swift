@@ -42,6 +42,15 @@ enum TorusExecutable {
         #expect(lines.first?.contains("\"bytes\":4096") == true)
     }
 
+    @Test func threadsGiveOneRowPerThreadCount() throws {
+        let r = try TorusExecutable.run(["kernels", "--type", "f16", "--op", "sum", "--bytes", "256K", "--samples", "1",
+                                         "--threads", "1,3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(rows.compactMap { $0["threads"] as? Int } == [1, 3])
+        #expect(rows.allSatisfy { ($0["gbps"] as? Double ?? 0) > 0 })
+    }
+
     @Test func tableHasAHeaderAndOneRowPerMeasurement() throws {
         let r = try TorusExecutable.run(["kernels", "--type", "bf16", "--op", "max", "--bytes", "2K", "--samples", "1"])
         #expect(r.status == 0)
@@ -56,6 +65,7 @@ enum TorusExecutable {
         (["kernels", "--op", "avg"], "--op"),
         (["kernels", "--bytes", "12X"], "--bytes"),
         (["kernels", "--type", "f32", "--op", "band"], "integer types only"),
+        (["kernels", "--threads", "0"], "--threads"),
     ])
     func badInputIsAClearError(arguments: [String], mentions: String) throws {
         let r = try TorusExecutable.run(arguments)

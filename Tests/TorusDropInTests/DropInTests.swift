@@ -58,3 +58,37 @@ import TorusRuntime
         #expect(text(buffer) == "ok")
     }
 }
+
+/// Where an MPI process's reduction threads go (`ReductionThreads.plan`), from its binding and settings.
+@Suite struct ReductionThreadsPlanTests {
+    let eight = Array(0..<8)
+
+    @Test func freeUnitsBesideRanksBoundToCores() {
+        // Two ranks bound to one core each on an 8-unit node: 6 free, 3 each, in local-rank order.
+        let zero = ReductionThreads.plan(threads: nil, cores: nil, localRank: 0, localSize: 2, allowed: eight, own: [0])
+        let one = ReductionThreads.plan(threads: nil, cores: nil, localRank: 1, localSize: 2, allowed: eight, own: [1])
+        #expect(zero.threads == 3 && zero.units == [2, 3, 4])
+        #expect(one.threads == 3 && one.units == [5, 6, 7])
+    }
+
+    @Test func noFreeUnitMeansInlineUnlessAsked() {
+        let full = ReductionThreads.plan(threads: nil, cores: nil, localRank: 1, localSize: 2, allowed: [0, 1], own: [1])
+        #expect(full.threads == 0 && full.units.isEmpty)
+        let asked = ReductionThreads.plan(threads: 1, cores: nil, localRank: 1, localSize: 2, allowed: [0, 1], own: [1])
+        #expect(asked.threads == 1 && asked.units.isEmpty && asked.reason.contains("TORUS_REDUCTION_THREADS=1"))
+        // Not bound at all: nothing is known to be free.
+        let unbound = ReductionThreads.plan(threads: nil, cores: nil, localRank: 0, localSize: 1, allowed: eight, own: eight)
+        #expect(unbound.threads == 0 && unbound.reason.contains("not bound"))
+        // A binding that is not this rank's block in local-rank order: nothing is known either.
+        let odd = ReductionThreads.plan(threads: nil, cores: nil, localRank: 0, localSize: 2, allowed: eight, own: [5])
+        #expect(odd.threads == 0)
+    }
+
+    @Test func namedCoresAreSharedOutByLocalRank() {
+        let zero = ReductionThreads.plan(threads: nil, cores: [4, 5, 6, 7], localRank: 0, localSize: 2, allowed: eight, own: [0])
+        let one = ReductionThreads.plan(threads: nil, cores: [4, 5, 6, 7], localRank: 1, localSize: 2, allowed: eight, own: [1])
+        #expect(zero.units == [4, 5] && one.units == [6, 7])
+        let three = ReductionThreads.plan(threads: 3, cores: [4, 5], localRank: 0, localSize: 1, allowed: eight, own: [0])
+        #expect(three.units == [4, 5, 4])
+    }
+}

@@ -16,6 +16,10 @@ import TorusSchedules
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "mpi"]).route == .library)
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "auto"]).route == nil)
         #expect(try TorusEnvironment.read([:]).route == nil)
+        let threads = try TorusEnvironment.read(["TORUS_REDUCTION_THREADS": "3", "TORUS_REDUCTION_CORES": "0,2-4"])
+        #expect(threads.reductionThreads == 3 && threads.reductionCores == "0,2-4")
+        #expect(ProcessingUnitList.parse("0,2-4,9") == [0, 2, 3, 4, 9])
+        #expect(ProcessingUnitList.parse("") == nil && ProcessingUnitList.parse("1,,2") == nil && ProcessingUnitList.parse("-3") == nil)
     }
 
     @Test(arguments: [
@@ -24,6 +28,10 @@ import TorusSchedules
         ("TORUS_VERBOSE", "yes", "0, 1 or 2"),
         ("TORUS_MIN_BYTES", "lots", "TORUS_MIN_BYTES"),
         ("TORUS_SEGMENT_BYTES", "8", "64 bytes to 1G"),
+        ("TORUS_REDUCTION_THREADS", "-1", "from 0 (reduce inline) to 256"),
+        ("TORUS_REDUCTION_THREADS", "many", "TORUS_REDUCTION_THREADS"),
+        ("TORUS_REDUCTION_CORES", "4-2", "hwloc's list syntax"),
+        ("TORUS_REDUCTION_CORES", "x", "hwloc's list syntax"),
     ])
     func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
         do {

@@ -21,7 +21,12 @@ public struct KernelBenchmark {
         public var gbps: Double
         /// memcpy of `bytes` bytes in the same run: (1 read + 1 write) · bytes / seconds.
         public var memcpyGbps: Double
+        /// Reduction worker threads (nil: the kernel on the calling thread alone).
+        public var threads: Int?
     }
+
+    /// Runs `dst = dst op src` over `count` elements with `kernel` (a reduction engine may share it out).
+    public typealias Reduce = (ReductionKernel, UnsafeMutableRawPointer, UnsafeRawPointer, Int) -> Void
 
     public var samples: Int
     public var minimumSampleSeconds: Double
@@ -32,7 +37,8 @@ public struct KernelBenchmark {
     }
 
     /// Measures every (type, op) pair at every size; memcpy once per size.
-    public func run(types: [ElementType], ops: [ReduceOp], sizes: [Int],
+    public func run(types: [ElementType], ops: [ReduceOp], sizes: [Int], threads: Int? = nil,
+                    reduce: Reduce = { $0.accumulate(into: $1, $2, count: $3) },
                     report: (Result) -> Void) throws {
         for bytes in sizes {
             guard bytes >= 0 else {
@@ -49,12 +55,12 @@ public struct KernelBenchmark {
                     buffers.fill(type: type, op: op)
                     let count = bytes / type.size
                     let seconds = median {
-                        kernel.accumulate(into: buffers.dst, buffers.src, count: count)
+                        reduce(kernel, buffers.dst, buffers.src, count)
                     }
                     let used = Double(count * type.size)
                     report(Result(type: type.rawValue, op: op.rawValue, bytes: bytes, seconds: seconds,
                                   gbps: 3 * used / seconds / 1e9,
-                                  memcpyGbps: 2 * Double(bytes) / copySeconds / 1e9))
+                                  memcpyGbps: 2 * Double(bytes) / copySeconds / 1e9, threads: threads))
                 }
             }
         }
