@@ -13,6 +13,16 @@ for np in 1 2 3 4 6 8; do
     grep -h "passed" "$out/log" | sed 's/^/    /'
 done
 
+# Reduction threads: the same checks with a pool of 2 workers per rank (unpinned here: no free core).
+run "allreduce check with 2 reduction threads, np=3" env TORUS_REDUCTION_THREADS=2 \
+    "${mpirun[@]}" -np 3 -x TORUS_REDUCTION_THREADS "$bin/torus-mpi-check"
+grep -h "passed" "$out/log" | sed 's/^/    /'
+run "torus-bench --reduction-threads 1" "${mpirun[@]}" -np 2 "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a sixring,ring --reduction-threads 1
+grep -q "^# reduction threads per rank: 1," "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] \
+    && pass "torus-bench reports its reduction threads, results checked" || fail "torus-bench reports its reduction threads, results checked"
+run_failing "invalid TORUS_REDUCTION_CORES" "invalid value '9-1' for TORUS_REDUCTION_CORES" \
+    env TORUS_REDUCTION_CORES=9-1 "${mpirun[@]}" -np 2 -x TORUS_REDUCTION_CORES "$bin/torus-bench" -b 1K -e 1K -n 1
+
 # Small segments over MPI's rendezvous protocol (messages above the 4 KiB eager limit): hundreds of
 # send segments per step come before the step's receives, so nothing may cap unfinished segments.
 run "4 MiB in 8 KiB segments (rendezvous), np=2" env TORUS_SEGMENT_BYTES=8K \

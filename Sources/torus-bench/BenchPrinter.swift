@@ -18,6 +18,14 @@ struct BenchPrinter {
         if settings.json { printError("torus-bench: \(text)") } else { emit("# \(text)") }
     }
 
+    /// "0 (inline): why" or "2, pinned to units 2,3: why", as rank 0 sees it.
+    var reductionThreadsLine: String {
+        guard let plan = ReductionThreads.current else { return "0 (inline)" }
+        let placed = plan.threads == 0 ? "0 (inline)"
+            : "\(plan.threads), " + (plan.units.isEmpty ? "on the process's own binding" : "pinned to units \(plan.units.map(String.init).joined(separator: ","))")
+        return placed + " (\(plan.reason))"
+    }
+
     func header(_ algorithm: String) {
         guard active, !settings.json else { return }
         let groups = world.size / comm.size
@@ -34,6 +42,7 @@ struct BenchPrinter {
         }
         emit("# TorusCollectives torus-bench: AllReduce, algorithm \(algorithm), \(where_), \(comm.topology)")
         emit("# iterations \(settings.iterations), warm-up \(settings.warmup), check \(checkable ? 1 : 0); time = median over calls of the slowest rank")
+        emit("# reduction threads per rank: \(reductionThreadsLine)")
         emit("#")
         emit("#" + String(repeating: " ", count: 62) + "out-of-place" + String(repeating: " ", count: 23) + "in-place")
         emit("#" + pad("size", 11) + pad("count", 14) + pad("type", 10) + pad("redop", 8) + pad("root", 8)

@@ -32,6 +32,8 @@ struct BenchRunner {
         var minUs: Double
         var maxUs: Double
         var iterations: Int
+        /// Reduction worker threads of each rank (0: inline).
+        var reductionThreads: Int
     }
 
     func run() throws {
@@ -110,7 +112,8 @@ struct BenchRunner {
         let algbw = median > 0 ? Double(bytes) / median / 1e9 : 0
         return Row(algorithm: name, bytes: bytes, count: count, type: settings.type.rawValue, op: settings.op.rawValue, ranks: comm.size,
                    groups: groups, inPlace: inPlace, timeUs: median * 1e6, algbwGbps: algbw, busbwGbps: algbw * 2 * (p - 1) / p,
-                   wrong: wrong, avgUs: mean * 1e6, minUs: lo * 1e6, maxUs: hi * 1e6, iterations: times.count)
+                   wrong: wrong, avgUs: mean * 1e6, minUs: lo * 1e6, maxUs: hi * 1e6, iterations: times.count,
+                   reductionThreads: ReductionThreads.current?.threads ?? 0)
     }
 
     func sum(_ n: Int) throws -> Int {

@@ -44,6 +44,9 @@ struct TorusBench: ParsableCommand {
     var algorithms: String = "sixring,mpi"
     @Option(name: .customLong("split"), help: "tp=T: run on every data-parallel subcommunicator of a DP×TP layout at once.")
     var split: String?
+    @Option(name: .customLong("reduction-threads"),
+            help: "Reduction worker threads per rank (0 = inline); sets TORUS_REDUCTION_THREADS. Default: from the free cores.")
+    var reductionThreads: Int?
     @Flag(name: .customLong("osu"), help: "Print the OSU osu_allreduce layout.")
     var osu = false
     @Flag(name: .customLong("full"), help: "With --osu: add min and max latency and iterations (OSU's -f).")
@@ -56,10 +59,15 @@ struct TorusBench: ParsableCommand {
         guard iterations >= 1 else { throw ValidationError("-n must be 1 or more, got \(iterations)") }
         guard warmup >= 0 else { throw ValidationError("-w must be 0 or more, got \(warmup)") }
         guard check == 0 || check == 1 else { throw ValidationError("-c takes 0 or 1, got \(check)") }
+        if let n = reductionThreads, !(0...256).contains(n) {
+            throw ValidationError("--reduction-threads takes 0 (inline) to 256, got \(n)")
+        }
     }
 
     func run() throws {
         do {
+            // Before anything reads the environment: the flag is TORUS_REDUCTION_THREADS for this run.
+            if let n = reductionThreads { setenv("TORUS_REDUCTION_THREADS", "\(n)", 1) }
             try MPIEnvironment.initialize()
             let world = try MPICommunicator.world()
             let settings = try BenchSettings(self, worldSize: world.size)
