@@ -164,9 +164,19 @@ public final class PoolReductionEngine: ReductionEngine {
         return ReductionTicket(id: nextTicket)
     }
 
+    /// Done yet? The executor polls while it has nothing else to do, so a poll also reduces any
+    /// part no worker has claimed, and yields the core when workers still hold parts: workers that
+    /// share the executor's core (no free core, as on a 2-core machine with 2 ranks) would
+    /// otherwise wait for a timeslice while the executor spins.
     public func poll(_ ticket: ReductionTicket) -> Bool {
         guard let job = jobs[ticket.id] else { return true }
-        guard job.isDone else { return false }
+        if !job.isDone {
+            job.runParts()
+            if !job.isDone {
+                sched_yield()
+                return false
+            }
+        }
         jobs[ticket.id] = nil
         return true
     }
@@ -174,11 +184,7 @@ public final class PoolReductionEngine: ReductionEngine {
     public func wait(_ ticket: ReductionTicket) {
         guard let job = jobs[ticket.id] else { return }
         job.runParts()
-        var spins = 0
-        while !job.isDone {
-            spins += 1
-            if spins % 64 == 0 { sched_yield() }
-        }
+        while !job.isDone { sched_yield() }
         jobs[ticket.id] = nil
     }
 }
