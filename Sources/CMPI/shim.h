@@ -57,6 +57,7 @@ static inline int torus_MPI_ANY_SOURCE(void) { return MPI_ANY_SOURCE; }
 static inline int torus_MPI_ANY_TAG(void) { return MPI_ANY_TAG; }
 static inline int torus_MPI_THREAD_FUNNELED(void) { return MPI_THREAD_FUNNELED; }
 static inline int torus_MPI_THREAD_SERIALIZED(void) { return MPI_THREAD_SERIALIZED; }
+static inline int torus_MPI_THREAD_MULTIPLE(void) { return MPI_THREAD_MULTIPLE; }
 static inline int torus_MPI_MAX_ERROR_STRING(void) { return MPI_MAX_ERROR_STRING; }
 static inline MPI_Errhandler torus_MPI_ERRORS_RETURN(void) { return MPI_ERRORS_RETURN; }
 

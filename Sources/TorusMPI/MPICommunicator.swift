@@ -28,6 +28,13 @@ public final class MPICommunicator: Communicator {
     /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
     private var owned: Bool
 
+    /// A progress thread may run nonblocking requests only under MPI_THREAD_MULTIPLE; below it
+    /// they progress inside `test` and `wait`.
+    public var progressThreadAllowed: Bool {
+        var level: Int32 = 0
+        return MPI_Query_thread(&level) == torus_MPI_SUCCESS() && level == torus_MPI_THREAD_MULTIPLE()
+    }
+
     /// The world communicator (initialises MPI if the program has not).
     public static func world() throws -> MPICommunicator {
         try MPIEnvironment.initialize()

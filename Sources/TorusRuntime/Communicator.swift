@@ -50,6 +50,9 @@ public protocol Communicator: AnyObject {
     var scratch: ScratchSpace { get }
     /// Settings of the collectives.
     var options: CollectiveOptions { get set }
+    /// Whether another thread may communicate on this backend while the application does too
+    /// (MPI_THREAD_MULTIPLE): nonblocking requests then progress on a progress thread.
+    var progressThreadAllowed: Bool { get }
     /// Splits the group, as MPI_Comm_split: ranks with equal `color` form a new group, ordered by
     /// `key` then by rank; a nil color takes no part and gets nil. Collective over the group.
     func split(color: Int?, key: Int) throws -> Communicator?
@@ -78,6 +81,8 @@ extension Communicator {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
         let type = kernel.type
+        // Nonblocking requests on this communicator come first (and own its transport until over).
+        if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
         if case .library = route,
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
             return
@@ -149,6 +154,9 @@ import Glibc
 #endif
 
 extension Communicator {
+    /// In-process backends allow a progress thread.
+    public var progressThreadAllowed: Bool { true }
+
     /// No library AllReduce: every call runs a schedule.
     public func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                                  type: ElementType, op: ReduceOp) throws -> Bool {

@@ -70,6 +70,62 @@ public struct ScheduleExecutor {
         }
         try run.execute()
     }
+
+    /// Starts `schedule` as `run` would, without blocking: the returned run goes forward one
+    /// round per `advance()`. The caller keeps the buffers and `scratch` valid until it is over.
+    public func start(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
+                      transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> PendingRun {
+        let size = kernel.type.size
+        guard schedule.stepCount > 0 else {
+            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: schedule.count * size) }
+            return PendingRun(nil)
+        }
+        let scratch = space.buffer(bytes: schedule.scratchCount * size)
+        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
+                              kernel: kernel, transport: transport, engine: engine, observer: observer)
+        if let input, input != UnsafeRawPointer(data) {
+            run.input = input
+            run.fresh = IntervalSet(0 ..< schedule.count * size)
+        }
+        return PendingRun(run)
+    }
+}
+
+/// A schedule under way (`ScheduleExecutor.start`), advanced without blocking.
+public final class PendingRun {
+    private var run: ExecutorRun?
+
+    fileprivate init(_ run: ExecutorRun?) {
+        self.run = run
+    }
+
+    /// Whether the run is over (done or failed).
+    public var isOver: Bool { run == nil }
+
+    /// A run with nothing to do.
+    public static var over: PendingRun { PendingRun(nil) }
+
+    /// One round: issues what the rules allow, retires finished reductions and transfers, never
+    /// blocks. True once the run is done. On an error every request is withdrawn and every
+    /// reduction finished before it is thrown (nothing touches the buffers afterwards).
+    public func advance() throws -> Bool {
+        guard var current = run else { return true }
+        run = nil
+        do {
+            let done = try current.advance()
+            if done { current.release() } else { run = current }
+            return done
+        } catch {
+            current.abandon()
+            current.release()
+            throw error
+        }
+    }
+
+    deinit {
+        run?.abandon()
+        run?.release()
+    }
 }
 
 /// The state of one execution.
@@ -156,12 +212,42 @@ private struct ExecutorRun {
         do {
             try progress()
         } catch {
-            // Nothing may write into the caller's buffers after we return: withdraw every request
-            // and let every reduction finish.
-            for request in inFlight.keys { transport.cancel(request) }
-            for r in reducing { engine.wait(r.ticket) }
+            abandon()
             throw error
         }
+    }
+
+    /// Nothing may write into the caller's buffers after a failure: withdraws every request and
+    /// lets every reduction finish.
+    mutating func abandon() {
+        for request in inFlight.keys { transport.cancel(request) }
+        inFlight.removeAll()
+        for r in reducing { engine.wait(r.ticket) }
+        reducing.removeAll()
+    }
+
+    /// One round of `progress` that never blocks: true when the run is done.
+    mutating func advance() throws -> Bool {
+        var progressed = true
+        while progressed {
+            progressed = false
+            for s in streams.indices {
+                while try issue(s) { progressed = true }
+            }
+            if pollReductions() { progressed = true }
+            if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
+                materialize(0, Int.max)
+                return true
+            }
+            for request in Array(inFlight.keys) where try transport.test(request) {
+                try complete(request)
+                progressed = true
+            }
+        }
+        if inFlight.isEmpty && reducing.isEmpty {
+            throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
+        }
+        return false
     }
 
     mutating func progress() throws {

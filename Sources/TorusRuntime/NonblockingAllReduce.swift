@@ -1,0 +1,199 @@
+import Foundation
+import TorusCore
+import TorusSchedules
+
+/// A nonblocking AllReduce (`Communicator.iAllReduce`): `test` and `wait` as MPI_Test and MPI_Wait.
+///
+/// Requests run in the process's `ProgressEngine`: on its own progress thread where the backend
+/// allows another thread to communicate (MPI_THREAD_MULTIPLE; always on the simulated torus), so
+/// the application computes meanwhile; otherwise inside `test` and `wait`, which then move every
+/// request of the process forward (never a hang, only no overlap). Requests on one communicator
+/// run in the order they were started (as MPI orders collectives); requests on different
+/// communicators run side by side, so they may be waited for in any order.
+public final class AllReduceRequest: @unchecked Sendable {   // state guarded by the engine's lock
+    let communicator: Communicator
+    let key: ObjectIdentifier
+    private let start: (AllReduceRequest) throws -> PendingRun
+    private var run: PendingRun?
+    /// Scratch of this request alone: several may be in flight on one communicator.
+    let scratch = ScratchSpace()
+    fileprivate(set) var finished = false
+    fileprivate(set) var error: Error?
+
+    init(communicator: Communicator, start: @escaping (AllReduceRequest) throws -> PendingRun) {
+        self.communicator = communicator
+        key = ObjectIdentifier(communicator)
+        self.start = start
+    }
+
+    /// One round; true when over. Called with the engine's lock held.
+    fileprivate func advance() -> Bool {
+        guard !finished else { return true }
+        do {
+            if run == nil { run = try start(self) }
+            if try run!.advance() {
+                run = nil
+                finished = true
+            }
+        } catch {
+            self.error = error
+            run = nil
+            finished = true
+        }
+        return finished
+    }
+
+    /// Whether the AllReduce is over; rethrows its error once over.
+    public func test() throws -> Bool {
+        let over = ProgressEngine.shared.test(self)
+        if over, let error { throw error }
+        return over
+    }
+
+    /// Blocks until the AllReduce is over; rethrows its error.
+    public func wait() throws {
+        ProgressEngine.shared.wait(self)
+        if let error { throw error }
+    }
+}
+
+/// The process's progress for nonblocking collectives: a FIFO of requests per communicator, the
+/// head of each advanced in turn, by a progress thread (the assistant-core pattern) or by the
+/// application's `test`/`wait`.
+public final class ProgressEngine: @unchecked Sendable {   // all state behind `condition`
+    public static let shared = ProgressEngine()
+
+    private let condition = NSCondition()
+    private var queues: [ObjectIdentifier: [AllReduceRequest]] = [:]
+    private var order: [ObjectIdentifier] = []
+    private var thread: Thread?
+    /// Runs first on the progress thread (the MPI layer pins it there).
+    public var pin: @Sendable () -> Void = {}
+
+    /// Queues a request; starts the progress thread on first use if `threaded`.
+    func submit(_ request: AllReduceRequest, threaded: Bool) {
+        condition.lock()
+        if queues[request.key] == nil { order.append(request.key) }
+        queues[request.key, default: []].append(request)
+        if threaded && thread == nil {
+            let pin = self.pin
+            let t = Thread { [self] in
+                pin()
+                loop()
+            }
+            t.name = "torus-progress"
+            t.stackSize = 1 << 20
+            thread = t
+            t.start()
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Whether requests on `communicator` are queued or running.
+    public func hasPending(_ communicator: Communicator) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !(queues[ObjectIdentifier(communicator)]?.isEmpty ?? true)
+    }
+
+    /// Advances the head of every queue once; true if any request finished. Lock held.
+    private func round() -> Bool {
+        var any = false
+        for key in order {
+            guard let head = queues[key]?.first else { continue }
+            if head.advance() {
+                queues[key]!.removeFirst()
+                any = true
+            }
+        }
+        for key in order where queues[key]?.isEmpty ?? true { queues[key] = nil }
+        order.removeAll { queues[$0] == nil }
+        if any { condition.broadcast() }
+        return any
+    }
+
+    private var isIdle: Bool { queues.isEmpty }
+
+    private func loop() {
+        condition.lock()
+        while true {
+            while isIdle { condition.wait() }
+            _ = round()
+            // Let the application (and, on a shared core, everything else) run between rounds.
+            condition.unlock()
+            sched_yield()
+            condition.lock()
+        }
+    }
+
+    /// Blocks until every request on `communicator` is over (a blocking collective on it comes after them).
+    public func drain(_ communicator: Communicator) {
+        let key = ObjectIdentifier(communicator)
+        condition.lock()
+        while queues[key] != nil {
+            if thread == nil {
+                _ = round()
+                condition.unlock()
+                sched_yield()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+    }
+
+    fileprivate func test(_ request: AllReduceRequest) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if !request.finished && thread == nil { _ = round() }
+        return request.finished
+    }
+
+    fileprivate func wait(_ request: AllReduceRequest) {
+        condition.lock()
+        while !request.finished {
+            if thread == nil {
+                _ = round()
+                if request.finished { break }
+                condition.unlock()
+                sched_yield()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+    }
+}
+
+extension Communicator {
+    /// Starts AllReduce without waiting: as `allReduce`, and the buffers must stay untouched until
+    /// the request is over. Every rank must start the same requests on a communicator in the same
+    /// order. Calls the blocking path would give to the backend's library go to
+    /// `options.smallAlgorithm` instead, so that every request progresses in the engine.
+    public func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws -> AllReduceRequest {
+        let kernel = try ReductionKernel(type: type, op: op)
+        guard count >= 0 else {
+            throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
+        }
+        var chosen = options.smallAlgorithm
+        if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a }
+        let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))
+        let request = AllReduceRequest(communicator: self) { request in
+            guard size > 1 else {
+                if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
+                    recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
+                }
+                return PendingRun.over
+            }
+            let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
+            return executor.start(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel, transport: self.transport,
+                                  engine: self.reductionEngine, scratch: request.scratch)
+        }
+        ProgressEngine.shared.submit(request, threaded: progressThreadAllowed)
+        return request
+    }
+}
