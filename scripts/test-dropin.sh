@@ -18,6 +18,8 @@ cc=(mpicc -O2 -Wall)
     "${cc[@]}" -o "$out/check_linked" Tests/DropIn/check_dropin.c -ldl -L"$bin" -Wl,-rpath,"$bin" -ltorus_mpi &&
     "${cc[@]}" -pthread -o "$out/check_threads" Tests/DropIn/check_threads.c &&
     "${cc[@]}" -o "$out/check_capi" Tests/DropIn/check_capi.c $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
+    "${cc[@]}" -o "$out/check_iallreduce" Tests/DropIn/check_iallreduce.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
+    "${cc[@]}" -DPLAIN_MPI -o "$out/check_mpi_iallreduce" Tests/DropIn/check_iallreduce.c -ldl &&
     "${cc[@]}" -o "$out/sgd" Examples/c/sgd.c -lm &&
     mpif90 -O2 -o "$out/sgd_f" Examples/fortran/sgd.f90 &&
     mpif90 -O2 -o "$out/check_f08" Tests/DropIn/check_f08.f90 >"$out/log" 2>&1 ||
@@ -52,6 +54,17 @@ run "MPI_THREAD_MULTIPLE, two threads on two communicators, np=4" "${mpirun[@]}"
 for np in 1 2 3; do
     run "C API (torus.h), np=$np" "${mpirun[@]}" -np $np -x TORUS_MIN_BYTES=1024 "$out/check_capi"
 done
+
+# Nonblocking: torus_iallreduce with the progress thread (MPI_THREAD_MULTIPLE) and with progress in
+# test/wait (FUNNELED); the drop-in's MPI_Iallreduce, taken under MULTIPLE only.
+for mode in multiple funneled; do
+    run "torus_iallreduce, 5 requests on 3 communicators, $mode, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1K "$out/check_iallreduce" $mode
+    expect "torus_iallreduce ($mode): the library took 4 of 5" "5 requests passed, the library took 4, MPI 1"
+done
+run "MPI_Iallreduce preloaded, MPI_THREAD_MULTIPLE, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" multiple
+expect "MPI_Iallreduce taken under MPI_THREAD_MULTIPLE" "5 requests passed, the library took 4, MPI 1"
+run "MPI_Iallreduce preloaded, FUNNELED, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" funneled
+expect "MPI_Iallreduce passed to MPI below MPI_THREAD_MULTIPLE" "5 requests passed, the library took 0, MPI 5"
 
 # Settings: the banner, one line per call, and invalid values stopping the job with the variable's name.
 run "TORUS_VERBOSE=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_VERBOSE=2 -x TORUS_MIN_BYTES=1M "$out/sgd"

@@ -324,24 +324,35 @@ static torus_state *state_of(MPI_Comm comm, int *error) {
     return s;
 }
 
-static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
-                            MPI_Comm comm) {
-    if (!ensure_configured()) return pass(sendbuf, recvbuf, count, datatype, op, comm, "MPI not initialised");
-    const type_entry *t = NULL;
-    int o = 0, error = MPI_SUCCESS;
-    const char *why = refusal(count, datatype, op, &t, &o);
-    if (why == NULL) why = buffer_refusal(sendbuf, recvbuf, (int64_t)count * t->size);
+/* The library's decision for a call: NULL and the state, type and op when it takes the call; else
+ * why not (the call goes to MPI). *error is set when making the state failed (already reported). */
+static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                          torus_state **state, const type_entry **t, int *o, int *error) {
+    *error = MPI_SUCCESS;
+    if (!ensure_configured()) return "MPI not initialised";
+    const char *why = refusal(count, datatype, op, t, o);
+    if (why == NULL) why = buffer_refusal(sendbuf, recvbuf, (int64_t)count * (*t)->size);
     if (why == NULL && comm == MPI_COMM_NULL) why = "MPI_COMM_NULL";
-    if (why) return pass(sendbuf, recvbuf, count, datatype, op, comm, why);
+    if (why) return why;
     int finalized = 0;
     PMPI_Finalized(&finalized);
-    if (finalized) return pass(sendbuf, recvbuf, count, datatype, op, comm, "MPI finalised");
-    torus_state *s = state_of(comm, &error);
+    if (finalized) return "MPI finalised";
+    *state = state_of(comm, error);
+    if (*error != MPI_SUCCESS) return "the library's state could not be made";
+    return *state ? NULL : "not an intracommunicator of two or more ranks";
+}
+
+static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                            MPI_Comm comm) {
+    torus_state *s = NULL;
+    const type_entry *t = NULL;
+    int o = 0, error = MPI_SUCCESS;
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
     if (error != MPI_SUCCESS) {
         PMPI_Comm_call_errhandler(comm, error);
         return error;
     }
-    if (s == NULL) return pass(sendbuf, recvbuf, count, datatype, op, comm, "not an intracommunicator of two or more ranks");
+    if (why) return pass(sendbuf, recvbuf, count, datatype, op, comm, why);
     atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
     char message[2048];
     if (torus_swift_allreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, message,
@@ -389,6 +400,147 @@ int torus_allreduce_route(MPI_Comm comm, int count, MPI_Datatype datatype, MPI_O
     torus_swift_route(s->swift, count, t->code, route, length);
     return MPI_SUCCESS;
 }
+
+/* ---------- nonblocking ---------- */
+
+struct torus_request_s {
+    MPI_Request mpi;   /* a call left to PMPI_Iallreduce */
+    void *swift;       /* or the library's request */
+};
+
+int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                     torus_request *request) {
+    if (request == NULL) return MPI_ERR_ARG;
+    *request = NULL;
+    struct torus_request_s *r = calloc(1, sizeof *r);
+    if (r == NULL) return MPI_ERR_NO_MEM;
+    r->mpi = MPI_REQUEST_NULL;
+    torus_state *s = NULL;
+    const type_entry *t = NULL;
+    int o = 0, error = MPI_SUCCESS, rc = MPI_SUCCESS;
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
+    char message[2048];
+    if (error != MPI_SUCCESS) {
+        PMPI_Comm_call_errhandler(comm, error);
+        rc = error;
+    } else if (why) {
+        atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+        rc = PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, &r->mpi);
+    } else {
+        atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
+        r->swift = torus_swift_iallreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, NULL,
+                                          message, sizeof message);
+        if (r->swift == NULL) {
+            fprintf(stderr, "torus_mpi: %s\n", message);
+            PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
+            rc = MPI_ERR_OTHER;
+        }
+    }
+    if (rc != MPI_SUCCESS) free(r);
+    else *request = r;
+    return rc;
+}
+
+/* MPI_Iallreduce: taken under the same rules, and only under MPI_THREAD_MULTIPLE, as an MPI
+ * generalized request that the progress thread completes (below that level nothing would
+ * progress it inside the application's MPI_Wait: such calls go to PMPI_Iallreduce). */
+typedef struct {
+    void *swift;
+} grequest_state;
+
+static int grequest_query(void *extra, MPI_Status *status) {
+    grequest_state *g = extra;
+    int failed = g->swift ? torus_swift_request_failed(g->swift) : 0;
+    PMPI_Status_set_elements(status, MPI_BYTE, 0);
+    PMPI_Status_set_cancelled(status, 0);
+    status->MPI_SOURCE = MPI_UNDEFINED;
+    status->MPI_TAG = MPI_UNDEFINED;
+    status->MPI_ERROR = failed ? MPI_ERR_OTHER : MPI_SUCCESS;
+    return status->MPI_ERROR;
+}
+
+static int grequest_free(void *extra) {
+    grequest_state *g = extra;
+    if (g->swift) torus_swift_request_release(g->swift);
+    free(g);
+    return MPI_SUCCESS;
+}
+
+static int grequest_cancel(void *extra, int complete) {
+    (void)extra; (void)complete;
+    return MPI_SUCCESS;   /* a collective under way cannot be withdrawn: it completes */
+}
+
+int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                   MPI_Request *request) {
+    int level = MPI_THREAD_SINGLE;
+    if (!ensure_configured() || request == NULL || PMPI_Query_thread(&level) != MPI_SUCCESS || level != MPI_THREAD_MULTIPLE) {
+        atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+        return PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request);
+    }
+    torus_state *s = NULL;
+    const type_entry *t = NULL;
+    int o = 0, error = MPI_SUCCESS;
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
+    if (error != MPI_SUCCESS) {
+        PMPI_Comm_call_errhandler(comm, error);
+        return error;
+    }
+    grequest_state *g = why ? NULL : calloc(1, sizeof *g);
+    if (g == NULL) {
+        atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+        return PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request);
+    }
+    int rc = PMPI_Grequest_start(grequest_query, grequest_free, grequest_cancel, g, request);
+    if (rc != MPI_SUCCESS) {
+        free(g);
+        return rc;
+    }
+    atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
+    char message[2048];
+    g->swift = torus_swift_iallreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, request,
+                                      message, sizeof message);
+    if (g->swift == NULL) {
+        fprintf(stderr, "torus_mpi: %s\n", message);
+        PMPI_Grequest_complete(*request);   /* the query reports the failure */
+        PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
+        return MPI_ERR_OTHER;
+    }
+    return MPI_SUCCESS;
+}
+
+static int request_progress(torus_request *request, int wait, int *flag) {
+    if (request == NULL) return MPI_ERR_ARG;
+    struct torus_request_s *r = *request;
+    if (flag) *flag = 1;
+    if (r == NULL) return MPI_SUCCESS;   /* a completed request, as MPI_REQUEST_NULL */
+    int rc = MPI_SUCCESS, over = 1;
+    if (r->swift == NULL) {
+        if (wait) rc = PMPI_Wait(&r->mpi, MPI_STATUS_IGNORE);
+        else rc = PMPI_Test(&r->mpi, &over, MPI_STATUS_IGNORE);
+    } else {
+        char message[2048];
+        over = torus_swift_request_progress(r->swift, wait, message, sizeof message);
+        if (over < 0) {
+            fprintf(stderr, "torus_mpi: %s\n", message);
+            rc = MPI_ERR_OTHER;
+            over = 1;
+        }
+    }
+    if (flag) *flag = over;
+    if (over) {
+        free(r);
+        *request = NULL;
+    }
+    return rc;
+}
+
+int torus_test(torus_request *request, int *flag) {
+    if (flag == NULL) return MPI_ERR_ARG;
+    return request_progress(request, 0, flag);
+}
+
+int torus_wait(torus_request *request) { return request_progress(request, 1, NULL); }
 
 void torus_call_counts(long long *taken, long long *passed) {
     if (taken) *taken = atomic_load(&calls_taken);

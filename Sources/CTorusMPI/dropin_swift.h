@@ -29,6 +29,21 @@ void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);
 int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
                           char *message, int32_t length);
 
+/* Starts a nonblocking AllReduce on the state's private communicator; a retained request, or NULL
+ * and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes. */
+void *torus_swift_iallreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
+                             MPI_Request *grequest, char *message, int32_t length);
+
+/* Tests (wait 0) or waits (wait 1) for a request: 1 over, 0 not yet, -1 failed with a message.
+ * An over or failed request is released. */
+int torus_swift_request_progress(void *request, int32_t wait, char *message, int32_t length);
+
+/* Whether an over request failed (1) or not (0), for MPI's status of a generalized request. */
+int torus_swift_request_failed(void *request);
+
+/* Releases a request the caller no longer waits for (a generalized request's free function). */
+void torus_swift_request_release(void *request);
+
 /* The route of a call of `count` elements of `type` on the state's communicator, and why. */
 void torus_swift_route(void *state, int64_t count, int32_t type, char *route, int32_t length);
 

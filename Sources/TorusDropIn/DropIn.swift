@@ -165,3 +165,67 @@ func torusSwiftReduceLocal(_ type: Int32, _ op: Int32, _ target: UnsafeMutableRa
     guard let kernel = try? ReductionKernel(type: ElementType.allCases[Int(type)], op: ReduceOp.allCases[Int(op)]) else { return }
     kernel.accumulate(into: target, input, count: Int(count))
 }
+
+extension DropInState {
+    func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, type: ElementType,
+                    op: ReduceOp, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
+        var algorithm: Algorithm?
+        if case let .schedule(a) = route(count: count, type: type).route { algorithm = a }
+        return try communicator.iAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op, algorithm: algorithm,
+                                           onFinish: onFinish)
+    }
+}
+
+/// An MPI generalized request to complete from the progress thread.
+private struct GeneralizedRequest: @unchecked Sendable {   // an MPI handle, used once
+    let handle: MPI_Request
+}
+
+@_cdecl("torus_swift_iallreduce")
+func torusSwiftIAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                          _ count: Int64, _ type: Int32, _ op: Int32, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+                          _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+    let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
+    var onFinish: (@Sendable (Error?) -> Void)?
+    if let handle = grequest?.pointee {
+        let g = GeneralizedRequest(handle: handle)
+        onFinish = { @Sendable _ in _ = MPI_Grequest_complete(g.handle) }
+    }
+    do {
+        let request = try state.iAllReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)],
+                                           op: ReduceOp.allCases[Int(op)], onFinish: onFinish)
+        return Unmanaged.passRetained(request).toOpaque()
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return nil
+    }
+}
+
+@_cdecl("torus_swift_request_progress")
+func torusSwiftRequestProgress(_ request: UnsafeMutableRawPointer, _ wait: Int32, _ text: UnsafeMutablePointer<CChar>?,
+                               _ length: Int32) -> Int32 {
+    let object = Unmanaged<AllReduceRequest>.fromOpaque(request)
+    do {
+        if wait != 0 {
+            try object.takeUnretainedValue().wait()
+        } else if try !object.takeUnretainedValue().test() {
+            return 0
+        }
+        object.release()
+        return 1
+    } catch {
+        write(message(of: error), to: text, length: length)
+        object.release()
+        return -1
+    }
+}
+
+@_cdecl("torus_swift_request_failed")
+func torusSwiftRequestFailed(_ request: UnsafeMutableRawPointer) -> Int32 {
+    Unmanaged<AllReduceRequest>.fromOpaque(request).takeUnretainedValue().failure == nil ? 0 : 1
+}
+
+@_cdecl("torus_swift_request_release")
+func torusSwiftRequestRelease(_ request: UnsafeMutableRawPointer) {
+    Unmanaged<AllReduceRequest>.fromOpaque(request).release()
+}

@@ -15,10 +15,11 @@ public final class AllReduceRequest: @unchecked Sendable {   // state guarded by
     let key: ObjectIdentifier
     private let start: (AllReduceRequest) throws -> PendingRun
     private var run: PendingRun?
-    /// Scratch of this request alone: several may be in flight on one communicator.
-    let scratch = ScratchSpace()
     fileprivate(set) var finished = false
     fileprivate(set) var error: Error?
+    /// Called once, on the thread that finished the request (the drop-in completes an MPI
+    /// generalized request here).
+    var onFinish: (@Sendable (Error?) -> Void)?
 
     init(communicator: Communicator, start: @escaping (AllReduceRequest) throws -> PendingRun) {
         self.communicator = communicator
@@ -40,10 +41,17 @@ public final class AllReduceRequest: @unchecked Sendable {   // state guarded by
             run = nil
             finished = true
         }
+        if finished { onFinish?(error) }
         return finished
     }
 
     /// Whether the AllReduce is over; rethrows its error once over.
+    /// The error of a request that is over and failed.
+    public var failure: Error? { ProgressEngine.shared.isFinished(self) ? error : nil }
+
+    /// Whether the request is over, without moving anything forward.
+    public var isFinished: Bool { ProgressEngine.shared.isFinished(self) }
+
     public func test() throws -> Bool {
         let over = ProgressEngine.shared.test(self)
         if over, let error { throw error }
@@ -117,12 +125,18 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
 
     private func loop() {
         condition.lock()
+        var idleRounds = 0
         while true {
             while isIdle { condition.wait() }
-            _ = round()
-            // Let the application (and, on a shared core, everything else) run between rounds.
+            let moved = round()
+            idleRounds = moved ? 0 : idleRounds + 1
+            // Let the application in between rounds; yield the core only when rounds stop moving
+            // (on a shared core the application computes meanwhile).
             condition.unlock()
-            sched_yield()
+            if idleRounds >= 64 {
+                sched_yield()
+                idleRounds = 0
+            }
             condition.lock()
         }
     }
@@ -142,6 +156,12 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
             }
         }
         condition.unlock()
+    }
+
+    fileprivate func isFinished(_ request: AllReduceRequest) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return request.finished
     }
 
     fileprivate func test(_ request: AllReduceRequest) -> Bool {
@@ -173,8 +193,11 @@ extension Communicator {
     /// the request is over. Every rank must start the same requests on a communicator in the same
     /// order. Calls the blocking path would give to the backend's library go to
     /// `options.smallAlgorithm` instead, so that every request progresses in the engine.
+    ///
+    /// `onFinish` runs once, on the thread that finishes the request, with its error if any.
     public func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
-                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws -> AllReduceRequest {
+                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil,
+                           onFinish: (@Sendable (Error?) -> Void)? = nil) throws -> AllReduceRequest {
         let kernel = try ReductionKernel(type: type, op: op)
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
@@ -182,17 +205,19 @@ extension Communicator {
         var chosen = options.smallAlgorithm
         if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a }
         let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))
-        let request = AllReduceRequest(communicator: self) { request in
+        let request = AllReduceRequest(communicator: self) { _ in
             guard size > 1 else {
                 if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
                     recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
                 }
                 return PendingRun.over
             }
+            // The communicator's scratch: only the head of its queue runs, and blocking calls wait for the queue.
             let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
             return executor.start(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel, transport: self.transport,
-                                  engine: self.reductionEngine, scratch: request.scratch)
+                                  engine: self.reductionEngine, scratch: self.scratch)
         }
+        request.onFinish = onFinish
         ProgressEngine.shared.submit(request, threaded: progressThreadAllowed)
         return request
     }

@@ -38,6 +38,20 @@ int torus_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype 
  */
 int torus_allreduce_route(MPI_Comm comm, int count, MPI_Datatype datatype, MPI_Op op, char *route, int length);
 
+/*
+ * Nonblocking AllReduce with the same rules: calls the library takes run on its progress thread
+ * when MPI was initialised with MPI_THREAD_MULTIPLE (the application computes meanwhile), else
+ * inside torus_test and torus_wait (correct, without overlap); every other call is
+ * PMPI_Iallreduce. Buffers stay untouched until the request completes. torus_test sets *flag and,
+ * like torus_wait, frees a completed request and sets *request to NULL. Requests on different
+ * communicators may be waited for in any order. Return MPI error codes.
+ */
+typedef struct torus_request_s *torus_request;
+int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
+                     torus_request *request);
+int torus_test(torus_request *request, int *flag);
+int torus_wait(torus_request *request);
+
 /* Calls of this process the library took and passed to PMPI_Allreduce so far (either may be NULL). */
 void torus_call_counts(long long *taken, long long *passed);
 
