@@ -325,7 +325,8 @@ static torus_state *state_of(MPI_Comm comm, int *error) {
 }
 
 /* The library's decision for a call: NULL and the state, type and op when it takes the call; else
- * why not (the call goes to MPI). *error is set when making the state failed (already reported). */
+ * why not (the call goes to MPI). *error is set when making the state failed: the failure is
+ * reported and the communicator's error handler called. */
 static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                           torus_state **state, const type_entry **t, int *o, int *error) {
     *error = MPI_SUCCESS;
@@ -338,7 +339,10 @@ static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Dat
     PMPI_Finalized(&finalized);
     if (finalized) return "MPI finalised";
     *state = state_of(comm, error);
-    if (*error != MPI_SUCCESS) return "the library's state could not be made";
+    if (*error != MPI_SUCCESS) {
+        PMPI_Comm_call_errhandler(comm, *error);
+        return "the library's state could not be made";
+    }
     return *state ? NULL : "not an intracommunicator of two or more ranks";
 }
 
@@ -348,10 +352,7 @@ static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_D
     const type_entry *t = NULL;
     int o = 0, error = MPI_SUCCESS;
     const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
-    if (error != MPI_SUCCESS) {
-        PMPI_Comm_call_errhandler(comm, error);
-        return error;
-    }
+    if (error != MPI_SUCCESS) return error;
     if (why) return pass(sendbuf, recvbuf, count, datatype, op, comm, why);
     atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
     char message[2048];
@@ -421,7 +422,6 @@ int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype
     const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
     char message[2048];
     if (error != MPI_SUCCESS) {
-        PMPI_Comm_call_errhandler(comm, error);
         rc = error;
     } else if (why) {
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
@@ -482,10 +482,7 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
     const type_entry *t = NULL;
     int o = 0, error = MPI_SUCCESS;
     const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
-    if (error != MPI_SUCCESS) {
-        PMPI_Comm_call_errhandler(comm, error);
-        return error;
-    }
+    if (error != MPI_SUCCESS) return error;
     grequest_state *g = why ? NULL : calloc(1, sizeof *g);
     if (g == NULL) {
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);

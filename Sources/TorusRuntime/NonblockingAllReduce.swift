@@ -144,10 +144,17 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
     /// Blocks until every request on `communicator` is over (a blocking collective on it comes after them).
     public func drain(_ communicator: Communicator) {
         let key = ObjectIdentifier(communicator)
+        block(until: { queues[key] == nil })
+    }
+
+    /// Blocks until `done` (read with the lock held): asleep while the progress thread works, or
+    /// advancing every request itself where there is none.
+    private func block(until done: () -> Bool) {
         condition.lock()
-        while queues[key] != nil {
+        while !done() {
             if thread == nil {
                 _ = round()
+                if done() { break }
                 condition.unlock()
                 sched_yield()
                 condition.lock()
@@ -172,19 +179,7 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
     }
 
     fileprivate func wait(_ request: AllReduceRequest) {
-        condition.lock()
-        while !request.finished {
-            if thread == nil {
-                _ = round()
-                if request.finished { break }
-                condition.unlock()
-                sched_yield()
-                condition.lock()
-            } else {
-                condition.wait()
-            }
-        }
-        condition.unlock()
+        block(until: { request.finished })
     }
 }
 
