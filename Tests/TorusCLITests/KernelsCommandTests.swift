@@ -12,17 +12,32 @@ enum TorusExecutable {
         return dir.appendingPathComponent("torus")
     }
 
+    /// Output goes to temporary files, not pipes: a process forked meanwhile by another test (Open
+    /// MPI's singleton `orted`, from SystemLibraryTests) inherits open pipe ends and would keep a
+    /// pipe from ever reaching end of file.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(url, arguments)
+    }
+
+    /// Runs any program the same way (`script` for a pseudo-terminal, say).
+    static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("torus-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try out.close()
+        try err.close()
+        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
         return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }

@@ -101,19 +101,12 @@ import Testing
     }
 
     /// The progress bar shows on a terminal (a pseudo-terminal from `script`) for a run over a
-    /// second, and never when stderr is a pipe.
+    /// second, and never when stderr is not a terminal.
     @Test func progressBarOnlyOnATerminal() throws {
         let command = "\(TorusExecutable.url.path) sim --torus 8x8x8 --bytes 512M > /dev/null"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let terminal = try TorusExecutable.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
+        let text = terminal.stdout + terminal.stderr
+        #expect(terminal.status == 0)
         #expect(text.contains("sixring 512M [") && text.contains("100%"), "\(text.suffix(300))")
         let piped = try TorusExecutable.run(["sim", "--torus", "8x8x8", "--bytes", "512M"])
         #expect(piped.status == 0 && !piped.stderr.contains("%"))
