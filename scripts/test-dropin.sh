@@ -61,6 +61,11 @@ for mode in multiple funneled; do
     run "torus_iallreduce, 5 requests on 3 communicators, $mode, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1K "$out/check_iallreduce" $mode
     expect "torus_iallreduce ($mode): the library took 4 of 5" "5 requests passed, the library took 4, MPI 1"
 done
+run "torus_iallreduce with TORUS_PROGRESS_CORE=1, np=2" "${mpirun[@]}" -np 2 -x TORUS_MIN_BYTES=1K -x TORUS_PROGRESS_CORE=1 \
+    -x TORUS_VERBOSE=1 "$out/check_iallreduce" multiple
+expect "the progress thread is pinned" "progress thread pinned to unit 1"
+run_failing "invalid TORUS_PROGRESS_CORE stops the job" "TORUS_PROGRESS_CORE" \
+    "${mpirun[@]}" -np 2 -x TORUS_PROGRESS_CORE=two "$out/check_iallreduce" multiple
 run "MPI_Iallreduce preloaded, MPI_THREAD_MULTIPLE, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" multiple
 expect "MPI_Iallreduce taken under MPI_THREAD_MULTIPLE" "5 requests passed, the library took 4, MPI 1"
 run "MPI_Iallreduce preloaded, FUNNELED, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" funneled

@@ -5,7 +5,8 @@ import TorusCore
 import TorusRuntime
 
 /// The reduction threads of an MPI process: how many workers, pinned to which processing units
-/// (hwloc), made once and shared by every communicator of the process.
+/// (hwloc), made once and shared by every communicator of the process; and the unit of the
+/// nonblocking requests' progress thread (`TORUS_PROGRESS_CORE`).
 ///
 /// `TORUS_REDUCTION_THREADS` sets the number (0 reduces inline on the calling thread);
 /// `TORUS_REDUCTION_CORES` names the processing units, shared out among the ranks of a node in
@@ -98,11 +99,20 @@ public enum ReductionThreads {
             _ = hwloc_set_cpubind(handle.topology, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
             hwloc_bitmap_free(set)
         } : nil
+        if let unit = environment.progressCore {
+            ProgressEngine.shared.setPin {
+                guard let set = hwloc_bitmap_alloc() else { return }
+                hwloc_bitmap_only(set, UInt32(unit))
+                _ = hwloc_set_cpubind(handle.topology, set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
+                hwloc_bitmap_free(set)
+            }
+        }
         if environment.verbose >= 1 {
             let world = info["OMPI_COMM_WORLD_RANK"] ?? "?"
             let placed = plan.threads == 0 ? "reductions inline"
                 : "\(plan.threads) reduction thread(s) " + (pinned.isEmpty ? "on the process's own binding" : "pinned to unit(s) \(pinned.map(String.init).joined(separator: ","))")
-            printError("torus: rank \(world) (local \(localRank) of \(localSize)): \(placed) (\(plan.reason))")
+            let progress = environment.progressCore.map { "; progress thread pinned to unit \($0)" } ?? ""
+            printError("torus: rank \(world) (local \(localRank) of \(localSize)): \(placed) (\(plan.reason))\(progress)")
         }
         return Made(plan: plan, pool: pool)
     }

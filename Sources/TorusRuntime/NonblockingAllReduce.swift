@@ -76,7 +76,14 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
     private var order: [ObjectIdentifier] = []
     private var thread: Thread?
     /// Runs first on the progress thread (the MPI layer pins it there).
-    public var pin: @Sendable () -> Void = {}
+    private var pin: @Sendable () -> Void = {}
+
+    /// Sets what runs first on the progress thread; no effect once the thread has started.
+    public func setPin(_ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        pin = body
+        condition.unlock()
+    }
 
     /// Queues a request; starts the progress thread on first use if `threaded`.
     func submit(_ request: AllReduceRequest, threaded: Bool) {

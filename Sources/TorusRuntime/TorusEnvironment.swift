@@ -47,6 +47,9 @@ public struct TorusEnvironment: Sendable {
     /// `TORUS_REDUCTION_CORES`: the processing units (hwloc list syntax, `4-7,12`) the workers
     /// are pinned to, shared out among the ranks of a node.
     public var reductionCores: String?
+    /// `TORUS_PROGRESS_CORE`: the processing unit the nonblocking requests' progress thread is
+    /// pinned to (an assistant core).
+    public var progressCore: Int?
 
     public init(route: AllReduceRoute? = nil, dims: TorusShape? = nil, rankMapPath: String? = nil, verbose: Int = 0,
                 minBytes: Int? = nil, segmentBytes: Int? = nil) {
@@ -94,6 +97,12 @@ public struct TorusEnvironment: Sendable {
                                               expected: "processing unit numbers in hwloc's list syntax, such as 2,3 or 4-7,12")
             }
             e.reductionCores = v
+        }
+        if let v = env["TORUS_PROGRESS_CORE"], !v.isEmpty {
+            guard let n = Int(v), (0..<4096).contains(n) else {
+                throw TorusError.invalidValue(name: "TORUS_PROGRESS_CORE", value: v, expected: "one processing unit number, such as 2")
+            }
+            e.progressCore = n
         }
         return e
     }

@@ -18,6 +18,7 @@ import TorusSchedules
         #expect(try TorusEnvironment.read([:]).route == nil)
         let threads = try TorusEnvironment.read(["TORUS_REDUCTION_THREADS": "3", "TORUS_REDUCTION_CORES": "0,2-4"])
         #expect(threads.reductionThreads == 3 && threads.reductionCores == "0,2-4")
+        #expect(try TorusEnvironment.read(["TORUS_PROGRESS_CORE": "1"]).progressCore == 1)
         #expect(ProcessingUnitList.parse("0,2-4,9") == [0, 2, 3, 4, 9])
         #expect(ProcessingUnitList.parse("") == nil && ProcessingUnitList.parse("1,,2") == nil && ProcessingUnitList.parse("-3") == nil)
     }
@@ -32,6 +33,7 @@ import TorusSchedules
         ("TORUS_REDUCTION_THREADS", "many", "TORUS_REDUCTION_THREADS"),
         ("TORUS_REDUCTION_CORES", "4-2", "hwloc's list syntax"),
         ("TORUS_REDUCTION_CORES", "x", "hwloc's list syntax"),
+        ("TORUS_PROGRESS_CORE", "2-3", "one processing unit number"),
     ])
     func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
         do {
