@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "TorusSchedulesTests", dependencies: ["TorusSchedules"]),
         .testTarget(name: "TorusSimTests", dependencies: ["TorusSim", "TorusPredictor"]),
         .testTarget(name: "TorusRuntimeTests", dependencies: ["TorusRuntime"]),
-        .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc", "torus-mpi-check"]),
         .testTarget(name: "TorusDropInTests", dependencies: ["TorusDropIn", "CTorusMPI"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "TorusCLITests", dependencies: ["torus"]),
