@@ -34,20 +34,26 @@ final class MPITransport: Transport {
     func test(_ request: TransportRequest) throws -> Bool {
         guard var r: MPI_Request? = requests[request.id] ?? nil else { return true }
         var flag: Int32 = 0
-        try mpiCheck(PMPI_Test(&r, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test")
-        if flag != 0 { requests[request.id] = nil } else { requests[request.id] = r }
+        let code = PMPI_Test(&r, &flag, torus_MPI_STATUS_IGNORE())
+        // MPI frees a request that completes, even in error, and sets the handle to MPI_REQUEST_NULL:
+        // keep what MPI left, so that `cancel` never frees a handle twice.
+        requests[request.id] = flag != 0 || r == torus_MPI_REQUEST_NULL() ? nil : r
+        try mpiCheck(code, "MPI_Test")
         return flag != 0
     }
 
     func waitAny(_ list: [TransportRequest]) throws -> Int {
         var handles: [MPI_Request?] = list.map { requests[$0.id] ?? torus_MPI_REQUEST_NULL() }
         var index: Int32 = 0
-        try mpiCheck(PMPI_Waitany(Int32(handles.count), &handles, &index, torus_MPI_STATUS_IGNORE()),
-                     "MPI_Waitany (a message size that differs between ranks shows up here: did every rank pass the same count and type?)")
+        let code = PMPI_Waitany(Int32(handles.count), &handles, &index, torus_MPI_STATUS_IGNORE())
+        // A request that completed — in error too — has been freed by MPI and its handle set to
+        // MPI_REQUEST_NULL: forget it before reporting, so that `cancel` never frees it again.
+        for (i, handle) in handles.enumerated() where handle == torus_MPI_REQUEST_NULL() { requests[list[i].id] = nil }
+        if index >= 0 && index != torus_MPI_UNDEFINED() && Int(index) < list.count { requests[list[Int(index)].id] = nil }
+        try mpiCheck(code, "MPI_Waitany (a message size that differs between ranks shows up here: did every rank pass the same count and type?)")
         guard index != torus_MPI_UNDEFINED() else {
             throw TorusError.communication("MPI_Waitany: none of the \(list.count) requests was active")
         }
-        requests[list[Int(index)].id] = nil
         return Int(index)
     }
 
