@@ -20,6 +20,7 @@ cc=(mpicc -O2 -Wall)
     "${cc[@]}" -o "$out/check_capi" Tests/DropIn/check_capi.c $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -o "$out/check_iallreduce" Tests/DropIn/check_iallreduce.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -DPLAIN_MPI -o "$out/check_mpi_iallreduce" Tests/DropIn/check_iallreduce.c -ldl &&
+    "${cc[@]}" -o "$out/check_mismatch" Tests/DropIn/check_mismatch.c &&
     "${cc[@]}" -o "$out/sgd" Examples/c/sgd.c -lm &&
     mpif90 -O2 -o "$out/sgd_f" Examples/fortran/sgd.f90 &&
     mpif90 -O2 -o "$out/check_f08" Tests/DropIn/check_f08.f90 >"$out/log" 2>&1 ||
@@ -54,6 +55,52 @@ run "MPI_THREAD_MULTIPLE, two threads on two communicators, np=4" "${mpirun[@]}"
 for np in 1 2 3; do
     run "C API (torus.h), np=$np" "${mpirun[@]}" -np $np -x TORUS_MIN_BYTES=1024 "$out/check_capi"
 done
+
+# TORUS_CHECK=1: the ranks agree on every call's arguments first. Agreeing calls are checked results;
+# a rank that differs (count, op, size threshold, in place) stops the job with every rank's report.
+check=(-np 4 "${preload[@]}" -x TORUS_CHECK=1 -x TORUS_MIN_BYTES=1M)
+run "TORUS_CHECK=1, agreeing ranks, np=4" "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" none
+expect "TORUS_CHECK=1 lets agreeing calls through" "agreed and checked"
+run_failing "TORUS_CHECK=1, one rank's count differs" "count: ranks 0-2 passed 100000; rank 3 passed 100001" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" count
+run_failing "TORUS_CHECK=1, one rank's op differs" "op: ranks 0-2 passed sum; rank 3 passed max" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" op
+run_failing "TORUS_CHECK=1, one rank below the threshold" "route: ranks 0-2 passed the library; rank 3 passed mpi" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" threshold
+run_failing "TORUS_CHECK=1, one rank in place" "in place: ranks 0-2 passed no; rank 3 passed yes" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" inplace
+run_failing "TORUS_CHECK=abc is refused" "invalid value 'abc' for TORUS_CHECK" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_CHECK=abc "$out/check_mismatch" none
+# Without the check, a count that differs fails cleanly in our algorithms: no double free of the
+# request MPI_Waitany already freed (it used to abort with "free(): invalid pointer").
+for algorithm in sixring reduce-broadcast; do
+    run_failing "count differs, no check, $algorithm: a clean error" "did every rank pass the same count" \
+        "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=$algorithm "$out/check_mismatch" count
+    if grep -qE "free\(\)|corrupted|double free|Signal: Aborted" "$out/log"; then fail "count differs, $algorithm: no memory error"
+    else pass "count differs, $algorithm: no memory error"; fi
+done
+
+# The stall watch (TORUS_TIMEOUT): a rank that never makes a call. The others report what they wait
+# for (peers as world ranks and torus nodes, part, step, bytes) and end the job within the timeout
+# plus 30 s; at the first call they wait in the setup and say so; TORUS_ON_STALL=warn keeps waiting.
+stall=(-np 4 "${preload[@]}" -x TORUS_ALGORITHM=sixring -x TORUS_TIMEOUT=5)
+started=$SECONDS
+run_failing "a rank that never calls: the others report and end the job" "stalled for 5 s in call 2 (sixring): never heard from world rank 3" \
+    "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" absent
+expect "the stall report names peer, node, part, step and bytes" "receive of 16668 bytes from rank 3 = world rank 3 at torus node (1,1,0), part 0, step 3"
+[ $((SECONDS - started)) -le 35 ] && pass "the stalled job ended within TORUS_TIMEOUT + 30 s ($((SECONDS - started)) s)" \
+    || fail "the stalled job ended within TORUS_TIMEOUT + 30 s ($((SECONDS - started)) s)"
+run_failing "a rank that never makes its first call: the others report from the setup" "for the other ranks to make their first library call" \
+    "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" first
+run "TORUS_ON_STALL=warn: a late rank is reported, then the call completes" \
+    "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=sixring -x TORUS_TIMEOUT=2 -x TORUS_ON_STALL=warn "$out/check_mismatch" late
+expect "TORUS_ON_STALL=warn reported the wait at the setup" "has waited 2 s (TORUS_TIMEOUT) for the other ranks to make their first"
+expect "TORUS_ON_STALL=warn reported the wait in the second call" "call 2 on this communicator, sixring, 100000 × float32 sum, has waited 2 s"
+expect "TORUS_ON_STALL=warn: the late call's result is checked" "agreed and checked"
+run_failing "TORUS_TIMEOUT=soon is refused" "invalid value 'soon' for TORUS_TIMEOUT" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_TIMEOUT=soon "$out/check_mismatch" none
+run_failing "TORUS_ON_STALL=retry is refused" "invalid value 'retry' for TORUS_ON_STALL" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ON_STALL=retry "$out/check_mismatch" none
 
 # Nonblocking: torus_iallreduce with the progress thread (MPI_THREAD_MULTIPLE) and with progress in
 # test/wait (FUNNELED); the drop-in's MPI_Iallreduce, taken under MULTIPLE only.

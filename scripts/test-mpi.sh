@@ -13,6 +13,10 @@ for np in 1 2 3 4 6 8; do
     grep -h "passed" "$out/log" | sed 's/^/    /'
 done
 
+# TORUS_CHECK=1 on the Swift API (the agreement through MPI_Allgather before every call).
+run "allreduce check with TORUS_CHECK=1, np=4" env TORUS_CHECK=1 "${mpirun[@]}" -np 4 -x TORUS_CHECK "$bin/torus-mpi-check"
+grep -h "passed" "$out/log" | sed 's/^/    /'
+
 # Reduction threads: the same checks with a pool of 2 workers per rank (unpinned here: no free core).
 run "allreduce check with 2 reduction threads, np=3" env TORUS_REDUCTION_THREADS=2 \
     "${mpirun[@]}" -np 3 -x TORUS_REDUCTION_THREADS "$bin/torus-mpi-check"
@@ -57,8 +61,11 @@ run_failing "malformed rank map" "bad.vcoord:2: found '(1,0'" \
 head -3 RankMaps/laptop-2x2x2.vcoord > "$out/short.vcoord"
 run_failing "rank map with too few lines" "the job has 4 ranks, the file has 3" \
     env TORUS_RANKMAP="$out/short.vcoord" "${mpirun[@]}" -np 4 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1
+run_failing "TORUS_RANKMAP=/dev/urandom is refused, not read forever" "expected a regular file" \
+    env TORUS_RANKMAP=/dev/urandom "${mpirun[@]}" -np 2 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1
 run_failing "TORUS_DIMS of the wrong size" "TORUS_DIMS" \
     env TORUS_DIMS=2x2x2 "${mpirun[@]}" -np 4 -x TORUS_DIMS "$bin/torus-bench" -b 1K -e 1K -n 1
+run_failing "torus-bench -a '' is refused" "invalid value '' for -a" "${mpirun[@]}" -np 1 "$bin/torus-bench" -a "" -b 1K -e 1K -n 1
 run_failing "invalid TORUS_ALGORITHM" "invalid value 'fastest' for TORUS_ALGORITHM" \
     env TORUS_ALGORITHM=fastest "${mpirun[@]}" -np 2 -x TORUS_ALGORITHM "$bin/torus-bench" -b 1K -e 1K -n 1
 

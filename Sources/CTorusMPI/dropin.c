@@ -63,6 +63,8 @@ static MPI_Op ops[TORUS_OP_CODES];
 static int64_t min_bytes;
 static int32_t pass_through;
 static int32_t verbose;
+/* TORUS_CHECK=1: the ranks agree on every call's arguments before it goes anywhere. */
+static int check_calls;
 static int keyval = MPI_KEYVAL_INVALID;
 static int self_keyval = MPI_KEYVAL_INVALID;
 static atomic_int configured;          /* 0 not yet, 1 done */
@@ -194,6 +196,9 @@ static void configure(void) {
         [TORUS_LAND] = MPI_LAND, [TORUS_LOR] = MPI_LOR, [TORUS_LXOR] = MPI_LXOR,
     };
     memcpy(ops, predefined, sizeof ops);
+    /* Swift has validated TORUS_CHECK (0 or 1) in torus_swift_configure. */
+    const char *check = getenv("TORUS_CHECK");
+    check_calls = check != NULL && strcmp(check, "1") == 0;
     /* C floating point and integer types, then the fixed-width ones, bool and byte, then Fortran's. */
     add_type(MPI_FLOAT, CLASS_FLOAT, 0, takes);
     add_type(MPI_DOUBLE, CLASS_FLOAT, 0, takes);
@@ -346,8 +351,42 @@ static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Dat
     return *state ? NULL : "not an intracommunicator of two or more ranks";
 }
 
+/* TORUS_CHECK=1: one PMPI_Allgather of every rank's (count, type, op, path, in place) on the
+ * caller's communicator, before the call goes to MPI or to the library, so that ranks that would
+ * take different paths (a count on the other side of the threshold, an op one path leaves to MPI)
+ * fail together with a message instead of hanging or returning different answers. */
+static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm) {
+    int inter = 0, size = 0, rank = 0;
+    if (comm == MPI_COMM_NULL || PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter) return MPI_SUCCESS;
+    if (PMPI_Comm_size(comm, &size) != MPI_SUCCESS || size < 2 || PMPI_Comm_rank(comm, &rank) != MPI_SUCCESS) return MPI_SUCCESS;
+    const type_entry *t = NULL;
+    int o = -1;
+    const char *why = refusal(count, datatype, op, &t, &o);
+    int64_t type_code = -1, op_code = -1;
+    for (int i = 0; i < type_count; i++)
+        if (types[i].handle == datatype) { type_code = types[i].code; break; }
+    for (int i = 0; i < TORUS_OP_CODES; i++)
+        if (ops[i] == op) { op_code = i; break; }
+    int64_t mine[5] = {count, type_code, op_code, why ? -1 : -2, sendbuf == MPI_IN_PLACE || sendbuf == recvbuf};
+    int64_t *all = malloc(sizeof mine * (size_t)size);
+    if (all == NULL) return MPI_SUCCESS;
+    int error = PMPI_Allgather(mine, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
+    char message[2048];
+    if (error == MPI_SUCCESS && torus_swift_check_records(all, size, rank, message, sizeof message) != 0) {
+        fprintf(stderr, "torus_mpi: rank %d: %s\n", rank, message);
+        error = MPI_ERR_ARG;
+    }
+    free(all);
+    if (error != MPI_SUCCESS) PMPI_Comm_call_errhandler(comm, error);
+    return error;
+}
+
 static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                             MPI_Comm comm) {
+    if (ensure_configured() && check_calls) {
+        int error = agree(sendbuf, recvbuf, count, datatype, op, comm);
+        if (error != MPI_SUCCESS) return error;
+    }
     torus_state *s = NULL;
     const type_entry *t = NULL;
     int o = 0, error = MPI_SUCCESS;

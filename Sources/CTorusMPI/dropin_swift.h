@@ -21,6 +21,11 @@
 int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *verbose, uint16_t *takes,
                           char *message, int32_t length);
 
+/* TORUS_CHECK: the records of `size` ranks (5 int64 each: count, type code or -1, op code or -1,
+ * path -1 MPI or -2 the library, in place) gathered in rank order. 0 when all agree, else 1 and a
+ * message naming the ranks and their values. */
+int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank, char *message, int32_t length);
+
 /* Makes the library's state for an intracommunicator of two or more ranks (collective): a
  * private communicator over the same group and the torus view. NULL and a message on failure. */
 void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);

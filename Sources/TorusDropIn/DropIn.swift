@@ -114,6 +114,8 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
     do {
         let state = DropInState(try MPICommunicator.privateCopy(of: comm))
         let c = state.communicator
+        // TORUS_CHECK: the C side has checked every call on the caller's communicator already.
+        c.options.check = false
         if c.options.verbose >= 1 && c.rank == 0 {
             let routes = c.options.route.map { "every call it takes → \($0) (TORUS_ALGORITHM)" }
                 ?? "calls of \(c.options.libraryBelowBytes) bytes or more → cost model: \(c.routesPerSize)"
@@ -139,6 +141,15 @@ func torusSwiftAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeR
         write(message(of: error), to: text, length: length)
         return 1
     }
+}
+
+@_cdecl("torus_swift_check_records")
+func torusSwiftCheckRecords(_ records: UnsafePointer<Int64>, _ size: Int32, _ rank: Int32, _ text: UnsafeMutablePointer<CChar>?,
+                            _ length: Int32) -> Int32 {
+    let table = (0..<Int(size)).map { r in (0..<5).map { records[r * 5 + $0] } }
+    guard let what = CallArguments.disagreements(table) else { return 0 }
+    write(CallArguments.mismatchMessage(what, size: Int(size), rank: Int(rank)), to: text, length: length)
+    return 1
 }
 
 @_cdecl("torus_swift_route")

@@ -10,7 +10,7 @@ import TorusSchedules
 /// a near-cubic default); a group that fills a box runs `sixring` on the box's dims, any other on
 /// a virtual grid. Calls below `libraryBelowBytes` go to MPI's own `PMPI_Allreduce` where it gives
 /// our answer, the rest to `sixring`; `TORUS_ALGORITHM` forces one route.
-public final class MPICommunicator: Communicator {
+public final class MPICommunicator: Communicator, RecordGathering {
     /// Below this many bytes calls go to PMPI_Allreduce by default. Measured with torus-bench on
     /// this project's 2-core machine (README, "Choosing the algorithm"): with 2, 4 and 8 ranks
     /// sixring overtakes Open MPI's AllReduce between 4 and 16 MiB. `TORUS_MIN_BYTES` overrides it.
@@ -24,9 +24,12 @@ public final class MPICommunicator: Communicator {
     /// The process's reduction threads (`ReductionThreads`), or inline.
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
+    public let calls = CallLog()
     public var options: CollectiveOptions
     /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
     private var owned: Bool
+    /// `TORUS_ON_STALL`: end the job after a stall report (else keep waiting).
+    public var abortOnStall = true
 
     /// A progress thread may run nonblocking requests only under MPI_THREAD_MULTIPLE; below it
     /// they progress inside `test` and `wait`.
@@ -74,6 +77,9 @@ public final class MPICommunicator: Communicator {
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
+        options.check = environment.check
+        options.executor.stallSeconds = environment.stallSeconds
+        abortOnStall = environment.abortOnStall
         if announce && options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }
     }
 
@@ -107,6 +113,8 @@ public final class MPICommunicator: Communicator {
         var group: MPI_Group? = torus_MPI_GROUP_NULL()
         try mpiCheck(PMPI_Comm_group(comm, &group), "MPI_Comm_group")
         defer { PMPI_Group_free(&group) }
+        // The blocking collectives of the setup start only once every rank is here.
+        try awaitEveryRank(of: comm, environment: try MPIEnvironment.environment())
         var copy: MPI_Comm? = torus_MPI_COMM_NULL()
         try mpiCheck(PMPI_Comm_create(comm, group, &copy), "MPI_Comm_create")
         try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
@@ -153,5 +161,104 @@ public final class MPICommunicator: Communicator {
 
     deinit {
         free()
+    }
+}
+
+extension MPICommunicator {
+    /// No MPI call may follow MPI_Finalize: a call then is an error here, not an abort inside MPI.
+    public func checkUsable() throws {
+        if MPIEnvironment.isFinalized {
+            throw TorusError.communication("MPI has been finalised (MPIEnvironment.finalize() or MPI_Finalize): no collective can run "
+                                           + "after it; make every AllReduce before finalising")
+        }
+    }
+
+    /// `TORUS_CHECK`'s exchange: one PMPI_Allgather of every rank's record.
+    public func allGather(_ record: [Int64]) throws -> [[Int64]] {
+        var mine = record
+        let n = record.count
+        var all = [Int64](repeating: 0, count: n * size)
+        try mpiCheck(PMPI_Allgather(&mine, Int32(n), torus_MPI_INT64_T(), &all, Int32(n), torus_MPI_INT64_T(), handle),
+                     "MPI_Allgather of the call's arguments (TORUS_CHECK)")
+        return (0..<size).map { Array(all[$0 * n ..< ($0 + 1) * n]) }
+    }
+}
+
+extension MPICommunicator {
+    /// `TORUS_TIMEOUT`'s report, on every rank still waiting: the communicator, the call's number on
+    /// it, the algorithm, and each request in flight with its peer as a world rank and a torus node.
+    /// `TORUS_ON_STALL=abort` then ends the job with MPI_Abort and a one-line summary of the ranks
+    /// this rank never heard from; `warn` keeps waiting.
+    public func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws {
+        let world = worldRanks
+        let me = world.indices.contains(rank) ? world[rank] : rank
+        func who(_ peer: Int) -> String {
+            let w = world.indices.contains(peer) ? world[peer] : -1
+            guard let machine = topology.machine, let nodes = topology.machineNodeOf, nodes.indices.contains(peer),
+                  let c = try? machine.coordinate(of: nodes[peer]) else { return "world rank \(w)" }
+            return "world rank \(w) at torus node (" + c.map(String.init).joined(separator: ",") + ")"
+        }
+        var lines = ["torus: world rank \(me) (rank \(rank) of a communicator of \(size)): call \(call) on this communicator, "
+                     + "\(algorithm.rawValue), \(arguments.count) × \(arguments.type) \(arguments.op), has waited \(Int(stall.seconds)) s "
+                     + "with no message completing (TORUS_TIMEOUT). Waiting for:"]
+        for p in stall.pending.sorted(by: { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }) {
+            let what = p.kind == .send ? "send of \(p.bytes) bytes to" : "receive of \(p.bytes) bytes from"
+            lines.append("torus:   \(what) rank \(p.peer) = \(who(p.peer)), part \(p.part), step \(p.step)")
+        }
+        let silent = Set(stall.pending.filter { $0.kind != .send }.map(\.peer)).sorted()
+        printError(lines.joined(separator: "\n"))
+        guard abortOnStall else { return }
+        let summary = silent.isEmpty ? "its sends were never received"
+            : "never heard from " + silent.map { "world rank \(world.indices.contains($0) ? world[$0] : $0)" }.joined(separator: ", ")
+        printError("torus: world rank \(me): stalled for \(Int(stall.seconds)) s in call \(call) (\(algorithm.rawValue)): \(summary); "
+                   + "ending the job (TORUS_ON_STALL=warn keeps waiting, TORUS_TIMEOUT=0 never reports)")
+        MPI_Abort(torus_MPI_COMM_WORLD(), 3)
+    }
+
+    /// Waits, under the stall watch (`TORUS_TIMEOUT`), for every rank of `comm` to arrive (a
+    /// nonblocking barrier), so that the blocking collectives of a communicator's setup cannot hang
+    /// on a rank that never calls: every rank that waits too long says so, and
+    /// `TORUS_ON_STALL=abort` ends the job.
+    static func awaitEveryRank(of comm: MPI_Comm, environment: TorusEnvironment) throws {
+        guard environment.stallSeconds > 0 else { return }
+        var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+        try mpiCheck(PMPI_Ibarrier(comm, &request), "MPI_Ibarrier")
+        var since = monotonicSeconds(), polls = 0
+        while true {
+            var flag: Int32 = 0
+            try mpiCheck(PMPI_Test(&request, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test of MPI_Ibarrier")
+            if flag != 0 { return }
+            polls += 1
+            guard polls % 256 == 0, monotonicSeconds() - since > environment.stallSeconds else { continue }
+            var rank: Int32 = 0, size: Int32 = 0, worldRank: Int32 = 0
+            PMPI_Comm_rank(comm, &rank)
+            PMPI_Comm_size(comm, &size)
+            PMPI_Comm_rank(torus_MPI_COMM_WORLD(), &worldRank)
+            printError("torus: world rank \(worldRank) (rank \(rank) of a communicator of \(size)) has waited \(Int(environment.stallSeconds)) s "
+                       + "(TORUS_TIMEOUT) for the other ranks to make their first library call on this communicator, where the library "
+                       + "sets up its state: a rank that never calls, calls below the size threshold (TORUS_MIN_BYTES) or on another "
+                       + "communicator holds the rest here. Every rank that prints this has arrived.")
+            if environment.abortOnStall {
+                printError("torus: world rank \(worldRank): stalled at the first call's setup; ending the job "
+                           + "(TORUS_ON_STALL=warn keeps waiting, TORUS_TIMEOUT=0 never reports)")
+                MPI_Abort(torus_MPI_COMM_WORLD(), 3)
+            }
+            since = monotonicSeconds()
+        }
+    }
+
+    /// Each rank's rank in MPI_COMM_WORLD.
+    var worldRanks: [Int] {
+        var group: MPI_Group?, worldGroup: MPI_Group?
+        guard MPI_Comm_group(handle, &group) == torus_MPI_SUCCESS(), MPI_Comm_group(torus_MPI_COMM_WORLD(), &worldGroup) == torus_MPI_SUCCESS()
+        else { return Array(0..<size) }
+        defer {
+            MPI_Group_free(&group)
+            MPI_Group_free(&worldGroup)
+        }
+        var mine = (0..<Int32(size)).map { $0 }
+        var theirs = [Int32](repeating: -1, count: size)
+        guard MPI_Group_translate_ranks(group, Int32(size), &mine, worldGroup, &theirs) == torus_MPI_SUCCESS() else { return Array(0..<size) }
+        return theirs.map { Int($0) }
     }
 }

@@ -1,4 +1,7 @@
 import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 import TorusCore
 import TorusRuntime
 
@@ -46,16 +49,38 @@ final class MPITransport: Transport {
         var handles: [MPI_Request?] = list.map { requests[$0.id] ?? torus_MPI_REQUEST_NULL() }
         var index: Int32 = 0
         let code = PMPI_Waitany(Int32(handles.count), &handles, &index, torus_MPI_STATUS_IGNORE())
-        // A request that completed — in error too — has been freed by MPI and its handle set to
-        // MPI_REQUEST_NULL: forget it before reporting, so that `cancel` never frees it again.
+        return try settle(list, handles, index: index, code: code)
+    }
+
+    /// MPI_Testany until one completes or `seconds` pass (nil then): the stall watch's wait. MPI's
+    /// own Waitany polls too, so this costs no more; the clock is read every 256 polls.
+    func waitAny(_ list: [TransportRequest], within seconds: Double) throws -> Int? {
+        var handles: [MPI_Request?] = list.map { requests[$0.id] ?? torus_MPI_REQUEST_NULL() }
+        let deadline = Self.now() + seconds
+        var polls = 0
+        while true {
+            var index: Int32 = 0, flag: Int32 = 0
+            let code = PMPI_Testany(Int32(handles.count), &handles, &index, &flag, torus_MPI_STATUS_IGNORE())
+            if flag != 0 || code != torus_MPI_SUCCESS() { return try settle(list, handles, index: index, code: code) }
+            polls += 1
+            if polls % 256 == 0 && Self.now() > deadline { return nil }
+        }
+    }
+
+    /// After MPI_Waitany/MPI_Testany: a request that completed — in error too — has been freed by
+    /// MPI and its handle set to MPI_REQUEST_NULL. Forget it before reporting, so that `cancel`
+    /// never frees it again; then report the error or return the index.
+    private func settle(_ list: [TransportRequest], _ handles: [MPI_Request?], index: Int32, code: Int32) throws -> Int {
         for (i, handle) in handles.enumerated() where handle == torus_MPI_REQUEST_NULL() { requests[list[i].id] = nil }
         if index >= 0 && index != torus_MPI_UNDEFINED() && Int(index) < list.count { requests[list[Int(index)].id] = nil }
-        try mpiCheck(code, "MPI_Waitany (a message size that differs between ranks shows up here: did every rank pass the same count and type?)")
+        try mpiCheck(code, "MPI_Waitany (a message size that differs between ranks shows up here: did every rank pass the same count and type? TORUS_CHECK=1 checks that before any data moves)")
         guard index != torus_MPI_UNDEFINED() else {
             throw TorusError.communication("MPI_Waitany: none of the \(list.count) requests was active")
         }
         return Int(index)
     }
+
+    private static func now() -> Double { monotonicSeconds() }
 
     func cancel(_ request: TransportRequest) {
         guard var r: MPI_Request? = requests.removeValue(forKey: request.id) ?? nil else { return }
@@ -75,4 +100,11 @@ final class MPITransport: Transport {
         }
         return Int32(bytes)
     }
+}
+
+/// Seconds on the monotonic clock.
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

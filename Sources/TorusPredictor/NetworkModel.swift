@@ -73,11 +73,15 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             throw TorusError.invalidValue(name: "--set", value: assignment, expected: "NAME=VALUE with NAME one of " + names.joined(separator: ", "))
         }
         let (key, text) = (kv[0], kv[1])
+        // Rates from 1 kB/s to 1 PB/s, times up to 1 s: outside these the model's times overflow or
+        // mean nothing (a link of 1e-300 bytes/s would print "time inf").
         func number(_ allowInfinity: Bool, _ positive: Bool = false) throws -> Double {
             let v = text.lowercased() == "inf" ? Double.infinity : Double(text)
-            guard let v, v >= 0, !v.isNaN, allowInfinity || v.isFinite, !positive || v > 0 else {
+            let range = positive ? 1e3 ... 1e15 : 0 ... 1
+            guard let v, !v.isNaN, (allowInfinity && v == .infinity) || range.contains(v) else {
                 let unit = NetworkModel.parameters.first { $0.name == key }!.unit
-                throw TorusError.invalidValue(name: "--set \(key)", value: text, expected: (positive ? "a positive number" : "a non-negative number") + " (\(unit))")
+                let bounds = positive ? "a rate from 1e3 to 1e15" : "a time from 0 to 1"
+                throw TorusError.invalidValue(name: "--set \(key)", value: text, expected: bounds + (allowInfinity ? " or inf" : "") + " (\(unit))")
             }
             return v
         }

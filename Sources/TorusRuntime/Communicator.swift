@@ -15,6 +15,8 @@ public struct CollectiveOptions: Sendable {
     public var executor: ExecutorOptions
     /// 0 quiet, 1 one line per communicator, 2 also one line per call (stderr, rank 0 of the group).
     public var verbose: Int
+    /// `TORUS_CHECK=1`: before each call the ranks agree on its arguments (`checkAgreement`).
+    public var check = false
 
     public init(route: AllReduceRoute? = nil, libraryBelowBytes: Int = 0, smallAlgorithm: Algorithm = .recursiveDoubling,
                 largeAlgorithm: Algorithm? = nil, selection: AlgorithmSelection = AlgorithmSelection(),
@@ -48,6 +50,8 @@ public protocol Communicator: AnyObject {
     var reductionEngine: ReductionEngine { get }
     /// Scratch memory kept between calls (fresh memory would be paid for in page faults every call).
     var scratch: ScratchSpace { get }
+    /// The calls made on this communicator so far (their sequence numbers, for stall reports).
+    var calls: CallLog { get }
     /// Settings of the collectives.
     var options: CollectiveOptions { get set }
     /// Whether another thread may communicate on this backend while the application does too
@@ -60,6 +64,22 @@ public protocol Communicator: AnyObject {
     /// and returns true, or returns false to let a schedule do it. `sendBuffer` nil means in place.
     func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp) throws -> Bool
+    /// The stall watch went off (`options.executor.stallSeconds` without progress) during call
+    /// number `call`: report it; throw to end the call, return to keep waiting.
+    func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws
+    /// Throws if the backend can no longer communicate (MPI finalised); called at each call's start.
+    func checkUsable() throws
+}
+
+/// A communicator's count of collective calls (the number of the current one, from 1).
+public final class CallLog: @unchecked Sendable {   // used by the communicator's calling thread only
+    public private(set) var count = 0
+    public init() {}
+    /// Counts a new call and returns its number.
+    public func next() -> Int {
+        count += 1
+        return count
+    }
 }
 
 extension Communicator {
@@ -80,9 +100,14 @@ extension Communicator {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
+        try checkUsable()
         let type = kernel.type
         // Nonblocking requests on this communicator come first (and own its transport until over).
         if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
+        let call = calls.next()
+        let arguments = CallArguments(count: count, type: type, op: kernel.op, route: route,
+                                      inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
+        if options.check { try checkAgreement(arguments) }
         if case .library = route,
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
             return
@@ -96,8 +121,12 @@ extension Communicator {
         let chosen: Algorithm
         if case let .schedule(a) = route { chosen = a } else { chosen = options.smallAlgorithm }
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
-        try ScheduleExecutor(options: options.executor).run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
-                                                            transport: transport, engine: reductionEngine, scratch: scratch)
+        var executor = ScheduleExecutor(options: options.executor)
+        if options.executor.stallSeconds > 0 {
+            executor.onStall = { [unowned self] stall in try self.reportStall(stall, call: call, algorithm: chosen, arguments: arguments) }
+        }
+        try executor.run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
+                         transport: transport, engine: reductionEngine, scratch: scratch)
     }
 
     /// The route of a call: an algorithm forced by argument, then by the options, then the library
@@ -154,6 +183,14 @@ import Glibc
 #endif
 
 extension Communicator {
+    /// In-process backends are usable as long as they exist.
+    public func checkUsable() throws {}
+
+    /// Backends without a report of their own end the call with the stall as a timeout.
+    public func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws {
+        throw TorusError.timeout(seconds: stall.seconds, waiting: stall.lines.map { "rank \(rank): \($0)" })
+    }
+
     /// In-process backends allow a progress thread.
     public var progressThreadAllowed: Bool { true }
 

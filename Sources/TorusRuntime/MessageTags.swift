@@ -11,4 +11,6 @@ public enum MessageTags {
     public static let streams = 100
     /// `split(color:key:)` on backends without a split of their own (`GroupSplit`).
     public static let split = 1 << 20
+    /// `TORUS_CHECK`'s exchange of call arguments on backends without an allgather of their own.
+    public static let check = (1 << 20) + 1
 }

@@ -204,6 +204,7 @@ extension Communicator {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
+        try checkUsable()
         var chosen = options.smallAlgorithm
         if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a }
         let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))

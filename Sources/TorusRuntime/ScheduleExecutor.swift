@@ -7,6 +7,10 @@ public struct ExecutorOptions: Sendable, Hashable {
     public var rules: IssueRules
     /// Tags used: `tagBase + stream index` (see `MessageTags` for why streams pair up).
     public var tagBase: Int
+    /// The stall watch (`TORUS_TIMEOUT`): after this many seconds with no message completing while
+    /// the executor waits on the network, it reports what it waits for (`ScheduleExecutor.onStall`);
+    /// 0 waits without a limit.
+    public var stallSeconds: Double = 0
 
     public init(rules: IssueRules = IssueRules(), tagBase: Int = MessageTags.streams) {
         self.rules = rules
@@ -42,6 +46,9 @@ public struct ScheduleExecutor {
     public var options: ExecutorOptions
     /// Called for every issue and completion (tests only; nil in normal use).
     public var observer: ((ExecutorEvent) -> Void)?
+    /// Called when nothing completed for `options.stallSeconds` while waiting: throwing ends the run
+    /// (its requests withdrawn), returning keeps waiting (and reports again after as long).
+    public var onStall: ((ExecutorStall) throws -> Void)?
 
     public init(options: ExecutorOptions = ExecutorOptions()) {
         self.options = options
@@ -63,6 +70,7 @@ public struct ScheduleExecutor {
         let scratch = space.buffer(bytes: schedule.scratchCount * size)
         var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
                               kernel: kernel, transport: transport, engine: engine, observer: observer)
+        run.onStall = onStall
         defer { run.release() }
         if let input, input != UnsafeRawPointer(data) {
             run.input = input
@@ -88,6 +96,31 @@ public struct ScheduleExecutor {
             run.fresh = IntervalSet(0 ..< schedule.count * size)
         }
         return PendingRun(run)
+    }
+}
+
+/// What a stalled run waits for (`ScheduleExecutor.onStall`).
+public struct ExecutorStall: Sendable {
+    /// One request in flight: a send or a receive of `bytes` with `peer` (a rank of the group), in
+    /// part (stream) `part` at step `step` of that part.
+    public struct Pending: Sendable {
+        public var kind: SegmentKind
+        public var peer: Int
+        public var part: Int
+        public var step: Int
+        public var bytes: Int
+    }
+    /// Seconds without a completion.
+    public var seconds: Double
+    public var pending: [Pending]
+    /// Reductions still running (these are local and not what the run waits for).
+    public var reductions: Int
+
+    /// "receive of 400000 bytes from rank 3 (part 2, step 5)", one per request, receives first.
+    public var lines: [String] {
+        pending.sorted { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }.map {
+            ($0.kind == .send ? "send of \($0.bytes) bytes to" : "receive of \($0.bytes) bytes from") + " rank \($0.peer) (part \($0.part), step \($0.step))"
+        }
     }
 }
 
@@ -154,6 +187,10 @@ private struct ExecutorRun {
     let transport: Transport
     let engine: ReductionEngine
     let observer: ((ExecutorEvent) -> Void)?
+    var onStall: ((ExecutorStall) throws -> Void)?
+    let stallSeconds: Double
+    /// Each stream's first index in `steps`.
+    let firstStep: [Int32]
 
     init(schedule: Schedule, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
          options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
@@ -161,6 +198,7 @@ private struct ExecutorRun {
         rules = options.rules
         segmentElements = options.rules.segmentElements(elementSize: elementSize)
         tagBase = options.tagBase
+        stallSeconds = options.stallSeconds
         self.elementSize = elementSize
         self.data = data
         self.scratch = scratch
@@ -178,6 +216,7 @@ private struct ExecutorRun {
                 filled += 1
             }
         }
+        firstStep = streams.map(\.step)
         let n = max(1, streams.count)
         opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
         capacities = Array(repeating: IssueRules.requestTable, count: n)
@@ -276,9 +315,29 @@ private struct ExecutorRun {
                 continue
             }
             let requests = Array(inFlight.keys)
-            let index = try transport.waitAny(requests)
-            try complete(requests[index])
+            if stallSeconds > 0 {
+                guard let index = try transport.waitAny(requests, within: stallSeconds) else {
+                    try onStall?(stall())
+                    continue
+                }
+                try complete(requests[index])
+            } else {
+                try complete(requests[try transport.waitAny(requests)])
+            }
         }
+    }
+
+    /// What the run waits for.
+    func stall() -> ExecutorStall {
+        var pending: [ExecutorStall.Pending] = []
+        for (s, serial) in inFlight.values {
+            let t = tables(s)
+            guard let i = t.find(serial, count: streams[s].opCount) else { continue }
+            let op = t.ops[i]
+            pending.append(.init(kind: op.kind, peer: Int(op.peer), part: s, step: Int(op.step - firstStep[s]),
+                                 bytes: op.access.a.count * elementSize))
+        }
+        return ExecutorStall(seconds: stallSeconds, pending: pending, reductions: reducing.count)
     }
 
     /// Issues the next segment of stream `s` if the rules allow.

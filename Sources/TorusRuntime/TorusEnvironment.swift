@@ -50,6 +50,14 @@ public struct TorusEnvironment: Sendable {
     /// `TORUS_PROGRESS_CORE`: the processing unit the nonblocking requests' progress thread is
     /// pinned to (an assistant core).
     public var progressCore: Int?
+    /// `TORUS_CHECK=1`: the ranks agree on each call's arguments before any data moves.
+    public var check = false
+    /// `TORUS_TIMEOUT`: seconds without progress before a waiting call reports a stall (0: never).
+    public var stallSeconds: Double = TorusEnvironment.defaultStallSeconds
+    /// `TORUS_ON_STALL`: `abort` ends the job after the report, `warn` keeps waiting and reports again.
+    public var abortOnStall = true
+    /// Five minutes: longer than any step of a healthy AllReduce, short enough to matter in a job.
+    public static let defaultStallSeconds = 300.0
 
     public init(route: AllReduceRoute? = nil, dims: TorusShape? = nil, rankMapPath: String? = nil, verbose: Int = 0,
                 minBytes: Int? = nil, segmentBytes: Int? = nil) {
@@ -98,6 +106,26 @@ public struct TorusEnvironment: Sendable {
             }
             e.reductionCores = v
         }
+        if let v = env["TORUS_TIMEOUT"], !v.isEmpty {
+            guard let seconds = Double(v), seconds.isFinite, seconds >= 0, seconds <= 1e6 else {
+                throw TorusError.invalidValue(name: "TORUS_TIMEOUT", value: v,
+                                              expected: "seconds without progress before a stall is reported, from 0 (never) to 1000000; the default is 300")
+            }
+            e.stallSeconds = seconds
+        }
+        if let v = env["TORUS_ON_STALL"], !v.isEmpty {
+            guard v == "abort" || v == "warn" else {
+                throw TorusError.invalidValue(name: "TORUS_ON_STALL", value: v,
+                                              expected: "abort (report, then end the job: the default) or warn (report and keep waiting)")
+            }
+            e.abortOnStall = v == "abort"
+        }
+        if let v = env["TORUS_CHECK"], !v.isEmpty {
+            guard v == "0" || v == "1" else {
+                throw TorusError.invalidValue(name: "TORUS_CHECK", value: v, expected: "0 (off) or 1 (the ranks agree on every call's arguments first)")
+            }
+            e.check = v == "1"
+        }
         if let v = env["TORUS_PROGRESS_CORE"], !v.isEmpty {
             guard let n = Int(v), (0..<4096).contains(n) else {
                 throw TorusError.invalidValue(name: "TORUS_PROGRESS_CORE", value: v, expected: "one processing unit number, such as 2")
@@ -112,7 +140,7 @@ public struct TorusEnvironment: Sendable {
     /// else on a near-cubic factorisation of the world size.
     public func placement(worldSize: Int) throws -> (machine: TorusShape, nodes: [Int]) {
         if let path = rankMapPath {
-            let map = try RankMap.load(path: path)
+            let map = try RankMap.load(path: path, maxBytes: RankMap.maxBytes(ranks: worldSize))
             guard map.coordinates.count == worldSize else {
                 throw TorusError.invalidValue(name: "TORUS_RANKMAP", value: path,
                                               expected: "one entry per rank: the job has \(worldSize) ranks, the file has \(map.coordinates.count)")

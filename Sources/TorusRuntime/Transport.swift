@@ -26,12 +26,19 @@ public protocol Transport: AnyObject {
     func test(_ request: TransportRequest) throws -> Bool
     /// Blocks until one of `requests` completes and returns its index; the request is forgotten.
     func waitAny(_ requests: [TransportRequest]) throws -> Int
+    /// As `waitAny`, but gives up after `seconds` without any of `requests` completing and returns
+    /// nil (the stall watch). Transports without a clock of their own wait without a limit.
+    func waitAny(_ requests: [TransportRequest], within seconds: Double) throws -> Int?
     /// Withdraws a request after a failure, so that its buffer is never touched again; the
     /// request is forgotten. Called only on the way out of an error.
     func cancel(_ request: TransportRequest)
 }
 
 extension Transport {
+    public func waitAny(_ requests: [TransportRequest], within seconds: Double) throws -> Int? {
+        try waitAny(requests)
+    }
+
     /// Blocks until the request completes.
     public func wait(_ request: TransportRequest) throws {
         _ = try waitAny([request])

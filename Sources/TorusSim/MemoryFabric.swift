@@ -196,10 +196,13 @@ final class MemoryFabric: @unchecked Sendable {
     }
 
     /// Blocks until one of `ids` completes at `rank`; returns its index. Throws on a failed
-    /// request, a timeout (naming every waiting rank) or an abort of the job.
-    func waitAny(_ ids: [Int], at rank: Int, describing what: () -> String) throws -> Int {
+    /// request, a timeout (naming every waiting rank) or an abort of the job. With a `limit`
+    /// below the timeout, returns nil once `limit` seconds pass with none complete.
+    func waitAny(_ ids: [Int], at rank: Int, limit: Double? = nil, describing what: () -> String) throws -> Int? {
         let box = mailboxes[rank]
-        let deadline = MemoryFabric.now() + timeout
+        let start = MemoryFabric.now()
+        let deadline = start + timeout
+        let giveUp = limit.map { start + $0 } ?? .infinity
         var registered = false
         box.condition.lock()
         defer {
@@ -215,6 +218,7 @@ final class MemoryFabric: @unchecked Sendable {
             }
             if let reason = aborted() { throw TorusError.communication("rank \(rank) stopped: \(reason)") }
             let now = MemoryFabric.now()
+            if now >= giveUp && giveUp < deadline { return nil }
             if now >= deadline {
                 let list = waitingRanks()
                 abort("rank \(rank) timed out")
@@ -225,7 +229,7 @@ final class MemoryFabric: @unchecked Sendable {
                 registered = true
             }
             // Short slices: wake for delayed messages and for an abort raised elsewhere.
-            _ = box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, deadline - now)))
+            _ = box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, min(deadline, giveUp) - now)))
         }
     }
 

@@ -43,10 +43,20 @@ final class MemoryTransport: Transport {
     }
 
     func waitAny(_ requests: [TransportRequest]) throws -> Int {
+        try waitAny(requests, limit: nil)!
+    }
+
+    /// The stall watch's wait: nil after `seconds` with none complete (the simulation's own
+    /// timeout, which ends the whole job, still applies).
+    func waitAny(_ requests: [TransportRequest], within seconds: Double) throws -> Int? {
+        try waitAny(requests, limit: seconds)
+    }
+
+    private func waitAny(_ requests: [TransportRequest], limit: Double?) throws -> Int? {
         let ids = requests.map(\.id)
-        let index = try fabric.waitAny(ids, at: worldRank) {
+        guard let index = try fabric.waitAny(ids, at: worldRank, limit: limit, describing: {
             ids.compactMap { pending[$0] }.prefix(3).joined(separator: ", ")
-        }
+        }) else { return nil }
         pending[ids[index]] = nil
         return index
     }

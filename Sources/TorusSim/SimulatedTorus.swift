@@ -82,6 +82,7 @@ public final class SimulatedCommunicator: Communicator {
     public let transport: Transport
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
+    public let calls = CallLog()
     public var options: CollectiveOptions
     /// World rank (= torus node) of each member.
     public let members: [Int]

@@ -109,8 +109,16 @@ struct BenchSettings {
         var size = max(lo, type.size)
         while size <= hi { s.append(size); size *= a.factor }
         sizes = s
-        routes = try a.algorithms.split(separator: ",").map { name -> AllReduceRoute? in
-            name.lowercased() == "auto" ? nil : try AllReduceRoute(parsing: String(name), name: "-a")
+        routes = try a.algorithms.split(separator: ",", omittingEmptySubsequences: false).map { name -> AllReduceRoute? in
+            let name = name.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else {
+                throw TorusError.invalidValue(name: "-a", value: a.algorithms,
+                                              expected: "a comma-separated list of auto, mpi or algorithm names, none empty (such as sixring,mpi)")
+            }
+            return name.lowercased() == "auto" ? nil : try AllReduceRoute(parsing: name, name: "-a")
+        }
+        guard sizes.count > 0 else {
+            throw TorusError.invalidValue(name: "-b/-e", value: "\(lo) to \(hi)", expected: "a range holding at least one size of \(type.size) bytes or more (-b at most -e)")
         }
         if let text = a.split {
             guard text.hasPrefix("tp="), let t = Int(text.dropFirst(3)), t >= 1, worldSize % t == 0 else {

@@ -115,6 +115,8 @@ import Testing
     @Test(arguments: [
         (["sim", "--preset", "tofu-z"], "'tofu-d', 'generic' or 'ideal'"),
         (["sim", "--set", "link-bandwidth=-1"], "--set link-bandwidth"),
+        (["sim", "--set", "link-bandwidth=1e-300"], "a rate from 1e3 to 1e15"),
+        (["sim", "--set", "link-latency=5"], "a time from 0 to 1"),
         (["sim", "--sweep", "8"], "MIN:MAX"),
         (["sim", "--rankmap", "x.vcoord"], "--job"),
         (["sim", "--network", "mesh"], "'torus' and 'full'"),

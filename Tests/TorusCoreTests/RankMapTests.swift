@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TorusCore
 
@@ -91,6 +92,20 @@ import Testing
         #expect(throws: TorusError.self) { try map.nodes(on: TorusShape(4, 2, 2), ranks: 3) }
         #expect(throws: TorusError.self) { try map.nodes(on: TorusShape([4, 2])) == [] && false }
         #expect(try map.nodes(on: TorusShape(4, 2, 2), ranks: 2) == [0, 2])
+    }
+
+    /// What is not a regular file (a device that never ends, a directory) and files far larger
+    /// than the map can need are refused before reading, with a message saying so.
+    @Test func devicesDirectoriesAndHugeFilesAreRefused() throws {
+        for path in ["/dev/urandom", "/dev/zero", NSTemporaryDirectory()] {
+            #expect { _ = try RankMap.load(path: path) } throws: { "\($0)".contains("a regular file") }
+        }
+        let path = NSTemporaryDirectory() + "torus-big-\(getpid()).vcoord"
+        try writeText(String(repeating: "(0,0,0)\n", count: 200_000), to: path, overwrite: true)
+        defer { unlink(path) }
+        #expect { _ = try RankMap.load(path: path, maxBytes: RankMap.maxBytes(ranks: 8)) } throws: { "\($0)".contains("at most 1M bytes") }
+        #expect(try RankMap.load(path: path).coordinates.count == 200_000)
+        #expect(RankMap.maxBytes(ranks: 8) == 1 << 20 && RankMap.maxBytes(ranks: 1 << 20) == RankMap.defaultMaxBytes)
     }
 
     /// Random bytes and random mutations of valid files: every input is either read or refused

@@ -19,6 +19,8 @@ import TorusSchedules
         let threads = try TorusEnvironment.read(["TORUS_REDUCTION_THREADS": "3", "TORUS_REDUCTION_CORES": "0,2-4"])
         #expect(threads.reductionThreads == 3 && threads.reductionCores == "0,2-4")
         #expect(try TorusEnvironment.read(["TORUS_PROGRESS_CORE": "1"]).progressCore == 1)
+        #expect(try TorusEnvironment.read(["TORUS_CHECK": "1"]).check && !(try TorusEnvironment.read(["TORUS_CHECK": "0"]).check))
+        #expect(!(try TorusEnvironment.read([:]).check))
         #expect(ProcessingUnitList.parse("0,2-4,9") == [0, 2, 3, 4, 9])
         #expect(ProcessingUnitList.parse("") == nil && ProcessingUnitList.parse("1,,2") == nil && ProcessingUnitList.parse("-3") == nil)
     }
@@ -34,6 +36,7 @@ import TorusSchedules
         ("TORUS_REDUCTION_CORES", "4-2", "hwloc's list syntax"),
         ("TORUS_REDUCTION_CORES", "x", "hwloc's list syntax"),
         ("TORUS_PROGRESS_CORE", "2-3", "one processing unit number"),
+        ("TORUS_CHECK", "yes", "0 (off) or 1"),
     ])
     func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
         do {

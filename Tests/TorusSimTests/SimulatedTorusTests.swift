@@ -78,6 +78,73 @@ import TorusSchedules
         }
     }
 
+    /// TORUS_CHECK: every rank learns of the difference before any data moves, with the ranks named.
+    @Test(arguments: ["count", "op", "in place", "algorithm", "none"])
+    func theCheckNamesRanksThatPassDifferentArguments(differs: String) throws {
+        var options = CollectiveOptions()
+        options.check = true
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 30, options: options)
+        let errors = Failures(), wrong = Failures()
+        try torus.run { comm in
+            let odd = comm.rank == 3
+            let count = differs == "count" && odd ? 1001 : 1000
+            let op: ReduceOp = differs == "op" && odd ? .max : .sum
+            let algorithm: Algorithm = differs == "algorithm" && odd ? .ring : .sixRing
+            var data = [Float](repeating: 1, count: count)
+            let input = data
+            do {
+                if differs == "in place" && odd {
+                    try data.withUnsafeMutableBytes { try comm.allReduce(nil, $0.baseAddress!, count: count, type: .float32, op: op, algorithm: algorithm) }
+                } else {
+                    try input.withUnsafeBytes { i in
+                        try data.withUnsafeMutableBytes { try comm.allReduce(i.baseAddress!, $0.baseAddress!, count: count, type: .float32, op: op, algorithm: algorithm) }
+                    }
+                }
+                if data != [Float](repeating: 4, count: count) { wrong.add("rank \(comm.rank)") }
+            } catch {
+                errors.add("\(error)")
+            }
+        }
+        if differs == "none" {
+            #expect(errors.list.isEmpty && wrong.list.isEmpty, "\(errors.list) \(wrong.list)")
+            return
+        }
+        // Every rank reports it (none goes on into the AllReduce), naming the ranks and values.
+        #expect(errors.list.count == 4, "\(errors.list)")
+        let expected = ["count": "count: ranks 0-2 passed 1000; rank 3 passed 1001", "op": "op: ranks 0-2 passed sum; rank 3 passed max",
+                        "in place": "in place: ranks 0-2 passed no; rank 3 passed yes",
+                        "algorithm": "route: ranks 0-2 passed sixring; rank 3 passed ring"][differs]!
+        #expect(errors.list.allSatisfy { $0.contains("TORUS_CHECK") && $0.contains(expected) }, "\(errors.list)")
+    }
+
+    /// The stall watch: ranks that wait `stallSeconds` for a late rank report what they wait for
+    /// (here the default report, which ends the call): peer, part, step and bytes.
+    @Test func theStallWatchReportsWhatEachRankWaitsFor() throws {
+        var options = CollectiveOptions()
+        options.executor.stallSeconds = 0.3
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 3, options: options)
+        let errors = Failures()
+        try torus.run { comm in
+            if comm.rank == 3 { Thread.sleep(forTimeInterval: 1) }
+            do {
+                _ = try comm.allReduce([Float](repeating: 1, count: 4000), op: .sum, algorithm: .sixRing)
+            } catch {
+                if comm.rank != 3 { errors.add("\(error)") }
+            }
+        }
+        #expect(errors.list.count == 3, "\(errors.list)")
+        // Each names its own waits (a rank waiting for the late one's neighbours too: the stall spreads).
+        for text in errors.list {
+            #expect(text.contains("timed out after 0.3 s") && text.contains("receive of ") && text.contains(", step "), "\(text)")
+        }
+        #expect(errors.list.contains { $0.contains(" bytes from rank 3 (part ") }, "\(errors.list)")
+    }
+
+    @Test func rankListsAreRanges() {
+        #expect(CallArguments.rankList([3]) == "rank 3")
+        #expect(CallArguments.rankList([0, 1, 2, 5, 7, 8]) == "ranks 0-2, 5, 7-8")
+    }
+
     @Test func aRankThatThrowsStopsTheOthers() throws {
         let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 30)
         struct Boom: Error {}

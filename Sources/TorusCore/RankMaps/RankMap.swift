@@ -75,8 +75,9 @@ public struct RankMap: Equatable, Sendable {
     /// Reads a rank map file in any of the formats (`format`, else guessed from the name and the
     /// first line). `nodeList` names the node list file (`host x y z` lines) a rankfile without
     /// `# node` lines needs.
-    public static func load(path: String, format: Format? = nil, nodeList: String? = nil) throws -> RankMap {
-        let text = try readText(path: path, what: "rank map file")
+    /// `maxBytes` bounds what is read (a job knows how large its map can be: see `maxBytes(ranks:)`).
+    public static func load(path: String, format: Format? = nil, nodeList: String? = nil, maxBytes: Int = defaultMaxBytes) throws -> RankMap {
+        let text = try readText(path: path, what: "rank map file", maxBytes: maxBytes)
         let hosts = try nodeList.map { try RankfileFormat.parseNodeList(try readText(path: $0, what: "node list file"), path: $0) }
         return try parse(text, path: path, format: format ?? Format.guess(path: path, text: text), nodeList: hosts)
     }
@@ -145,17 +146,40 @@ public struct RankMap: Equatable, Sendable {
 }
 
 /// Reads a whole file as text (invalid UTF-8 is replaced, so arbitrary bytes reach the strict parsers).
-public func readText(path: String, what: String) throws -> String {
+extension RankMap {
+    /// The largest rank map read without a job to size it: 256 MiB, over a million ranks at the
+    /// longest lines the formats write.
+    public static let defaultMaxBytes = 256 << 20
+
+    /// What a map of `ranks` ranks can need: 4 KiB a rank (room for comments and long host
+    /// names), at least 1 MiB.
+    public static func maxBytes(ranks: Int) -> Int { max(1 << 20, min(defaultMaxBytes, ranks * 4096)) }
+}
+
+/// Reads a regular file of at most `maxBytes` bytes as text. A device, FIFO or directory (such as
+/// /dev/urandom, which never ends) and a file larger than `maxBytes` are errors that say so.
+public func readText(path: String, what: String, maxBytes: Int = RankMap.defaultMaxBytes) throws -> String {
     guard let file = fopen(path, "r") else {
         throw TorusError.invalidValue(name: what, value: path, expected: "a readable file (\(String(cString: strerror(errno))))")
     }
     defer { fclose(file) }
+    var info = stat()
+    guard fstat(fileno(file), &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        throw TorusError.invalidValue(name: what, value: path, expected: "a regular file (this is a directory, a device or a pipe)")
+    }
+    guard Int(info.st_size) <= maxBytes else {
+        throw TorusError.invalidValue(name: what, value: path,
+                                      expected: "a file of at most \(ByteCount.format(maxBytes)) bytes (it has \(ByteCount.format(Int(info.st_size)))): far more than a rank map of this size needs")
+    }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
         let n = fread(&chunk, 1, chunk.count, file)
         if n <= 0 { break }
         bytes += chunk[0..<n]
+        guard bytes.count <= maxBytes else {
+            throw TorusError.invalidValue(name: what, value: path, expected: "a file of at most \(ByteCount.format(maxBytes)) bytes (it grew while being read)")
+        }
     }
     return String(decoding: bytes, as: UTF8.self)
 }

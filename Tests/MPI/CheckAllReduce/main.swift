@@ -114,6 +114,14 @@ do {
         print("mpi np=\(n): \(total[0] - total[1]) passed, \(total[1]) failed")
     }
     try MPIEnvironment.finalize()
+    // A call after MPI_Finalize is an error that says so, not an abort inside MPI.
+    do {
+        _ = try world.allReduce([Float](repeating: 1, count: 8), op: .sum)
+        print("FAIL a call after finalize went through")
+        exit(1)
+    } catch let error as TorusError where "\(error)".contains("MPI has been finalised") {
+        if world.rank == 0 { print("a call after finalize is an error: passed") }
+    }
     exit(total[1] == 0 ? 0 : 1)
 } catch {
     print("torus-mpi-check: error: \(error)")

@@ -1,0 +1,136 @@
+import TorusCore
+import TorusSchedules
+
+/// The arguments of one AllReduce call that every rank must pass alike.
+public struct CallArguments: Equatable, Sendable {
+    public var count: Int
+    public var type: ElementType
+    public var op: ReduceOp
+    public var route: AllReduceRoute
+    public var inPlace: Bool
+
+    public init(count: Int, type: ElementType, op: ReduceOp, route: AllReduceRoute, inPlace: Bool) {
+        self.count = count
+        self.type = type
+        self.op = op
+        self.route = route
+        self.inPlace = inPlace
+    }
+
+    /// Five integers: count, type, op, route (-1 the library, else the algorithm's index), in place.
+    var record: [Int64] {
+        let routeCode: Int64
+        switch route {
+        case .library: routeCode = -1
+        case let .schedule(a): routeCode = Int64(Algorithm.allCases.firstIndex(of: a) ?? 0)
+        }
+        return [Int64(count), Int64(ElementType.allCases.firstIndex(of: type) ?? 0), Int64(ReduceOp.allCases.firstIndex(of: op) ?? 0),
+                routeCode, inPlace ? 1 : 0]
+    }
+
+    /// Each field of a record as the error names it.
+    static let fields = ["count", "type", "op", "route", "in place"]
+
+    static func describe(field: Int, _ value: Int64) -> String {
+        switch field {
+        case 1: return ElementType.allCases.indices.contains(Int(value)) ? "\(ElementType.allCases[Int(value)])" : "a type the library leaves to MPI"
+        case 2: return ReduceOp.allCases.indices.contains(Int(value)) ? "\(ReduceOp.allCases[Int(value)])" : "an op the library leaves to MPI"
+        case 3:
+            if value == -1 { return "mpi (below the size threshold, or a type or op left to MPI)" }
+            if value == -2 { return "the library" }
+            return Algorithm.allCases.indices.contains(Int(value)) ? Algorithm.allCases[Int(value)].rawValue : "\(value)"
+        case 4: return value == 0 ? "no" : "yes"
+        default: return "\(value)"
+        }
+    }
+
+    /// The disagreements among the ranks' records (one per rank), or nil when all agree: per field,
+    /// the ranks ("ranks 0-2, 5") that passed each value.
+    public static func disagreements(_ records: [[Int64]]) -> String? {
+        var lines: [String] = []
+        for f in fields.indices {
+            var groups: [(value: Int64, ranks: [Int])] = []
+            for (rank, record) in records.enumerated() {
+                if let i = groups.firstIndex(where: { $0.value == record[f] }) { groups[i].ranks.append(rank) } else { groups.append((record[f], [rank])) }
+            }
+            guard groups.count > 1 else { continue }
+            lines.append("\(fields[f]): " + groups.map { "\(rankList($0.ranks)) passed \(describe(field: f, $0.value))" }.joined(separator: "; "))
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: " | ")
+    }
+
+    /// The error every rank reports.
+    public static func mismatchMessage(_ what: String, size: Int, rank: Int) -> String {
+        "TORUS_CHECK: the \(size) ranks of the communicator called AllReduce with different arguments (this is rank \(rank)): "
+            + "\(what). Every rank must pass the same count, type, op, algorithm and in-place choice; no data was sent"
+    }
+
+    /// "rank 3", "ranks 0-2, 5".
+    public static func rankList(_ ranks: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < ranks.count {
+            var j = i
+            while j + 1 < ranks.count && ranks[j + 1] == ranks[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(ranks[i])" : "\(ranks[i])-\(ranks[j])")
+            i = j + 1
+        }
+        return (ranks.count == 1 ? "rank " : "ranks ") + parts.joined(separator: ", ")
+    }
+}
+
+/// A backend with an allgather of its own (MPI's), used by `checkAgreement` instead of the
+/// transport's point-to-point exchange.
+public protocol RecordGathering {
+    /// Every rank's `record` (all of the same length), in rank order. Collective over the group.
+    func allGather(_ record: [Int64]) throws -> [[Int64]]
+}
+
+/// Every rank's fixed-size record through point-to-point messages (each rank sends its record to
+/// every other): the allgather of the backends without one of their own.
+public enum TransportExchange {
+    public static func allGather(_ record: [Int64], transport: Transport, tag: Int) throws -> [[Int64]] {
+        let p = transport.size, me = transport.rank, n = record.count
+        var mine = record
+        var all = [Int64](repeating: 0, count: p * n)
+        for k in 0..<n { all[me * n + k] = record[k] }
+        var requests: [TransportRequest] = []
+        try mine.withUnsafeMutableBytes { out in
+            try all.withUnsafeMutableBytes { table in
+                let stride = n * MemoryLayout<Int64>.stride
+                do {
+                    for peer in 0..<p where peer != me {
+                        requests.append(try transport.irecv(UnsafeMutableRawBufferPointer(rebasing: table[peer * stride ..< (peer + 1) * stride]),
+                                                            from: peer, tag: tag))
+                        requests.append(try transport.isend(UnsafeRawBufferPointer(out), to: peer, tag: tag))
+                    }
+                    while !requests.isEmpty {
+                        requests.remove(at: try transport.waitAny(requests))
+                    }
+                } catch {
+                    for r in requests { transport.cancel(r) }
+                    throw error
+                }
+            }
+        }
+        return (0..<p).map { Array(all[$0 * n ..< ($0 + 1) * n]) }
+    }
+}
+
+extension Communicator {
+    /// `TORUS_CHECK=1`: the ranks exchange the call's arguments (one small allgather) and, if any
+    /// differ, every rank throws an error naming the ranks and their values — before any data
+    /// moves, so that a mismatch is never a hang, a crash or a wrong answer.
+    public func checkAgreement(_ call: CallArguments) throws {
+        guard size > 1 else { return }
+        let records: [[Int64]]
+        if let gathering = self as? RecordGathering {
+            records = try gathering.allGather(call.record)
+        } else {
+            records = try TransportExchange.allGather(call.record, transport: transport, tag: MessageTags.check)
+        }
+        if let what = CallArguments.disagreements(records) {
+            throw TorusError.communication(CallArguments.mismatchMessage(what, size: size, rank: rank))
+        }
+    }
+}
