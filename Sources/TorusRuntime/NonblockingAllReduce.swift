@@ -205,6 +205,7 @@ extension Communicator {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
         try checkUsable()
+        _ = calls.next()
         var chosen = options.smallAlgorithm
         if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a }
         let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))
