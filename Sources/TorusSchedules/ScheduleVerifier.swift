@@ -63,7 +63,24 @@ public enum ScheduleVerifier {
     /// Most (ranks × elements × set words) the symbolic run will hold in memory.
     public static let maxCells = 1 << 26
 
+    /// Why `ranks` ranks of `count` elements are too large to verify — the symbolic state (a bit
+    /// per rank for every element of every rank) would pass `maxCells` words — or nil. Known before
+    /// any schedule is built.
+    public static func tooLarge(ranks: Int, count: Int) -> String? {
+        func cells(_ p: Int) -> Double { Double(p) * Double(max(1, count)) * Double((p + 63) / 64) }
+        guard cells(ranks) > Double(maxCells) else { return nil }
+        var k = 1
+        while cells((k + 1) * (k + 1) * (k + 1)) <= Double(maxCells) { k += 1 }
+        return "\(ranks) ranks × \(count) elements need at least \(MemoryBudget.format(cells(ranks) * 8)) of symbolic state, "
+            + "past the \(MemoryBudget.format(Double(maxCells) * 8)) the verifier allows: verify a smaller torus (at \(count) elements, up to about "
+            + "\(k)x\(k)x\(k)) or a smaller --count"
+    }
+
     public static func verify(_ algorithm: Algorithm, topology: GroupTopology, count: Int) throws -> VerificationReport {
+        if let why = tooLarge(ranks: topology.size, count: count) {
+            return VerificationReport(algorithm: algorithm, topology: topology.description, ranks: topology.size, count: count, proven: false,
+                                      problems: ["too large to verify symbolically: " + why], messages: 0, elementsSent: 0)
+        }
         let schedules = try (0..<topology.size).map { try algorithm.schedule(topology: topology, rank: $0, count: count) }
         return verify(schedules, topology: topology)
     }

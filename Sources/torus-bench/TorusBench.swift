@@ -53,6 +53,8 @@ struct TorusBench: ParsableCommand {
     var full = false
     @Flag(name: .customLong("json"), help: "One JSON object per algorithm, size and placement (in place or not).")
     var json = false
+    @Flag(name: .customLong("ignore-memory"), help: "Run even when the estimated memory exceeds what this machine has available.")
+    var ignoreMemory = false
 
     func validate() throws {
         guard factor >= 2 else { throw ValidationError("-f must be 2 or more, got \(factor)") }
@@ -102,6 +104,13 @@ struct BenchSettings {
     init(_ a: TorusBench, worldSize: Int) throws {
         let lo = try ByteCount.parse(a.minBytes, name: "-b"), hi = try ByteCount.parse(a.maxBytes, name: "-e")
         guard lo <= hi else { throw TorusError.invalidValue(name: "-b/-e", value: "\(lo) > \(hi)", expected: "-b no larger than -e") }
+        // Each rank holds a send and a receive buffer of the largest size, and up to as much scratch
+        // and expected results again; every rank on this node does (Open MPI says how many there are).
+        if !a.ignoreMemory {
+            let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
+            try MemoryBudget.check(4 * Double(local) * Double(hi), for: "\(local) rank\(local == 1 ? "" : "s") on this node with \(ByteCount.format(hi)) buffers",
+                                   override: "--ignore-memory")
+        }
         type = try ElementType(parsing: a.datatype, name: "-d")
         op = try ReduceOp(parsing: a.op, name: "-o")
         try op.check(type)

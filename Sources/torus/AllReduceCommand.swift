@@ -39,6 +39,9 @@ struct AllReduceCommand: ParsableCommand {
     @Flag(name: .long, help: "One JSON object per algorithm.")
     var json = false
 
+    @Flag(name: .long, help: "Run even when the estimated memory exceeds what this machine has available.")
+    var ignoreMemory = false
+
     struct Result: Codable {
         var algorithm: String
         var torus: String
@@ -69,6 +72,12 @@ struct AllReduceCommand: ParsableCommand {
         let p = shape.nodeCount
         if check, let why = VerifiableInputs.inexact(type: elementType, op: reduceOp, ranks: p) {
             throw ValidationError("cannot check this result exactly: \(why); pass --no-check to run unchecked")
+        }
+        // Every rank (a thread here) holds its input, its result and up to as much scratch and
+        // message copies again: about 4 buffers of the message per rank, all in this process.
+        if !ignoreMemory {
+            try MemoryBudget.check(4 * Double(p) * Double(count * elementType.size), for: "\(p) ranks of \(ByteCount.format(count * elementType.size)) each",
+                                   override: "--ignore-memory")
         }
         let pattern = VerifiableInputs.expectedPattern(kernel: kernel, ranks: p)
         if !json {

@@ -122,6 +122,8 @@ import Testing
         (["sim", "--network", "mesh"], "'torus' and 'full'"),
         (["sim", "--threads", "0"], "--threads"),
         (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
+        // Refused at once with an estimate, not run until the machine runs out of memory.
+        (["sim", "--torus", "1000x1000x1000"], "pass --ignore-memory to run anyway"),
     ])
     func badInputIsAClearError(arguments: [String], mentions: String) throws {
         let r = try TorusExecutable.run(arguments)

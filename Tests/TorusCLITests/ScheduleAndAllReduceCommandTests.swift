@@ -27,6 +27,12 @@ import Testing
         #expect(text.stdout.contains("rabenseifner rank 0 of 3"))
     }
 
+    /// Too large to verify: refused at once with what would fit, and its own exit status.
+    @Test func verifyRefusesATorusTooLargeAtOnce() throws {
+        let r = try TorusExecutable.run(["schedule", "verify", "--torus", "64x64x64"])
+        #expect(r.status == 3 && r.stderr.contains("too large to verify") && r.stderr.contains("up to about 18x18x18"), "\(r.stderr)")
+    }
+
     @Test(arguments: [
         (["schedule", "verify", "--algorithm", "bogus"], "--algorithm"),
         (["schedule", "verify", "--torus", "4x0x4"], "length 0"),
@@ -34,6 +40,7 @@ import Testing
         (["schedule", "verify", "--count", "-3"], "--count"),
         (["allreduce", "--torus", "16x16x2", "--type", "bf16", "--op", "sum"], "--no-check"),
         (["allreduce", "--bytes", "1Q"], "--bytes"),
+        (["allreduce", "--torus", "8x8x8", "--bytes", "1G"], "about 2.0 TiB for 512 ranks of 1G each"),
     ])
     func badInputIsAClearError(arguments: [String], mentions: String) throws {
         let r = try TorusExecutable.run(arguments)

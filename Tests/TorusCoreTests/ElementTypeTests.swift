@@ -67,3 +67,16 @@ import Testing
         #expect(BFloat16(bitPattern: 0x4040).floatValue == 3.0)
     }
 }
+
+/// The memory check the commands make before allocating.
+@Suite struct MemoryBudgetTests {
+    @Test func refusesWhatDoesNotFitNamingEstimateAvailableAndOverride() throws {
+        try MemoryBudget.check(1e9, for: "a run", override: "--ignore-memory", available: 2_000_000_000)
+        #expect { try MemoryBudget.check(3e9, for: "a run", override: "--ignore-memory", available: 2_000_000_000) } throws: {
+            let text = "\($0)"
+            return text.contains("about 2.8 GiB for a run") && text.contains("1.9 GiB") && text.contains("--ignore-memory")
+        }
+        #expect((MemoryBudget.available() ?? 0) > 0)
+        #expect(MemoryBudget.format(512) == "512 bytes" && MemoryBudget.format(2.5 * 1024 * 1024 * 1024 * 1024) == "2.5 TiB")
+    }
+}
