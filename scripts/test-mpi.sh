@@ -65,6 +65,12 @@ run_failing "TORUS_RANKMAP=/dev/urandom is refused, not read forever" "expected 
     env TORUS_RANKMAP=/dev/urandom "${mpirun[@]}" -np 2 -x TORUS_RANKMAP "$bin/torus-bench" -b 1K -e 1K -n 1
 run_failing "TORUS_DIMS of the wrong size" "TORUS_DIMS" \
     env TORUS_DIMS=2x2x2 "${mpirun[@]}" -np 4 -x TORUS_DIMS "$bin/torus-bench" -b 1K -e 1K -n 1
+# TORUS_ALGORITHM=mpi on a type MPI lacks: said at TORUS_VERBOSE=1, small calls by recursive doubling,
+# large ones by the large-message algorithm, results checked.
+run "TORUS_ALGORITHM=mpi on bf16 falls back by size" "${mpirun[@]}" -np 2 -x TORUS_ALGORITHM=mpi -x TORUS_VERBOSE=1 \
+    "$bin/torus-bench" -a auto -d bf16 -b 1K -e 32M -f 32768 -n 1 -w 0
+grep -q "bfloat16 sum of 1024 bytes.*runs recursive-doubling instead" "$out/log" && grep -q "bfloat16 sum of 33554432 bytes.*runs sixring instead" "$out/log" \
+    && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 1 ] && pass "the fallback is said and checked" || fail "the fallback is said and checked"
 run_failing "torus-bench -a '' is refused" "invalid value '' for -a" "${mpirun[@]}" -np 1 "$bin/torus-bench" -a "" -b 1K -e 1K -n 1
 run_failing "invalid TORUS_ALGORITHM" "invalid value 'fastest' for TORUS_ALGORITHM" \
     env TORUS_ALGORITHM=fastest "${mpirun[@]}" -np 2 -x TORUS_ALGORITHM "$bin/torus-bench" -b 1K -e 1K -n 1

@@ -71,10 +71,14 @@ public protocol Communicator: AnyObject {
     func checkUsable() throws
 }
 
-/// A communicator's count of collective calls (the number of the current one, from 1).
+/// A communicator's count of collective calls (the number of the current one, from 1), and the
+/// notes it has printed once.
 public final class CallLog: @unchecked Sendable {   // used by the communicator's calling thread only
     public private(set) var count = 0
+    private var noted: Set<String> = []
     public init() {}
+    /// True the first time it is asked about `note`.
+    public func firstTime(_ note: String) -> Bool { noted.insert(note).inserted }
     /// Counts a new call and returns its number.
     public func next() -> Int {
         count += 1
@@ -119,7 +123,7 @@ extension Communicator {
             return
         }
         let chosen: Algorithm
-        if case let .schedule(a) = route { chosen = a } else { chosen = options.smallAlgorithm }
+        if case let .schedule(a) = route { chosen = a } else { chosen = fallbackAlgorithm(count: count, type: type, op: kernel.op) }
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
@@ -127,6 +131,26 @@ extension Communicator {
         }
         try executor.run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
                          transport: transport, engine: reductionEngine, scratch: scratch)
+    }
+
+    /// The schedule of a call routed to the backend's library that the library cannot take (a type
+    /// MPI lacks, a count past its int range, a nonblocking call): the small-message algorithm
+    /// below the size threshold, the large-message one (or the cost model's choice) above it.
+    /// `TORUS_VERBOSE=1` says so once per communicator, type and op.
+    public func fallbackAlgorithm(count: Int, type: ElementType, op: ReduceOp) -> Algorithm {
+        let bytes = count * type.size
+        let algorithm: Algorithm
+        if bytes < options.libraryBelowBytes {
+            algorithm = options.smallAlgorithm
+        } else {
+            algorithm = options.largeAlgorithm ?? options.selection.choose(topology: topology, bytes: bytes).0
+        }
+        if options.verbose >= 1 && rank == 0 && calls.firstTime("fallback \(type) \(op) \(algorithm)") {
+            printError("torus: a call routed to the library AllReduce (mpi) that it cannot take (\(type) \(op) of \(bytes) bytes: a type "
+                       + "or size MPI lacks, or a nonblocking call) runs \(algorithm.rawValue) instead (\(options.smallAlgorithm.rawValue) below \(options.libraryBelowBytes) bytes, "
+                       + "\(options.largeAlgorithm?.rawValue ?? "the cost model's choice") above)")
+        }
+        return algorithm
     }
 
     /// The route of a call: an algorithm forced by argument, then by the options, then the library

@@ -193,8 +193,8 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
 extension Communicator {
     /// Starts AllReduce without waiting: as `allReduce`, and the buffers must stay untouched until
     /// the request is over. Every rank must start the same requests on a communicator in the same
-    /// order. Calls the blocking path would give to the backend's library go to
-    /// `options.smallAlgorithm` instead, so that every request progresses in the engine.
+    /// order. Calls the blocking path would give to the backend's library run a schedule instead
+    /// (`fallbackAlgorithm`), so that every request progresses in the engine.
     ///
     /// `onFinish` runs once, on the thread that finishes the request, with its error if any.
     public func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
@@ -206,8 +206,10 @@ extension Communicator {
         }
         try checkUsable()
         _ = calls.next()
-        var chosen = options.smallAlgorithm
-        if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a }
+        let chosen: Algorithm
+        if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a } else {
+            chosen = fallbackAlgorithm(count: count, type: type, op: op)
+        }
         let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))
         let request = AllReduceRequest(communicator: self) { _ in
             guard size > 1 else {

@@ -140,6 +140,22 @@ import TorusSchedules
         #expect(errors.list.contains { $0.contains(" bytes from rank 3 (part ") }, "\(errors.list)")
     }
 
+    /// A call routed to the library that the library cannot take runs the small-message algorithm
+    /// below the threshold and the large-message one above it, and gives the right answer.
+    @Test func callsTheLibraryCannotTakeFallBackBySize() throws {
+        var options = CollectiveOptions(route: .library, libraryBelowBytes: 4096, smallAlgorithm: .recursiveDoubling, largeAlgorithm: .ring)
+        options.verbose = 0
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 30, options: options)
+        let failures = Failures()
+        try torus.run { comm in
+            if comm.fallbackAlgorithm(count: 10, type: .bfloat16, op: .sum) != .recursiveDoubling { failures.add("small") }
+            if comm.fallbackAlgorithm(count: 1 << 20, type: .bfloat16, op: .sum) != .ring { failures.add("large") }
+            let r = try comm.allReduce([Float](repeating: 1, count: 5000), op: .sum)
+            if r != [Float](repeating: 4, count: 5000) { failures.add("rank \(comm.rank): wrong result") }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+
     @Test func rankListsAreRanges() {
         #expect(CallArguments.rankList([3]) == "rank 3")
         #expect(CallArguments.rankList([0, 1, 2, 5, 7, 8]) == "ranks 0-2, 5, 7-8")
