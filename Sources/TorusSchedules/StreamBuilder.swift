@@ -33,6 +33,21 @@ struct StreamBuilder {
         largestReceive = max(largestReceive, range.count)
     }
 
+    /// As `recvReduce`, but `range = received op range`: the received operand comes first. Where
+    /// two ranks combine the same two buffers (recursive doubling), the lower rank keeps its own
+    /// first and the higher one puts the received first, so both compute (lower op higher) and get
+    /// the same bits — also the same NaN payload, which x86 takes from the first operand. Receives
+    /// into a scratch slot, reduces its own data into the slot, and copies the slot back.
+    mutating func recvReduceReceivedFirst(_ range: Range<Int>, from peer: Int) {
+        guard !range.isEmpty else { return }
+        let slot = Region.scratch(nextSlot, range.count)
+        steps.append(.recv(peer: peer, region: slot))
+        steps.append(.reduce(source: .data(range), target: slot))
+        steps.append(.copy(source: slot, target: .data(range)))
+        nextSlot = (nextSlot + 1) % slots
+        largestReceive = max(largestReceive, range.count)
+    }
+
     /// Ring reduce-scatter over `pieces` (one per ring position), this rank at `position`, sending to
     /// `next` and receiving from `previous`. At step k it sends piece position−1−k and receives piece
     /// position−2−k (mod L), which is what `previous` sends at the same step; after L−1 steps the
@@ -73,11 +88,23 @@ struct StreamBuilder {
 
     /// The finished stream with its scratch slots placed at `scratchBase`, and the scratch it uses.
     func finish(scratchBase: Int) -> (Stream, Int) {
+        // Scratch regions hold their slot number until here.
+        func place(_ r: Region) -> Region { r.buffer == .scratch ? .scratch(scratchBase + r.offset * largestReceive, r.count) : r }
+        var receives = 0
         let placed = steps.map { step -> Step in
-            guard case let .recvReduce(peer, scratch, target) = step else { return step }
-            return .recvReduce(peer: peer, scratch: .scratch(scratchBase + scratch.offset * largestReceive, scratch.count), target: target)
+            switch step {
+            case let .recvReduce(peer, scratch, target):
+                receives += 1
+                return .recvReduce(peer: peer, scratch: place(scratch), target: target)
+            case let .recv(peer, region):
+                if region.buffer == .scratch { receives += 1 }
+                return .recv(peer: peer, region: place(region))
+            case let .reduce(source, target): return .reduce(source: place(source), target: place(target))
+            case let .copy(source, target): return .copy(source: place(source), target: place(target))
+            case .send: return step
+            }
         }
-        let used = largestReceive == 0 ? 0 : min(slots, steps.count { if case .recvReduce = $0 { return true } else { return false } }) * largestReceive
+        let used = largestReceive == 0 ? 0 : min(slots, receives) * largestReceive
         return (Stream(label: label, steps: placed), used)
     }
 }

@@ -156,6 +156,26 @@ import TorusSchedules
         #expect(failures.list.isEmpty, "\(failures.list)")
     }
 
+    /// NaNs with different payloads on different ranks: every rank ends with the same bits (x86
+    /// keeps the first operand's payload, so both partners of recursive doubling put the lower
+    /// rank's first), for every algorithm, on 4 ranks and on 3 (the fold).
+    @Test(arguments: Algorithm.allCases)
+    func nanPayloadsAreTheSameOnEveryRank(algorithm: Algorithm) throws {
+        for shape in [try TorusShape(2, 2, 1), try TorusShape([3])] {
+            let torus = SimulatedTorus(shape: shape, timeout: 30)
+            let results = Results()
+            try torus.run { comm in
+                var values = [Float](repeating: Float(comm.rank), count: 64)
+                values[0] = Float(bitPattern: 0x7FC0_0000 | UInt32(comm.rank + 1))
+                if comm.rank == 1 { values[1] = Float(bitPattern: 0xFFC0_0000 | 0x1234) }
+                values[2] = Float(bitPattern: 0x7FC0_0000 | UInt32(0x100 * (comm.rank + 1)))
+                results.put(run: 0, rank: comm.rank, try comm.allReduce(values, op: .sum, algorithm: algorithm))
+            }
+            let bits = Set(results.all().map { $0.map(\.bitPattern) })
+            #expect(bits.count == 1, "\(algorithm) on \(shape): \(bits.map { $0.prefix(3).map { String($0, radix: 16) } })")
+        }
+    }
+
     @Test func rankListsAreRanges() {
         #expect(CallArguments.rankList([3]) == "rank 3")
         #expect(CallArguments.rankList([0, 1, 2, 5, 7, 8]) == "ranks 0-2, 5, 7-8")

@@ -2,7 +2,8 @@ import Foundation
 import TorusCore
 
 /// Recursive doubling: in step k every rank exchanges its whole buffer with the rank 2^k away and
-/// reduces; after log2(p) steps all hold the result. Latency-optimal for small messages. Other
+/// reduces, the lower rank's buffer as the first operand on both; after log2(p) steps all hold the
+/// same result. Latency-optimal for small messages. Other
 /// group sizes fold onto a power of two first (`PowerOfTwoFold`).
 public enum RecursiveDoublingAllReduce: AllReduceAlgorithm {
     public static let name = "recursive-doubling"
@@ -29,7 +30,8 @@ public enum RecursiveDoublingAllReduce: AllReduceAlgorithm {
             while distance < fold.active {
                 let partner = fold.realRank(me ^ distance)
                 b.send(all, to: partner)
-                b.recvReduce(all, from: partner)
+                // Both compute (lower rank's op higher rank's): the same bits on both (NaN payloads too).
+                if partner < rank { b.recvReduceReceivedFirst(all, from: partner) } else { b.recvReduce(all, from: partner) }
                 distance *= 2
             }
         }
