@@ -52,7 +52,7 @@ struct ScheduleCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove a schedule correct for every rank: matched messages, no deadlock, every contribution exactly once.",
-            discussion: "Exit status 0 when proven, 1 when not, 3 when the torus and count are too large to verify (refused at once). For sixring it also checks that every message crosses one hop and reports the load of the six directed links.")
+            discussion: "Exit status 0 when proven, 1 when not, 4 when the torus and count are too large to verify (refused at once). For sixring it also checks that every message crosses one hop and reports the load of the six directed links.")
         @OptionGroup var target: Target
         @Flag(name: .long, help: "Print the report as JSON.")
         var json = false
@@ -61,7 +61,7 @@ struct ScheduleCommand: ParsableCommand {
             let shape = target.torusOption.torus
             if let why = ScheduleVerifier.tooLarge(ranks: shape.nodeCount, count: target.count) {
                 FileHandle.standardError.write(Data("Error: too large to verify: \(why)\n".utf8))
-                throw ExitCode(3)
+                throw ExitCode(4)
             }
             var proven = true
             for algorithm in target.algorithmOption.algorithms {
