@@ -80,6 +80,17 @@ for algorithm in sixring reduce-broadcast; do
     else pass "count differs, $algorithm: no memory error"; fi
 done
 
+# TORUS_NAN_CHECK=1: the first NaN or Inf of an input and of a result, with rank, call and index,
+# for calls MPI takes (below the threshold) and calls the library takes.
+for min in 1M 1; do
+    run "TORUS_NAN_CHECK=1, TORUS_MIN_BYTES=$min" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_NAN_CHECK=1 -x TORUS_MIN_BYTES=$min "$out/check_mismatch" nan
+    expect "TORUS_NAN_CHECK reports rank 1's input (TORUS_MIN_BYTES=$min)" "TORUS_NAN_CHECK: rank 1, MPI_Allreduce call 1: the input has 2 NaN or Inf values, the first at index 7"
+    [ "$(grep -c "MPI_Allreduce call 1: the result has 2 NaN or Inf values, the first at index 7" "$out/log")" = 4 ] \
+        && pass "TORUS_NAN_CHECK reports every rank's result (TORUS_MIN_BYTES=$min)" || fail "TORUS_NAN_CHECK reports every rank's result (TORUS_MIN_BYTES=$min)"
+done
+run_failing "TORUS_NAN_CHECK=on is refused" "invalid value 'on' for TORUS_NAN_CHECK" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_NAN_CHECK=on "$out/check_mismatch" none
+
 # The stall watch (TORUS_TIMEOUT): a rank that never makes a call. The others report what they wait
 # for (peers as world ranks and torus nodes, part, step, bytes) and end the job within the timeout
 # plus 30 s; at the first call they wait in the setup and say so; TORUS_ON_STALL=warn keeps waiting.

@@ -65,6 +65,9 @@ static int32_t pass_through;
 static int32_t verbose;
 /* TORUS_CHECK=1: the ranks agree on every call's arguments before it goes anywhere. */
 static int check_calls;
+/* TORUS_NAN_CHECK=1: every float call's input and result are scanned for NaN and Inf. */
+static int nan_check;
+static atomic_llong nan_calls;
 static int keyval = MPI_KEYVAL_INVALID;
 static int self_keyval = MPI_KEYVAL_INVALID;
 static atomic_int configured;          /* 0 not yet, 1 done */
@@ -199,6 +202,8 @@ static void configure(void) {
     /* Swift has validated TORUS_CHECK (0 or 1) in torus_swift_configure. */
     const char *check = getenv("TORUS_CHECK");
     check_calls = check != NULL && strcmp(check, "1") == 0;
+    const char *nans = getenv("TORUS_NAN_CHECK");
+    nan_check = nans != NULL && strcmp(nans, "1") == 0;
     /* C floating point and integer types, then the fixed-width ones, bool and byte, then Fortran's. */
     add_type(MPI_FLOAT, CLASS_FLOAT, 0, takes);
     add_type(MPI_DOUBLE, CLASS_FLOAT, 0, takes);
@@ -381,12 +386,38 @@ static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype dat
     return error;
 }
 
+static int allreduce_checked(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                             MPI_Comm comm);
+
+/* The element type code of a floating-point MPI type the library knows, else -1. */
+static int float_code(MPI_Datatype datatype) {
+    for (int i = 0; i < type_count; i++)
+        if (types[i].handle == datatype)
+            return types[i].code == TORUS_F32 || types[i].code == TORUS_F64 || types[i].code == TORUS_F16 || types[i].code == TORUS_BF16
+                       ? types[i].code : -1;
+    return -1;
+}
+
 static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                             MPI_Comm comm) {
     if (ensure_configured() && check_calls) {
         int error = agree(sendbuf, recvbuf, count, datatype, op, comm);
         if (error != MPI_SUCCESS) return error;
     }
+    int code = nan_check && count > 0 ? float_code(datatype) : -1;
+    if (code < 0) return allreduce_checked(sendbuf, recvbuf, count, datatype, op, comm);
+    /* TORUS_NAN_CHECK: the input, then the result of a call that succeeded. */
+    int rank = -1;
+    PMPI_Comm_rank(comm, &rank);
+    long long call = atomic_fetch_add(&nan_calls, 1) + 1;
+    torus_swift_nan_scan(code, sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf, count, rank, call, "input");
+    int error = allreduce_checked(sendbuf, recvbuf, count, datatype, op, comm);
+    if (error == MPI_SUCCESS) torus_swift_nan_scan(code, recvbuf, count, rank, call, "result");
+    return error;
+}
+
+static int allreduce_checked(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                             MPI_Comm comm) {
     torus_state *s = NULL;
     const type_entry *t = NULL;
     int o = 0, error = MPI_SUCCESS;

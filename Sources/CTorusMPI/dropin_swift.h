@@ -26,6 +26,10 @@ int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *ve
  * message naming the ranks and their values. */
 int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank, char *message, int32_t length);
 
+/* TORUS_NAN_CHECK: prints where `count` elements of type code `type` hold NaN or Inf, if they do
+ * (`what`: "input" or "result"; `call`: the process's MPI_Allreduce call number). */
+void torus_swift_nan_scan(int32_t type, const void *buffer, int64_t count, int32_t rank, int64_t call, const char *what);
+
 /* Makes the library's state for an intracommunicator of two or more ranks (collective): a
  * private communicator over the same group and the torus view. NULL and a message on failure. */
 void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);

@@ -1,3 +1,4 @@
+import Foundation
 import CMPI
 import TorusCore
 import TorusMPI
@@ -114,8 +115,9 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
     do {
         let state = DropInState(try MPICommunicator.privateCopy(of: comm))
         let c = state.communicator
-        // TORUS_CHECK: the C side has checked every call on the caller's communicator already.
+        // TORUS_CHECK and TORUS_NAN_CHECK: the C side checks every call on the caller's communicator.
         c.options.check = false
+        c.options.nanCheck = false
         if c.options.verbose >= 1 && c.rank == 0 {
             let routes = c.options.route.map { "every call it takes → \($0) (TORUS_ALGORITHM)" }
                 ?? "calls of \(c.options.libraryBelowBytes) bytes or more → cost model: \(c.routesPerSize)"
@@ -150,6 +152,29 @@ func torusSwiftCheckRecords(_ records: UnsafePointer<Int64>, _ size: Int32, _ ra
     guard let what = CallArguments.disagreements(table) else { return 0 }
     write(CallArguments.mismatchMessage(what, size: Int(size), rank: Int(rank)), to: text, length: length)
     return 1
+}
+
+@_cdecl("torus_swift_nan_scan")
+func torusSwiftNaNScan(_ type: Int32, _ buffer: UnsafeRawPointer?, _ count: Int64, _ rank: Int32, _ call: Int64,
+                       _ what: UnsafePointer<CChar>) {
+    guard let buffer, count > 0, let found = NonFinite.scan(buffer, count: Int(count), type: ElementType.allCases[Int(type)]) else { return }
+    // Only the process's first input and first result that hold any (where they first appear).
+    let text = String(cString: what)
+    guard NaNReports.shared.firstTime(text) else { return }
+    printError("torus_mpi: TORUS_NAN_CHECK: rank \(rank), MPI_Allreduce call \(call): the \(text) has \(NonFinite.describe(found)) "
+               + "(the process's first \(text) with any; later ones are not reported)")
+}
+
+/// What `TORUS_NAN_CHECK` has reported in this process (calls may come from several threads).
+final class NaNReports: @unchecked Sendable {   // `reported` is guarded by `lock`
+    static let shared = NaNReports()
+    private let lock = NSLock()
+    private var reported: Set<String> = []
+    func firstTime(_ what: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return reported.insert(what).inserted
+    }
 }
 
 @_cdecl("torus_swift_route")

@@ -78,6 +78,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
         options.check = environment.check
+        options.nanCheck = environment.nanCheck
         options.executor.stallSeconds = environment.stallSeconds
         abortOnStall = environment.abortOnStall
         if announce && options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }

@@ -17,6 +17,9 @@ public struct CollectiveOptions: Sendable {
     public var verbose: Int
     /// `TORUS_CHECK=1`: before each call the ranks agree on its arguments (`checkAgreement`).
     public var check = false
+    /// `TORUS_NAN_CHECK=1`: each float call's input and result are scanned for NaN and Inf, and
+    /// the first is reported (stderr) with the rank, the index and the call's number; the call goes on.
+    public var nanCheck = false
 
     public init(route: AllReduceRoute? = nil, libraryBelowBytes: Int = 0, smallAlgorithm: Algorithm = .recursiveDoubling,
                 largeAlgorithm: Algorithm? = nil, selection: AlgorithmSelection = AlgorithmSelection(),
@@ -112,14 +115,19 @@ extension Communicator {
         let arguments = CallArguments(count: count, type: type, op: kernel.op, route: route,
                                       inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
         if options.check { try checkAgreement(arguments) }
+        if options.nanCheck { reportNonFinite(sendBuffer ?? UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "input") }
+        var done = false
+        defer { if done && options.nanCheck { reportNonFinite(UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "result") } }
         if case .library = route,
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
+            done = true
             return
         }
         guard size > 1 else {
             if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
                 recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
             }
+            done = true
             return
         }
         let chosen: Algorithm
@@ -131,6 +139,16 @@ extension Communicator {
         }
         try executor.run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
                          transport: transport, engine: reductionEngine, scratch: scratch)
+        done = true
+    }
+
+    /// `TORUS_NAN_CHECK`: says where `buffer` holds NaN or Inf, if it does.
+    /// Only the first input and the first result that hold any are reported on each communicator
+    /// (where they first appear is what matters; a job full of them would otherwise flood stderr).
+    func reportNonFinite(_ buffer: UnsafeRawPointer, count: Int, type: ElementType, call: Int, what: String) {
+        guard let found = NonFinite.scan(buffer, count: count, type: type), calls.firstTime("non-finite \(what)") else { return }
+        printError("torus: TORUS_NAN_CHECK: rank \(rank) of \(size), call \(call) on this communicator (\(count) × \(type)): "
+                   + "the \(what) has \(NonFinite.describe(found)) (the first \(what) with any; later ones are not reported)")
     }
 
     /// The schedule of a call routed to the backend's library that the library cannot take (a type

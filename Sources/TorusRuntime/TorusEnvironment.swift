@@ -52,6 +52,8 @@ public struct TorusEnvironment: Sendable {
     public var progressCore: Int?
     /// `TORUS_CHECK=1`: the ranks agree on each call's arguments before any data moves.
     public var check = false
+    /// `TORUS_NAN_CHECK=1`: inputs and results of float calls are scanned for NaN and Inf.
+    public var nanCheck = false
     /// `TORUS_TIMEOUT`: seconds without progress before a waiting call reports a stall (0: never).
     public var stallSeconds: Double = TorusEnvironment.defaultStallSeconds
     /// `TORUS_ON_STALL`: `abort` ends the job after the report, `warn` keeps waiting and reports again.
@@ -119,6 +121,12 @@ public struct TorusEnvironment: Sendable {
                                               expected: "abort (report, then end the job: the default) or warn (report and keep waiting)")
             }
             e.abortOnStall = v == "abort"
+        }
+        if let v = env["TORUS_NAN_CHECK"], !v.isEmpty {
+            guard v == "0" || v == "1" else {
+                throw TorusError.invalidValue(name: "TORUS_NAN_CHECK", value: v, expected: "0 (off) or 1 (report NaN and Inf in every float call's input and result)")
+            }
+            e.nanCheck = v == "1"
         }
         if let v = env["TORUS_CHECK"], !v.isEmpty {
             guard v == "0" || v == "1" else {

@@ -80,3 +80,24 @@ import Testing
         #expect(MemoryBudget.format(512) == "512 bytes" && MemoryBudget.format(2.5 * 1024 * 1024 * 1024 * 1024) == "2.5 TiB")
     }
 }
+
+/// `TORUS_NAN_CHECK`'s scan: NaN and ±Inf of every float type, the first index and the count.
+@Suite struct NonFiniteTests {
+    @Test func findsNaNAndInfinityInEveryFloatType() {
+        var f32 = [Float](repeating: 1, count: 100)
+        f32[42] = .nan
+        f32[77] = -.infinity
+        f32.withUnsafeBytes { #expect(NonFinite.scan($0.baseAddress!, count: 100, type: .float32)! == (2, 42)) }
+        var f64 = [Double](repeating: -0.0, count: 10)
+        #expect(f64.withUnsafeBytes { NonFinite.scan($0.baseAddress!, count: 10, type: .float64) } == nil)
+        f64[3] = .infinity
+        f64.withUnsafeBytes { #expect(NonFinite.scan($0.baseAddress!, count: 10, type: .float64)! == (1, 3)) }
+        let f16: [UInt16] = [0x3C00, 0x7C00, 0xFE00, 0x7BFF]   // 1, +Inf, -NaN, the largest finite
+        f16.withUnsafeBytes { #expect(NonFinite.scan($0.baseAddress!, count: 4, type: .float16)! == (2, 1)) }
+        let bf16: [UInt16] = [0x3F80, 0x7F7F, 0xFF81]          // 1, the largest finite, a NaN
+        bf16.withUnsafeBytes { #expect(NonFinite.scan($0.baseAddress!, count: 3, type: .bfloat16)! == (1, 2)) }
+        let ints = [Int32](repeating: -1, count: 8)
+        #expect(ints.withUnsafeBytes { NonFinite.scan($0.baseAddress!, count: 8, type: .int32) } == nil)
+        #expect(NonFinite.describe((3, 17)) == "3 NaN or Inf values, the first at index 17")
+    }
+}

@@ -21,6 +21,9 @@ import TorusSchedules
         #expect(try TorusEnvironment.read(["TORUS_PROGRESS_CORE": "1"]).progressCore == 1)
         #expect(try TorusEnvironment.read(["TORUS_CHECK": "1"]).check && !(try TorusEnvironment.read(["TORUS_CHECK": "0"]).check))
         #expect(!(try TorusEnvironment.read([:]).check))
+        let watch = try TorusEnvironment.read(["TORUS_TIMEOUT": "2.5", "TORUS_ON_STALL": "warn", "TORUS_NAN_CHECK": "1"])
+        #expect(watch.stallSeconds == 2.5 && !watch.abortOnStall && watch.nanCheck)
+        #expect(try TorusEnvironment.read([:]).stallSeconds == TorusEnvironment.defaultStallSeconds)
         #expect(ProcessingUnitList.parse("0,2-4,9") == [0, 2, 3, 4, 9])
         #expect(ProcessingUnitList.parse("") == nil && ProcessingUnitList.parse("1,,2") == nil && ProcessingUnitList.parse("-3") == nil)
     }
@@ -37,6 +40,9 @@ import TorusSchedules
         ("TORUS_REDUCTION_CORES", "x", "hwloc's list syntax"),
         ("TORUS_PROGRESS_CORE", "2-3", "one processing unit number"),
         ("TORUS_CHECK", "yes", "0 (off) or 1"),
+        ("TORUS_NAN_CHECK", "on", "0 (off) or 1"),
+        ("TORUS_TIMEOUT", "-5", "seconds without progress"),
+        ("TORUS_ON_STALL", "retry", "abort (report, then end the job"),
     ])
     func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
         do {
