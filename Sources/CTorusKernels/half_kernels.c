@@ -50,21 +50,32 @@ TARGET static inline __m256i narrow_bf16(__m256 f0, __m256 f1) {
     return _mm256_packus_epi32(r0, r1);   /* values < 2^16; per 128-bit lane: r0's four, then r1's four */
 }
 
-/* min with NaN winning and -0 below +0: y < x ? y : (x == y ? x | y : x); NaN if either is.
- * minps gives y when the operands are equal or either is NaN: OR-ing x in where they are equal
- * gives -0 for (+0, -0) and x itself otherwise; lanes where either is NaN become all ones (a NaN). */
-TARGET static inline __m256 minimum(__m256 x, __m256 y) {
-    __m256 m = _mm256_or_ps(_mm256_min_ps(x, y), _mm256_and_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ), x));
-    return _mm256_or_ps(m, _mm256_cmp_ps(x, y, _CMP_UNORD_Q));   /* all ones where either is NaN: a NaN */
+/* min and max without converting: for 16-bit floats, flipping the magnitude bits of negative
+ * values (v ^ 0x7FFF where the sign is set) gives keys whose signed order is the float order, with
+ * -0 (key -1) below +0 (key 0); the smaller or larger key's original bits are the result, exactly
+ * what widening, comparing and narrowing gives. A NaN in either operand (magnitude above the
+ * infinity's) gives the canonical NaN, as the portable loop does. `is_max` picks max; `nan_above`
+ * is 0x7C00 (binary16) or 0x7F80 (bfloat16), `canonical` 0x7E00 or 0x7FC0. */
+TARGET static inline __m256i order16(__m256i x, __m256i y, int is_max, __m256i nan_above, __m256i canonical) {
+    const __m256i magnitude = _mm256_set1_epi16(0x7FFF);
+    __m256i kx = _mm256_xor_si256(x, _mm256_and_si256(_mm256_srai_epi16(x, 15), magnitude));
+    __m256i ky = _mm256_xor_si256(y, _mm256_and_si256(_mm256_srai_epi16(y, 15), magnitude));
+    __m256i take_y = is_max ? _mm256_cmpgt_epi16(ky, kx) : _mm256_cmpgt_epi16(kx, ky);
+    __m256i r = _mm256_blendv_epi8(x, y, take_y);
+    __m256i nan = _mm256_or_si256(_mm256_cmpgt_epi16(_mm256_and_si256(x, magnitude), nan_above),
+                                  _mm256_cmpgt_epi16(_mm256_and_si256(y, magnitude), nan_above));
+    if (__builtin_expect(!_mm256_testz_si256(nan, nan), 0)) r = _mm256_blendv_epi8(r, canonical, nan);
+    return r;
 }
 
-/* max with NaN winning and +0 above -0: y > x ? y : (x == y ? x & y : x). maxps gives y when
- * equal: AND-ing x in where equal gives +0 for (+0, -0) and x itself otherwise. */
-TARGET static inline __m256 maximum(__m256 x, __m256 y) {
-    __m256 keep = _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_NEQ_UQ), x);
-    __m256 m = _mm256_and_ps(_mm256_max_ps(x, y), keep);
-    return _mm256_or_ps(m, _mm256_cmp_ps(x, y, _CMP_UNORD_Q));
-}
+#define ORDER_LOOP(IS_MAX, NAN_ABOVE, CANONICAL)                                                              \
+    {                                                                                                        \
+        const __m256i nan_above = _mm256_set1_epi16(NAN_ABOVE), canonical = _mm256_set1_epi16(CANONICAL);   \
+        for (; i + 16 <= count; i += 16) {                                                                   \
+            __m256i x = _mm256_loadu_si256((const __m256i *)(s + i)), y = _mm256_loadu_si256((const __m256i *)(t + i)); \
+            _mm256_storeu_si256((__m256i *)(d + i), order16(x, y, IS_MAX, nan_above, canonical));            \
+        }                                                                                                    \
+    }
 
 /* Sixteen elements per iteration, then eight. binary16 converts eight at a time in order;
  * bfloat16 interleaves a 256-bit load with zeros (lanes 0-3, 8-11 in one vector, 4-7, 12-15 in
@@ -94,12 +105,12 @@ TARGET static inline __m256 maximum(__m256 x, __m256 y) {
 #define ADD(x, y) _mm256_add_ps(x, y)
 #define MUL(x, y) _mm256_mul_ps(x, y)
 
-#define OPS(FORMAT)                                                                                          \
+#define OPS(FORMAT, NAN_ABOVE, CANONICAL)                                                                    \
     switch (op) {                                                                                            \
     case TORUS_HALF_SUM: LOOP(FORMAT, ADD) break;                                                            \
     case TORUS_HALF_PROD: LOOP(FORMAT, MUL) break;                                                           \
-    case TORUS_HALF_MIN: LOOP(FORMAT, minimum) break;                                                        \
-    case TORUS_HALF_MAX: LOOP(FORMAT, maximum) break;                                                        \
+    case TORUS_HALF_MIN: ORDER_LOOP(0, NAN_ABOVE, CANONICAL) break;                                          \
+    case TORUS_HALF_MAX: ORDER_LOOP(1, NAN_ABOVE, CANONICAL) break;                                          \
     default: return 0;                                                                                       \
     }
 
@@ -109,9 +120,9 @@ TARGET size_t torus_half_combine(int format, int op, void *dst, const void *a, c
     size_t i = 0;
     /* The format is a constant in each loop, so each loop is specialised. */
     if (format == TORUS_HALF_BINARY16) {
-        OPS(TORUS_HALF_BINARY16)
+        OPS(TORUS_HALF_BINARY16, 0x7C00, 0x7E00)
     } else {
-        OPS(TORUS_HALF_BFLOAT16)
+        OPS(TORUS_HALF_BFLOAT16, 0x7F80, 0x7FC0)
     }
     return i;
 }
