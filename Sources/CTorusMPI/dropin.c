@@ -272,16 +272,26 @@ static int ensure_configured(void) {
     return atomic_load_explicit(&configured, memory_order_acquire);
 }
 
+/* The table's entry of a datatype, or NULL if the library does not know it. */
+static const type_entry *type_of(MPI_Datatype datatype) {
+    for (int i = 0; i < type_count; i++)
+        if (types[i].handle == datatype) return &types[i];
+    return NULL;
+}
+
+/* The op code of a predefined op the library reduces, or -1. */
+static int op_code_of(MPI_Op op) {
+    for (int i = 0; i < TORUS_OP_CODES; i++)
+        if (ops[i] == op) return i;
+    return -1;
+}
+
 /* Why the library will not take a call of this type, op and size, or NULL if it will; sets *entry and *op_code. */
 static const char *refusal(int count, MPI_Datatype datatype, MPI_Op op, const type_entry **entry, int *op_code) {
     if (pass_through) return "TORUS_ALGORITHM=mpi";
-    const type_entry *t = NULL;
-    for (int i = 0; i < type_count; i++)
-        if (types[i].handle == datatype) { t = &types[i]; break; }
+    const type_entry *t = type_of(datatype);
     if (t == NULL) return "not a predefined type the library reduces";
-    int o = -1;
-    for (int i = 0; i < TORUS_OP_CODES; i++)
-        if (ops[i] == op) { o = i; break; }
+    int o = op_code_of(op);
     if (o < 0) return "not a predefined op the library reduces (user op, MINLOC or MAXLOC?)";
     if (!(t->ops >> o & 1)) return "an op the library leaves to MPI for this type";
     if (count <= 0) return "count 0 or negative";
@@ -367,12 +377,8 @@ static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype dat
     const type_entry *t = NULL;
     int o = -1;
     const char *why = refusal(count, datatype, op, &t, &o);
-    int64_t type_code = -1, op_code = -1;
-    for (int i = 0; i < type_count; i++)
-        if (types[i].handle == datatype) { type_code = types[i].code; break; }
-    for (int i = 0; i < TORUS_OP_CODES; i++)
-        if (ops[i] == op) { op_code = i; break; }
-    int64_t mine[5] = {count, type_code, op_code, why ? -1 : -2, sendbuf == MPI_IN_PLACE || sendbuf == recvbuf};
+    const type_entry *known = type_of(datatype);
+    int64_t mine[5] = {count, known ? known->code : -1, op_code_of(op), why ? -1 : -2, sendbuf == MPI_IN_PLACE || sendbuf == recvbuf};
     int64_t *all = malloc(sizeof mine * (size_t)size);
     if (all == NULL) return MPI_SUCCESS;
     int error = PMPI_Allgather(mine, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
@@ -391,11 +397,9 @@ static int allreduce_checked(const void *sendbuf, void *recvbuf, int count, MPI_
 
 /* The element type code of a floating-point MPI type the library knows, else -1. */
 static int float_code(MPI_Datatype datatype) {
-    for (int i = 0; i < type_count; i++)
-        if (types[i].handle == datatype)
-            return types[i].code == TORUS_F32 || types[i].code == TORUS_F64 || types[i].code == TORUS_F16 || types[i].code == TORUS_BF16
-                       ? types[i].code : -1;
-    return -1;
+    const type_entry *t = type_of(datatype);
+    if (t == NULL) return -1;
+    return t->code == TORUS_F32 || t->code == TORUS_F64 || t->code == TORUS_F16 || t->code == TORUS_BF16 ? t->code : -1;
 }
 
 static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,

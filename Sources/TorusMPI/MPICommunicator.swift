@@ -202,7 +202,7 @@ extension MPICommunicator {
         var lines = ["torus: world rank \(me) (rank \(rank) of a communicator of \(size)): call \(call) on this communicator, "
                      + "\(algorithm.rawValue), \(arguments.count) × \(arguments.type) \(arguments.op), has waited \(Int(stall.seconds)) s "
                      + "with no message completing (TORUS_TIMEOUT). Waiting for:"]
-        for p in stall.pending.sorted(by: { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }) {
+        for p in stall.sortedPending {
             let what = p.kind == .send ? "send of \(p.bytes) bytes to" : "receive of \(p.bytes) bytes from"
             lines.append("torus:   \(what) rank \(p.peer) = \(who(p.peer)), part \(p.part), step \(p.step)")
         }

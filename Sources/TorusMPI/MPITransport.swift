@@ -56,14 +56,14 @@ final class MPITransport: Transport {
     /// own Waitany polls too, so this costs no more; the clock is read every 256 polls.
     func waitAny(_ list: [TransportRequest], within seconds: Double) throws -> Int? {
         var handles: [MPI_Request?] = list.map { requests[$0.id] ?? torus_MPI_REQUEST_NULL() }
-        let deadline = Self.now() + seconds
+        let deadline = monotonicSeconds() + seconds
         var polls = 0
         while true {
             var index: Int32 = 0, flag: Int32 = 0
             let code = PMPI_Testany(Int32(handles.count), &handles, &index, &flag, torus_MPI_STATUS_IGNORE())
             if flag != 0 || code != torus_MPI_SUCCESS() { return try settle(list, handles, index: index, code: code) }
             polls += 1
-            if polls % 256 == 0 && Self.now() > deadline { return nil }
+            if polls % 256 == 0 && monotonicSeconds() > deadline { return nil }
         }
     }
 
@@ -79,8 +79,6 @@ final class MPITransport: Transport {
         }
         return Int(index)
     }
-
-    private static func now() -> Double { monotonicSeconds() }
 
     func cancel(_ request: TransportRequest) {
         guard var r: MPI_Request? = requests.removeValue(forKey: request.id) ?? nil else { return }

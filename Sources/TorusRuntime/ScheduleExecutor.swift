@@ -116,9 +116,14 @@ public struct ExecutorStall: Sendable {
     /// Reductions still running (these are local and not what the run waits for).
     public var reductions: Int
 
+    /// The requests in report order: receives first, then by peer, part and step.
+    public var sortedPending: [Pending] {
+        pending.sorted { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }
+    }
+
     /// "receive of 400000 bytes from rank 3 (part 2, step 5)", one per request, receives first.
     public var lines: [String] {
-        pending.sorted { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }.map {
+        sortedPending.map {
             ($0.kind == .send ? "send of \($0.bytes) bytes to" : "receive of \($0.bytes) bytes from") + " rank \($0.peer) (part \($0.part), step \($0.step))"
         }
     }
