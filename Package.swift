@@ -73,6 +73,15 @@ let package = Package(
         .testTarget(name: "TorusDropInTests", dependencies: ["TorusDropIn", "CTorusMPI"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "TorusCLITests", dependencies: ["torus"]),
+        // The parsers as fuzz targets; FuzzRegressionTests replays their seeds and past crashes.
+        .target(name: "TorusFuzzing", dependencies: ["TorusRuntime"]),
+        .testTarget(name: "TorusFuzzingTests", dependencies: ["TorusFuzzing"], exclude: ["Inputs"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer's driver for those targets, only for scripts/fuzz.sh (TORUS_FUZZ=1): it has no `main`
+// of its own (libFuzzer's comes with -sanitize=fuzzer), so an ordinary build leaves it out.
+if Context.environment["TORUS_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "torus-fuzz", dependencies: ["TorusFuzzing"], path: "Tests/Fuzz/torus-fuzz"))
+}

@@ -94,21 +94,19 @@ public enum TransportExchange {
         var mine = record
         var all = [Int64](repeating: 0, count: p * n)
         for k in 0..<n { all[me * n + k] = record[k] }
-        var requests: [TransportRequest] = []
+        var requests = RequestList<Void>()
         try mine.withUnsafeMutableBytes { out in
             try all.withUnsafeMutableBytes { table in
                 let stride = n * MemoryLayout<Int64>.stride
                 do {
                     for peer in 0..<p where peer != me {
                         requests.append(try transport.irecv(UnsafeMutableRawBufferPointer(rebasing: table[peer * stride ..< (peer + 1) * stride]),
-                                                            from: peer, tag: tag))
-                        requests.append(try transport.isend(UnsafeRawBufferPointer(out), to: peer, tag: tag))
+                                                            from: peer, tag: tag), ())
+                        requests.append(try transport.isend(UnsafeRawBufferPointer(out), to: peer, tag: tag), ())
                     }
-                    while !requests.isEmpty {
-                        requests.remove(at: try transport.waitAny(requests))
-                    }
+                    while !requests.isEmpty { _ = try requests.complete(on: transport, wait: .block) }
                 } catch {
-                    for r in requests { transport.cancel(r) }
+                    requests.cancelAll(on: transport)
                     throw error
                 }
             }

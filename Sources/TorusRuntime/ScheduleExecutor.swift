@@ -166,6 +166,12 @@ public final class PendingRun {
     }
 }
 
+/// Which segment a transfer belongs to.
+struct SegmentOwner {
+    var stream: Int32
+    var serial: Int32
+}
+
 /// The state of one execution.
 private struct ExecutorRun {
     let rules: IssueRules
@@ -184,7 +190,8 @@ private struct ExecutorRun {
     var fresh = IntervalSet()
     /// Issued segments not finished yet, over all streams.
     var unfinished = 0
-    var inFlight: [TransportRequest: (stream: Int, serial: Int32)] = [:]
+    /// Transfers in flight, each with its stream and serial.
+    var inFlight = RequestList<SegmentOwner>()
     var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
     let elementSize: Int
     let tagBase: Int
@@ -264,8 +271,7 @@ private struct ExecutorRun {
     /// Nothing may write into the caller's buffers after a failure: withdraws every request and
     /// lets every reduction finish.
     mutating func abandon() {
-        for request in inFlight.keys { transport.cancel(request) }
-        inFlight.removeAll()
+        inFlight.cancelAll(on: transport)
         for r in reducing { engine.wait(r.ticket) }
         reducing.removeAll()
     }
@@ -283,10 +289,7 @@ private struct ExecutorRun {
                 materialize(0, Int.max)
                 return true
             }
-            for request in Array(inFlight.keys) where try transport.test(request) {
-                try complete(request)
-                progressed = true
-            }
+            if try completeTransfers(.poll) { progressed = true }
         }
         if inFlight.isEmpty && reducing.isEmpty {
             throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
@@ -316,26 +319,30 @@ private struct ExecutorRun {
             }
             if !reducing.isEmpty {
                 // Keep reductions moving: test instead of blocking on the network.
-                for request in Array(inFlight.keys) where try transport.test(request) { try complete(request) }
+                try completeTransfers(.poll)
                 continue
             }
-            let requests = Array(inFlight.keys)
             if stallSeconds > 0 {
-                guard let index = try transport.waitAny(requests, within: stallSeconds) else {
-                    try onStall?(stall())
-                    continue
-                }
-                try complete(requests[index])
+                if try !completeTransfers(.within(seconds: stallSeconds)) { try onStall?(stall()) }
             } else {
-                try complete(requests[try transport.waitAny(requests)])
+                try completeTransfers(.block)
             }
         }
+    }
+
+    /// Completes the transfers the transport reports done; true if any.
+    @discardableResult
+    mutating func completeTransfers(_ wait: TransportWait) throws -> Bool {
+        let done = try inFlight.complete(on: transport, wait: wait)
+        for owner in done { try complete(owner) }
+        return !done.isEmpty
     }
 
     /// What the run waits for.
     func stall() -> ExecutorStall {
         var pending: [ExecutorStall.Pending] = []
-        for (s, serial) in inFlight.values {
+        for owner in inFlight.pending {
+            let s = Int(owner.stream), serial = owner.serial
             let t = tables(s)
             guard let i = t.find(serial, count: streams[s].opCount) else { continue }
             let op = t.ops[i]
@@ -368,13 +375,13 @@ private struct ExecutorRun {
                 if fresh.contains(lo, lo + bytes) { source = input + lo } else { materialize(lo, lo + bytes) }
             }
             let r = try transport.isend(UnsafeRawBufferPointer(start: source, count: bytes), to: Int(op.peer), tag: tag)
-            inFlight[r] = (s, op.serial)
+            inFlight.append(r, SegmentOwner(stream: Int32(s), serial: op.serial))
         case .recv, .recvReduce:
             if op.kind == .recv, !op.access.a.isScratch {
                 fresh.remove(op.access.a.lo * elementSize, op.access.a.hi * elementSize)
             }
             let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: address(op.access.a), count: bytes), from: Int(op.peer), tag: tag)
-            inFlight[r] = (s, op.serial)
+            inFlight.append(r, SegmentOwner(stream: Int32(s), serial: op.serial))
         case .reduce:
             if !op.access.a.isScratch { materialize(op.access.a.lo * elementSize, op.access.a.hi * elementSize) }
             startReduction(s, op)
@@ -387,8 +394,10 @@ private struct ExecutorRun {
         return true
     }
 
-    mutating func complete(_ request: TransportRequest) throws {
-        guard let (s, serial) = inFlight.removeValue(forKey: request) else { return }
+    /// A transfer is over: a receive-and-reduce starts its reduction if the rules allow, anything
+    /// else is finished.
+    mutating func complete(_ owner: SegmentOwner) throws {
+        let s = Int(owner.stream), serial = owner.serial
         let t = tables(s)
         guard let i = t.find(serial, count: streams[s].opCount) else { return }
         if t.ops[i].kind == .recvReduce {
@@ -421,19 +430,21 @@ private struct ExecutorRun {
 
     /// Retires finished reductions; true if any finished.
     mutating func pollReductions() -> Bool {
-        var any = false
-        var k = 0
-        while k < reducing.count {
+        guard !reducing.isEmpty else { return false }
+        var over: [(stream: Int, serial: Int32)] = []
+        var kept = 0
+        for k in reducing.indices {
             let r = reducing[k]
             if engine.poll(r.ticket) {
-                reducing.remove(at: k)
-                finish(r.stream, r.serial)
-                any = true
+                over.append((r.stream, r.serial))
             } else {
-                k += 1
+                reducing[kept] = r
+                kept += 1
             }
         }
-        return any
+        reducing.removeLast(reducing.count - kept)
+        for r in over { finish(r.stream, r.serial) }
+        return !over.isEmpty
     }
 
     /// The segment is complete: tell the rules, and start the reductions they release.

@@ -195,10 +195,12 @@ final class MemoryFabric: @unchecked Sendable {
         "rank \(from) sent \(sent) bytes where \(expected) were expected: the ranks called the collective with different counts, types or algorithms"
     }
 
-    /// Blocks until one of `ids` completes at `rank`; returns its index. Throws on a failed
-    /// request, a timeout (naming every waiting rank) or an abort of the job. With a `limit`
-    /// below the timeout, returns nil once `limit` seconds pass with none complete.
-    func waitAny(_ ids: [Int], at rank: Int, limit: Double? = nil, describing what: () -> String) throws -> Int? {
+    /// Completes what it can of `requests` at `rank` (their ids): writes the indices of the
+    /// completed ones into `completed` and returns how many. With `block`, waits until one completes;
+    /// with a `limit` below the timeout as well, returns 0 once `limit` seconds pass with none.
+    /// Throws on a failed request, a timeout (naming every waiting rank) or an abort of the job.
+    func complete(_ requests: UnsafeMutableBufferPointer<TransportRequest>, into completed: UnsafeMutableBufferPointer<Int32>, at rank: Int,
+                  block: Bool, limit: Double? = nil, describing what: () -> String) throws -> Int {
         let box = mailboxes[rank]
         let start = MemoryFabric.now()
         let deadline = start + timeout
@@ -211,14 +213,19 @@ final class MemoryFabric: @unchecked Sendable {
         }
         while true {
             if box.delayed > 0 { matchDue(box) }
-            if let index = ids.firstIndex(where: { box.completed[$0] != nil }) {
-                let failure = box.completed.removeValue(forKey: ids[index])!
-                if let failure { throw TorusError.communication("rank \(rank): \(failure)") }
-                return index
+            var n = 0
+            if !box.completed.isEmpty {
+                for (i, request) in requests.enumerated() {
+                    guard let failure = box.completed.removeValue(forKey: request.id) else { continue }
+                    if let failure { throw TorusError.communication("rank \(rank): \(failure)") }
+                    completed[n] = Int32(i)
+                    n += 1
+                }
             }
+            if n > 0 || !block { return n }
             if let reason = aborted() { throw TorusError.communication("rank \(rank) stopped: \(reason)") }
             let now = MemoryFabric.now()
-            if now >= giveUp && giveUp < deadline { return nil }
+            if now >= giveUp && giveUp < deadline { return 0 }
             if now >= deadline {
                 let list = waitingRanks()
                 abort("rank \(rank) timed out")
@@ -231,17 +238,6 @@ final class MemoryFabric: @unchecked Sendable {
             // Short slices: wake for delayed messages and for an abort raised elsewhere.
             _ = box.condition.wait(until: Date(timeIntervalSinceNow: min(0.05, min(deadline, giveUp) - now)))
         }
-    }
-
-    /// Whether request `id` at `rank` has completed; a completed request is forgotten.
-    func test(_ id: Int, at rank: Int) throws -> Bool {
-        let box = mailboxes[rank]
-        box.condition.lock()
-        defer { box.condition.unlock() }
-        if box.delayed > 0 { matchDue(box) }
-        guard let entry = box.completed.removeValue(forKey: id) else { return false }
-        if let failure = entry { throw TorusError.communication("rank \(rank): \(failure)") }
-        return true
     }
 
     /// Withdraws a receive that has not matched yet (or forgets a completed request).

@@ -36,29 +36,17 @@ final class MemoryTransport: Transport {
         return TransportRequest(id: id)
     }
 
-    func test(_ request: TransportRequest) throws -> Bool {
-        guard try fabric.test(request.id, at: worldRank) else { return false }
-        pending[request.id] = nil
-        return true
-    }
-
-    func waitAny(_ requests: [TransportRequest]) throws -> Int {
-        try waitAny(requests, limit: nil)!
-    }
-
-    /// The stall watch's wait: nil after `seconds` with none complete (the simulation's own
-    /// timeout, which ends the whole job, still applies).
-    func waitAny(_ requests: [TransportRequest], within seconds: Double) throws -> Int? {
-        try waitAny(requests, limit: seconds)
-    }
-
-    private func waitAny(_ requests: [TransportRequest], limit: Double?) throws -> Int? {
-        let ids = requests.map(\.id)
-        guard let index = try fabric.waitAny(ids, at: worldRank, limit: limit, describing: {
-            ids.compactMap { pending[$0] }.prefix(3).joined(separator: ", ")
-        }) else { return nil }
-        pending[ids[index]] = nil
-        return index
+    /// The stall watch's `within` returns 0 after its seconds with none complete (the simulation's
+    /// own timeout, which ends the whole job, still applies).
+    func complete(_ requests: UnsafeMutableBufferPointer<TransportRequest>, into completed: UnsafeMutableBufferPointer<Int32>,
+                  wait: TransportWait) throws -> Int {
+        var limit: Double?
+        if case let .within(seconds) = wait { limit = seconds }
+        let n = try fabric.complete(requests, into: completed, at: worldRank, block: wait != .poll, limit: limit, describing: {
+            requests.compactMap { pending[$0.id] }.prefix(3).joined(separator: ", ")
+        })
+        for k in 0 ..< n { pending[requests[Int(completed[k])].id] = nil }
+        return n
     }
 
     func cancel(_ request: TransportRequest) {

@@ -51,18 +51,18 @@ import TorusSchedules
         func isend(_ buffer: UnsafeRawBufferPointer, to peer: Int, tag: Int) throws -> TransportRequest { request() }
         func irecv(_ buffer: UnsafeMutableRawBufferPointer, from peer: Int, tag: Int) throws -> TransportRequest { request() }
 
-        func test(_ request: TransportRequest) throws -> Bool {
-            guard let key = requests[request.id], available.contains(key) else { return false }
-            requests[request.id] = nil
-            return true
-        }
-
-        func waitAny(_ list: [TransportRequest]) throws -> Int {
+        /// Completes every request of the list the log allows so far; when blocking and none is
+        /// allowed, releases the next batch.
+        func complete(_ list: UnsafeMutableBufferPointer<TransportRequest>, into completed: UnsafeMutableBufferPointer<Int32>,
+                      wait: TransportWait) throws -> Int {
             while true {
-                if let k = list.firstIndex(where: { requests[$0.id].map(available.contains) ?? false }) {
-                    requests[list[k].id] = nil
-                    return k
+                var n = 0
+                for (i, r) in list.enumerated() where requests[r.id].map(available.contains) ?? false {
+                    requests[r.id] = nil
+                    completed[n] = Int32(i)
+                    n += 1
                 }
+                if n > 0 || wait == .poll { return n }
                 batch += 1
                 guard batch < batches.count else {
                     throw TorusError.communication("rank \(rank): the executor waits for \(list.count) requests the predictor never completed")

@@ -92,21 +92,33 @@ public struct IssueRules: Sendable, Hashable, Codable {
             }
             var targetReady = 0.0, targetPending: UInt16 = 0
             let live = Int(s.opCount)
-            for k in 0 ..< live {
+            var blocker: Int32?
+            let near = SegmentAccess(a: access.a, aWrites: access.aWrites, b: reduces ? bSpan : access.b)
+            t.visit(0, live, near: near) { k in
                 let r = t.ops[k]
                 if access.conflicts(r.access) {
-                    if r.done.isNaN { s.blockedOn = r.serial; return nil }
+                    if r.done.isNaN { blocker = r.serial; return false }
                     ready = max(ready, r.done)
                 }
                 if reduces, target.conflicts(r.access) {
                     // Not a reason to wait: the receive may be posted, its reduction waits.
                     if r.done.isNaN { targetPending += 1 } else { targetReady = max(targetReady, r.done) }
                 }
+                return true
             }
-            // Segments finished by `ready` can no longer hold anything back.
+            if let blocker { s.blockedOn = blocker; return nil }
+            // The table drops the segments finished by the last issue (no later segment can start
+            // before it, so they hold nothing back): a small table at every issue, a large one once
+            // half of it has finished since the last time or it is full — so pruning costs O(1)
+            // per segment — and a full one asks for room unless that frees half of it. Not by
+            // `ready`: after `needsRoom` this segment is looked at again, and must still see what
+            // set its `ready`.
             var kept = live
-            if live > 4 { kept = prune(&s, t, upTo: ready) }
-            guard kept < t.capacity else { s.blockedOn = IssueRules.needsRoom; return nil }
+            if live == t.capacity || (live > 4 && (live <= 32 || 2 * Int(s.finishedSincePrune) >= live)) {
+                kept = prune(&s, t, upTo: s.lastIssue)
+                s.finishedSincePrune = 0
+                guard kept * 2 <= t.capacity || live < t.capacity else { s.blockedOn = IssueRules.needsRoom; return nil }
+            }
             s.blockedOn = IssueRules.notBlocked
             if reduces { access.b = bSpan }
             s.lastIssue = ready
@@ -162,18 +174,23 @@ public struct IssueRules: Sendable, Hashable, Codable {
     public func finish(_ s: inout StreamIssue, _ t: StreamTables, index i: Int, at time: Double,
                        release: (_ index: Int, _ at: Double) -> Void) -> Bool {
         t.ops[i].done = time
+        s.finishedSincePrune += 1
         let op = t.ops[i]
         if s.targetWaiters > 0 {
             let finished = op.access
-            for k in i + 1 ..< Int(s.opCount) where t.ops[k].targetPending > 0 {
-                guard SegmentAccess(a: .empty, aWrites: false, b: t.ops[k].access.b).conflicts(finished) else { continue }
+            var waiters = s.targetWaiters
+            t.visit(i + 1, Int(s.opCount), near: finished) { k in
+                guard t.ops[k].targetPending > 0,
+                      SegmentAccess(a: .empty, aWrites: false, b: t.ops[k].access.b).conflicts(finished) else { return true }
                 t.ops[k].targetReady = max(t.ops[k].targetReady, time)
                 t.ops[k].targetPending -= 1
                 if t.ops[k].targetPending == 0 {
-                    s.targetWaiters -= 1
+                    waiters -= 1
                     if t.ops[k].recvSlot == -1 { release(k, max(t.ops[k].issue, t.ops[k].targetReady)) }
                 }
+                return true
             }
+            s.targetWaiters = waiters
         }
         if op.recvSlot >= 0 { t.recvRing[Int(op.recvSlot)] = time }
         let blocked = s.blockedOn

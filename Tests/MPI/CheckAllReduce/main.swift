@@ -19,33 +19,34 @@ func inputs(_ type: ElementType, _ op: ReduceOp, rank: Int, count: Int) -> [UInt
     VerifiableInputs.bytes(type: type, op: op, rank: rank, count: count, values: .mpiComparable, period: .max)
 }
 
-/// The reference: PMPI_Allreduce, or the gathered inputs folded in rank order for 16-bit floats.
+/// The reference: PMPI_Allreduce, or the gathered inputs folded in rank order for 16-bit floats
+/// (`gather` has room for every rank's input).
+func reference(_ comm: MPICommunicator, _ input: UnsafeRawPointer, into out: UnsafeMutableRawPointer, _ type: ElementType, _ op: ReduceOp,
+               count: Int, gather: UnsafeMutableRawPointer) throws {
+    guard count > 0 else { return }
+    if let datatype = type.mpiDatatype {
+        let code = PMPI_Allreduce(input, out, Int32(count), datatype, op.mpiOp, comm.handle)
+        guard code == 0 else { throw Failure(text: "reference PMPI_Allreduce failed: \(code)") }
+        return
+    }
+    let bytes = count * type.size
+    let code = PMPI_Allgather(input, Int32(bytes), torus_MPI_BYTE(), gather, Int32(bytes), torus_MPI_BYTE(), comm.handle)
+    guard code == 0 else { throw Failure(text: "reference PMPI_Allgather failed: \(code)") }
+    let kernel = try ReductionKernel(type: type, op: op)
+    out.copyMemory(from: gather, byteCount: bytes)
+    for r in 1..<comm.size { kernel.accumulate(into: out, gather + r * bytes, count: count) }
+}
+
 func reference(_ comm: MPICommunicator, _ input: [UInt8], _ type: ElementType, _ op: ReduceOp, count: Int) throws -> [UInt8] {
     var out = [UInt8](repeating: 0, count: input.count)
-    if let datatype = type.mpiDatatype {
-        let code = input.withUnsafeBytes { i in
-            out.withUnsafeMutableBytes { o in
-                PMPI_Allreduce(i.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, o.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!,
-                               Int32(count), datatype, op.mpiOp, comm.handle)
+    var all = [UInt8](repeating: 0, count: max(1, input.count * comm.size))
+    try input.withUnsafeBytes { i in
+        try out.withUnsafeMutableBytes { o in
+            try all.withUnsafeMutableBytes { a in
+                try reference(comm, i.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, into: o.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 64)!,
+                              type, op, count: count, gather: a.baseAddress!)
             }
         }
-        guard code == 0 else { throw Failure(text: "reference PMPI_Allreduce failed: \(code)") }
-        return out
-    }
-    var all = [UInt8](repeating: 0, count: input.count * comm.size)
-    if count > 0 {
-        let code = input.withUnsafeBytes { i in
-            all.withUnsafeMutableBytes { a in
-                PMPI_Allgather(i.baseAddress, Int32(input.count), torus_MPI_BYTE(), a.baseAddress, Int32(input.count), torus_MPI_BYTE(), comm.handle)
-            }
-        }
-        guard code == 0 else { throw Failure(text: "reference PMPI_Allgather failed: \(code)") }
-    }
-    let kernel = try ReductionKernel(type: type, op: op)
-    out = Array(all[0..<input.count])
-    for r in 1..<comm.size where count > 0 {
-        let next = Array(all[r * input.count ..< (r + 1) * input.count])
-        out.withUnsafeMutableBytes { o in next.withUnsafeBytes { kernel.accumulate(into: o.baseAddress!, $0.baseAddress!, count: count) } }
     }
     return out
 }
@@ -81,9 +82,113 @@ var failures: [String] = []
     }
 }
 
+/// SplitMix64: the soak's random draws, the same on every rank for one seed.
+struct SoakRandom {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// Resident memory of this process in bytes (/proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+/// `--soak CALLS [--seed S]`: CALLS calls with random communicator (world, dup, the even or odd
+/// ranks, the rank-reversed world), count (0 to 4 Mi, log-uniform), type, op, placement and
+/// algorithm (auto included), each checked bit for bit against PMPI_Allreduce; resident memory is
+/// read halfway and at the end. Every rank draws the same sequence from the printed seed.
+@MainActor func soak(_ world: MPICommunicator, calls: Int, seed: UInt64) throws -> Int32 {
+    let dup = try world.dup()
+    let halves = try world.split(color: world.rank % 2, key: world.rank) as! MPICommunicator
+    let reversed = try world.split(color: 0, key: -world.rank) as! MPICommunicator
+    let comms: [(String, MPICommunicator)] = [("world", world), ("dup", dup), ("even/odd", halves), ("reversed", reversed)]
+    let types = ElementType.allCases, ops = ReduceOp.allCases
+    let routes: [Algorithm?] = Algorithm.allCases.map { $0 } + [nil]
+    let largest = 4 << 20, widest = 8
+    let input = UnsafeMutableRawPointer.allocate(byteCount: largest * widest, alignment: 64)
+    let output = UnsafeMutableRawPointer.allocate(byteCount: largest * widest, alignment: 64)
+    let expected = UnsafeMutableRawPointer.allocate(byteCount: largest * widest, alignment: 64)
+    let gather = UnsafeMutableRawPointer.allocate(byteCount: largest * 2 * world.size, alignment: 64)
+    defer { [input, output, expected, gather].forEach { $0.deallocate() } }
+    var random = SoakRandom(state: seed)
+    var mismatches = 0, bytesMoved = 0
+    var halfway = 0
+    var tenths: [Int] = []
+    if world.rank == 0 { print("soak: \(calls) calls, np=\(world.size), seed \(seed) (rerun: torus-mpi-check --soak \(calls) --seed \(seed))") }
+    let start = Date()
+    for call in 1...calls {
+        let (label, comm) = comms[random.below(comms.count)]
+        var type = types[random.below(types.count)], op = ops[random.below(ops.count)]
+        while !op.supports(type) || VerifiableInputs.inexact(type: type, op: op, ranks: comm.size, period: 1 << 40) != nil {
+            type = types[random.below(types.count)]
+            op = ops[random.below(ops.count)]
+        }
+        // 1 in 20 calls empty; the rest log-uniform from 1 to 4 Mi elements.
+        let exponent = Double(random.below(1 << 20)) / Double(1 << 20) * 22
+        let count = random.below(20) == 0 ? 0 : min(largest, Int(pow(2.0, exponent)))
+        let inPlace = random.below(2) == 0
+        let route = routes[random.below(routes.count)]
+        let bytes = count * type.size
+        VerifiableInputs.fill(UnsafeMutableRawBufferPointer(start: input, count: bytes), type: type, op: op, rank: comm.rank,
+                              values: .mpiComparable, period: .max)
+        try reference(comm, input, into: expected, type, op, count: count, gather: gather)
+        if inPlace { output.copyMemory(from: input, byteCount: bytes) } else { output.initializeMemory(as: UInt8.self, repeating: 0xAB, count: bytes) }
+        try comm.allReduce(inPlace ? nil : UnsafeRawPointer(input), output, count: count, type: type, op: op, algorithm: route)
+        bytesMoved += bytes
+        if memcmp(output, expected, bytes) != 0 {
+            mismatches += 1
+            let at = (0..<bytes).first { output.load(fromByteOffset: $0, as: UInt8.self) != expected.load(fromByteOffset: $0, as: UInt8.self) } ?? -1
+            print("FAIL soak call \(call) (seed \(seed)): \(label) \(route?.rawValue ?? "auto") \(type.rawValue) \(op.rawValue) count \(count) "
+                  + "\(inPlace ? "in place" : "out of place") rank \(world.rank): first wrong byte \(at)")
+        }
+        if call == calls / 2 { halfway = residentBytes() }
+        if call % max(1, calls / 10) == 0 { tenths.append(residentBytes()) }
+    }
+    let end = residentBytes()
+    var local = [Int64(mismatches), Int64(end - halfway), Int64(end)]
+    var worst = [Int64](repeating: 0, count: 3)
+    _ = PMPI_Allreduce(&local, &worst, 3, torus_MPI_INT64_T(), ReduceOp.max.mpiOp, torus_MPI_COMM_WORLD())
+    var totalMismatches: Int64 = 0
+    var mine = Int64(mismatches)
+    _ = PMPI_Allreduce(&mine, &totalMismatches, 1, torus_MPI_INT64_T(), torus_MPI_SUM(), torus_MPI_COMM_WORLD())
+    if world.rank == 0 {
+        let mib = { (b: Int64) in String(format: "%.1f MiB", Double(b) / 1048576) }
+        print("soak: \(calls) calls, np=\(world.size), seed \(seed): \(totalMismatches) mismatches; "
+              + "resident memory over the last \(calls - calls / 2) calls grew by at most \(mib(worst[1])) on a rank (largest: \(mib(worst[2]))); "
+              + String(format: "%.0f s, %.1f GB reduced per rank", Date().timeIntervalSince(start), Double(bytesMoved) / 1e9))
+        print("soak: rank 0's resident memory after each tenth of the calls: " + tenths.map { mib(Int64($0)) }.joined(separator: ", "))
+    }
+    return totalMismatches == 0 ? 0 : 1
+}
+
 do {
     let world = try MPICommunicator.world()
     let n = world.size
+    let arguments = CommandLine.arguments
+    if let at = arguments.firstIndex(of: "--soak") {
+        guard at + 1 < arguments.count, let calls = Int(arguments[at + 1]), calls > 0 else {
+            throw Failure(text: "--soak takes a number of calls, e.g. --soak 10000")
+        }
+        var seed = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
+        if let s = arguments.firstIndex(of: "--seed") {
+            guard s + 1 < arguments.count, let value = UInt64(arguments[s + 1]) else { throw Failure(text: "--seed takes a non-negative integer") }
+            seed = value
+        }
+        // Every rank uses rank 0's seed.
+        _ = PMPI_Bcast(&seed, 1, torus_MPI_UINT64_T(), 0, torus_MPI_COMM_WORLD())
+        let status = try soak(world, calls: calls, seed: seed)
+        try MPIEnvironment.finalize()
+        exit(status)
+    }
     let routes: [Algorithm?] = Algorithm.allCases.map { $0 } + [nil]
     let counts = Array(Set([0, 1, max(n - 1, 0), 6 * n + 1])).sorted()
     let types: [ElementType] = [.float32, .float64, .int32, .int64, .float16, .bfloat16]
