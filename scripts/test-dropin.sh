@@ -72,7 +72,7 @@ run_failing "TORUS_CHECK=1, one rank in place" "in place: ranks 0-2 passed no; r
 run_failing "TORUS_CHECK=abc is refused" "invalid value 'abc' for TORUS_CHECK" \
     "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_CHECK=abc "$out/check_mismatch" none
 # Without the check, a count that differs fails cleanly in our algorithms: no double free of the
-# request MPI_Waitany already freed (it used to abort with "free(): invalid pointer").
+# request MPI already freed (it used to abort with "free(): invalid pointer").
 for algorithm in sixring reduce-broadcast; do
     run_failing "count differs, no check, $algorithm: a clean error" "did every rank pass the same count" \
         "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=$algorithm "$out/check_mismatch" count
