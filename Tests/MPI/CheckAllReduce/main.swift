@@ -82,19 +82,6 @@ var failures: [String] = []
     }
 }
 
-/// SplitMix64: the soak's random draws, the same on every rank for one seed.
-struct SoakRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// Resident memory of this process in bytes (/proc/self/statm).
 func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -119,7 +106,7 @@ func residentBytes() -> Int {
     let expected = UnsafeMutableRawPointer.allocate(byteCount: largest * widest, alignment: 64)
     let gather = UnsafeMutableRawPointer.allocate(byteCount: largest * 2 * world.size, alignment: 64)
     defer { [input, output, expected, gather].forEach { $0.deallocate() } }
-    var random = SoakRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var mismatches = 0, bytesMoved = 0
     var halfway = 0
     var tenths: [Int] = []
