@@ -205,12 +205,19 @@ extension Communicator {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
         try checkUsable()
-        _ = calls.next()
+        let call = calls.next()
         let chosen: Algorithm
         if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a } else {
             chosen = fallbackAlgorithm(count: count, type: type, op: op)
         }
-        let (rank, size, topology, executor) = (rank, size, topology, ScheduleExecutor(options: options.executor))
+        var executor = ScheduleExecutor(options: options.executor)
+        // TORUS_TIMEOUT: the stall watch reports (and may end the job) as for a blocking call.
+        if options.executor.stallSeconds > 0 {
+            let arguments = CallArguments(count: count, type: type, op: op, route: .schedule(chosen),
+                                          inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
+            executor.onStall = { [unowned self] stall in try self.reportStall(stall, call: call, algorithm: chosen, arguments: arguments) }
+        }
+        let (rank, size, topology) = (rank, size, topology)
         let request = AllReduceRequest(communicator: self) { _ in
             guard size > 1 else {
                 if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {

@@ -91,6 +91,7 @@ public struct ScheduleExecutor {
         let scratch = space.buffer(bytes: schedule.scratchCount * size)
         var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
                               kernel: kernel, transport: transport, engine: engine, observer: observer)
+        run.onStall = onStall
         if let input, input != UnsafeRawPointer(data) {
             run.input = input
             run.fresh = IntervalSet(0 ..< schedule.count * size)
@@ -201,6 +202,8 @@ private struct ExecutorRun {
     let observer: ((ExecutorEvent) -> Void)?
     var onStall: ((ExecutorStall) throws -> Void)?
     let stallSeconds: Double
+    /// `advance`: since when nothing has moved (nil while things move).
+    var quietSince: ContinuousClock.Instant?
     /// Each stream's first index in `steps`.
     let firstStep: [Int32]
 
@@ -276,9 +279,10 @@ private struct ExecutorRun {
         reducing.removeAll()
     }
 
-    /// One round of `progress` that never blocks: true when the run is done.
+    /// One round of `progress` that never blocks: true when the run is done. The stall watch
+    /// counts the time over rounds in which nothing moved while only the network was awaited.
     mutating func advance() throws -> Bool {
-        var progressed = true
+        var progressed = true, moved = false
         while progressed {
             progressed = false
             for s in streams.indices {
@@ -290,9 +294,22 @@ private struct ExecutorRun {
                 return true
             }
             if try completeTransfers(.poll) { progressed = true }
+            moved = moved || progressed
         }
         if inFlight.isEmpty && reducing.isEmpty {
             throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
+        }
+        if stallSeconds > 0 {
+            if moved || !reducing.isEmpty {
+                quietSince = nil
+            } else if let since = quietSince {
+                if since.duration(to: .now) > .seconds(stallSeconds) {
+                    try onStall?(stall())
+                    quietSince = .now
+                }
+            } else {
+                quietSince = .now
+            }
         }
         return false
     }

@@ -10,6 +10,8 @@
  *   absent     after one call together, the last rank never makes the second (TORUS_TIMEOUT: the
  *              others report what they wait for and end the job)
  *   first      the last rank never makes even the first call (the others wait in the setup)
+ *   iabsent    as absent, but the others' second call is MPI_Iallreduce and MPI_Wait (under
+ *              MPI_THREAD_MULTIPLE, where the library takes it): the stall watch covers it too
  *   nan        rank 1's input holds a NaN at index 7 and an Inf at index 9 (TORUS_NAN_CHECK reports
  *              them in rank 1's input and in every rank's result; the result is not checked)
  * Expected with TORUS_CHECK=1: every rank reports the difference and the job stops (the default
@@ -22,11 +24,13 @@
 #include <math.h>
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
+    const char *mode = argc > 1 ? argv[1] : "none";
+    int nonblocking = strcmp(mode, "iabsent") == 0, provided;
+    if (nonblocking) MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    else MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    const char *mode = argc > 1 ? argv[1] : "none";
     int odd = rank == size - 1;
     int count = 100000;
     MPI_Op op = MPI_SUM;
@@ -46,13 +50,19 @@ int main(int argc, char **argv) {
         MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
         if (odd) sleep(6);
     }
-    if (strcmp(mode, "absent") == 0) MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
-    if ((strcmp(mode, "absent") == 0 || strcmp(mode, "first") == 0) && odd) {
+    if (strcmp(mode, "absent") == 0 || nonblocking) MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
+    if ((strcmp(mode, "absent") == 0 || strcmp(mode, "first") == 0 || nonblocking) && odd) {
         sleep(600);   /* never calls: the job must end before this */
         fprintf(stderr, "rank %d: nobody noticed the missing rank\n", rank);
         MPI_Abort(MPI_COMM_WORLD, 4);
     }
-    MPI_Allreduce(in_place ? MPI_IN_PLACE : in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
+    if (nonblocking) {
+        MPI_Request request;
+        MPI_Iallreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD, &request);
+        MPI_Wait(&request, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Allreduce(in_place ? MPI_IN_PLACE : in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
+    }
     float want = (float)size * (float)(size + 1) / 2;
     int wrong = 0;
     for (int i = 0; i < count; i++) wrong += out[i] != want && strcmp(mode, "nan") != 0;

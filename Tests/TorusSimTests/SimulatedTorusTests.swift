@@ -140,6 +140,31 @@ import TorusSchedules
         #expect(errors.list.contains { $0.contains(" bytes from rank 3 (part ") }, "\(errors.list)")
     }
 
+    /// The stall watch covers nonblocking requests: `wait` on a request whose peers never start
+    /// theirs ends with the report, as a blocking call does.
+    @Test func theStallWatchCoversNonblockingRequests() throws {
+        var options = CollectiveOptions()
+        options.executor.stallSeconds = 0.3
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 3, options: options)
+        let errors = Failures()
+        try torus.run { comm in
+            if comm.rank == 3 { Thread.sleep(forTimeInterval: 1) }
+            var data = [Float](repeating: 1, count: 4000)
+            do {
+                try data.withUnsafeMutableBytes { buffer in
+                    let request = try comm.iAllReduce(nil, buffer.baseAddress!, count: 4000, type: .float32, op: .sum, algorithm: .sixRing)
+                    try request.wait()
+                }
+            } catch {
+                if comm.rank != 3 { errors.add("\(error)") }
+            }
+        }
+        #expect(errors.list.count == 3, "\(errors.list)")
+        for text in errors.list {
+            #expect(text.contains("timed out after 0.3 s") && text.contains("receive of ") && text.contains(", step "), "\(text)")
+        }
+    }
+
     /// A call routed to the library that the library cannot take runs the small-message algorithm
     /// below the threshold and the large-message one above it, and gives the right answer.
     @Test func callsTheLibraryCannotTakeFallBackBySize() throws {
