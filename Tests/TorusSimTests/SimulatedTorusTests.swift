@@ -118,16 +118,25 @@ import TorusSchedules
     }
 
     /// The stall watch: ranks that wait `stallSeconds` for a late rank report what they wait for
-    /// (here the default report, which ends the call): peer, part, step and bytes.
-    @Test func theStallWatchReportsWhatEachRankWaitsFor() throws {
+    /// (here the default report, which ends the call): peer, part, step and bytes — in a blocking
+    /// call, and in `wait` on a nonblocking request.
+    @Test(arguments: [false, true])
+    func theStallWatchReportsWhatEachRankWaitsFor(nonblocking: Bool) throws {
         var options = CollectiveOptions()
         options.executor.stallSeconds = 0.3
         let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 3, options: options)
         let errors = Failures()
         try torus.run { comm in
             if comm.rank == 3 { Thread.sleep(forTimeInterval: 1) }
+            var data = [Float](repeating: 1, count: 4000)
             do {
-                _ = try comm.allReduce([Float](repeating: 1, count: 4000), op: .sum, algorithm: .sixRing)
+                try data.withUnsafeMutableBytes { buffer in
+                    if nonblocking {
+                        try comm.iAllReduce(nil, buffer.baseAddress!, count: 4000, type: .float32, op: .sum, algorithm: .sixRing).wait()
+                    } else {
+                        try comm.allReduce(nil, buffer.baseAddress!, count: 4000, type: .float32, op: .sum, algorithm: .sixRing)
+                    }
+                }
             } catch {
                 if comm.rank != 3 { errors.add("\(error)") }
             }
@@ -138,31 +147,6 @@ import TorusSchedules
             #expect(text.contains("timed out after 0.3 s") && text.contains("receive of ") && text.contains(", step "), "\(text)")
         }
         #expect(errors.list.contains { $0.contains(" bytes from rank 3 (part ") }, "\(errors.list)")
-    }
-
-    /// The stall watch covers nonblocking requests: `wait` on a request whose peers never start
-    /// theirs ends with the report, as a blocking call does.
-    @Test func theStallWatchCoversNonblockingRequests() throws {
-        var options = CollectiveOptions()
-        options.executor.stallSeconds = 0.3
-        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 3, options: options)
-        let errors = Failures()
-        try torus.run { comm in
-            if comm.rank == 3 { Thread.sleep(forTimeInterval: 1) }
-            var data = [Float](repeating: 1, count: 4000)
-            do {
-                try data.withUnsafeMutableBytes { buffer in
-                    let request = try comm.iAllReduce(nil, buffer.baseAddress!, count: 4000, type: .float32, op: .sum, algorithm: .sixRing)
-                    try request.wait()
-                }
-            } catch {
-                if comm.rank != 3 { errors.add("\(error)") }
-            }
-        }
-        #expect(errors.list.count == 3, "\(errors.list)")
-        for text in errors.list {
-            #expect(text.contains("timed out after 0.3 s") && text.contains("receive of ") && text.contains(", step "), "\(text)")
-        }
     }
 
     /// A call routed to the library that the library cannot take runs the small-message algorithm
