@@ -62,20 +62,8 @@ public struct ScheduleExecutor {
     /// at the end.
     public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
-        let size = kernel.type.size
-        guard schedule.stepCount > 0 else {
-            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: schedule.count * size) }
-            return
-        }
-        let scratch = space.buffer(bytes: schedule.scratchCount * size)
-        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
-                              kernel: kernel, transport: transport, engine: engine, observer: observer)
-        run.onStall = onStall
+        guard var run = prepare(schedule, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space) else { return }
         defer { run.release() }
-        if let input, input != UnsafeRawPointer(data) {
-            run.input = input
-            run.fresh = IntervalSet(0 ..< schedule.count * size)
-        }
         try run.execute()
     }
 
@@ -83,10 +71,17 @@ public struct ScheduleExecutor {
     /// round per `advance()`. The caller keeps the buffers and `scratch` valid until it is over.
     public func start(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
                       transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> PendingRun {
+        PendingRun(prepare(schedule, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space))
+    }
+
+    /// The state of a run of `schedule`, or nil for a schedule without steps (whose out-of-place
+    /// input is copied here).
+    private func prepare(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
+                         transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> ExecutorRun? {
         let size = kernel.type.size
         guard schedule.stepCount > 0 else {
             if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: schedule.count * size) }
-            return PendingRun(nil)
+            return nil
         }
         let scratch = space.buffer(bytes: schedule.scratchCount * size)
         var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
@@ -96,7 +91,7 @@ public struct ScheduleExecutor {
             run.input = input
             run.fresh = IntervalSet(0 ..< schedule.count * size)
         }
-        return PendingRun(run)
+        return run
     }
 }
 

@@ -39,7 +39,8 @@ func reference(_ comm: MPICommunicator, _ input: UnsafeRawPointer, into out: Uns
 
 func reference(_ comm: MPICommunicator, _ input: [UInt8], _ type: ElementType, _ op: ReduceOp, count: Int) throws -> [UInt8] {
     var out = [UInt8](repeating: 0, count: input.count)
-    var all = [UInt8](repeating: 0, count: max(1, input.count * comm.size))
+    // Room to gather every rank's input only where MPI has no type for the reference.
+    var all = [UInt8](repeating: 0, count: type.mpiDatatype == nil ? max(1, input.count * comm.size) : 1)
     try input.withUnsafeBytes { i in
         try out.withUnsafeMutableBytes { o in
             try all.withUnsafeMutableBytes { a in
