@@ -69,6 +69,24 @@ run_failing "TORUS_CHECK=1, one rank below the threshold" "route: ranks 0-2 pass
     "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" threshold
 run_failing "TORUS_CHECK=1, one rank in place" "in place: ranks 0-2 passed no; rank 3 passed yes" \
     "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" inplace
+# The same for MPI_Iallreduce under MPI_THREAD_MULTIPLE: the request's first stage agrees on the
+# arguments, for calls the library takes and calls it passes to MPI (below TORUS_MIN_BYTES) alike.
+run "TORUS_CHECK=1, MPI_Iallreduce passed to MPI, agreeing ranks" "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" none i
+expect "TORUS_CHECK=1 lets an agreeing MPI_Iallreduce through" "agreed and checked"
+run "TORUS_CHECK=1, MPI_Iallreduce taken, agreeing ranks" "${mpirun[@]}" "${check[@]}" -x TORUS_MIN_BYTES=1 "$out/check_mismatch" none i
+expect "TORUS_CHECK=1 lets an agreeing MPI_Iallreduce the library takes through" "agreed and checked"
+run_failing "TORUS_CHECK=1, MPI_Iallreduce, one rank's count differs" "MPI_Iallreduce failed: TORUS_CHECK: the 4 ranks of the communicator called AllReduce with different arguments (this is rank 0): count: ranks 0-2 passed 100000; rank 3 passed 100001" \
+    "${mpirun[@]}" "${check[@]}" -x TORUS_MIN_BYTES=1 "$out/check_mismatch" count i
+[ "$(grep -c "MPI_Iallreduce failed: TORUS_CHECK" "$out/log")" = 4 ] && pass "TORUS_CHECK=1, MPI_Iallreduce: every rank reports it" \
+    || fail "TORUS_CHECK=1, MPI_Iallreduce: every rank reports it"
+run_failing "TORUS_CHECK=1, MPI_Iallreduce, one rank's op differs" "op: ranks 0-2 passed sum; rank 3 passed max" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" op i
+run_failing "TORUS_CHECK=1, MPI_Iallreduce, one rank below the threshold" "route: ranks 0-2 passed the library; rank 3 passed mpi" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" threshold i
+run_failing "TORUS_CHECK=1, MPI_Iallreduce, one rank in place" "in place: ranks 0-2 passed no; rank 3 passed yes" \
+    "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" inplace i
+run "TORUS_CHECK=1 below MPI_THREAD_MULTIPLE: MPI_Iallreduce unchecked, and said so" "${mpirun[@]}" "${check[@]}" "$out/check_mismatch" none i-single
+expect "TORUS_CHECK=1 says it cannot check MPI_Iallreduce below MPI_THREAD_MULTIPLE" "check MPI_Iallreduce only under MPI_THREAD_MULTIPLE"
 run_failing "TORUS_CHECK=abc is refused" "invalid value 'abc' for TORUS_CHECK" \
     "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_CHECK=abc "$out/check_mismatch" none
 # Without the check, a count that differs fails cleanly in our algorithms: no double free of the
@@ -87,6 +105,10 @@ for min in 1M 1; do
     expect "TORUS_NAN_CHECK reports rank 1's input (TORUS_MIN_BYTES=$min)" "TORUS_NAN_CHECK: rank 1, MPI_Allreduce call 1: the input has 2 NaN or Inf values, the first at index 7"
     [ "$(grep -c "MPI_Allreduce call 1: the result has 2 NaN or Inf values, the first at index 7" "$out/log")" = 4 ] \
         && pass "TORUS_NAN_CHECK reports every rank's result (TORUS_MIN_BYTES=$min)" || fail "TORUS_NAN_CHECK reports every rank's result (TORUS_MIN_BYTES=$min)"
+    run "TORUS_NAN_CHECK=1, MPI_Iallreduce, TORUS_MIN_BYTES=$min" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_NAN_CHECK=1 -x TORUS_MIN_BYTES=$min "$out/check_mismatch" nan i
+    expect "TORUS_NAN_CHECK reports rank 1's MPI_Iallreduce input (TORUS_MIN_BYTES=$min)" "TORUS_NAN_CHECK: rank 1, MPI_Iallreduce call 1: the input has 2 NaN or Inf values, the first at index 7"
+    [ "$(grep -c "MPI_Iallreduce call 1: the result has 2 NaN or Inf values, the first at index 7" "$out/log")" = 4 ] \
+        && pass "TORUS_NAN_CHECK reports every rank's MPI_Iallreduce result (TORUS_MIN_BYTES=$min)" || fail "TORUS_NAN_CHECK reports every rank's MPI_Iallreduce result (TORUS_MIN_BYTES=$min)"
 done
 run_failing "TORUS_NAN_CHECK=on is refused" "invalid value 'on' for TORUS_NAN_CHECK" \
     "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_NAN_CHECK=on "$out/check_mismatch" none
@@ -103,6 +125,9 @@ expect "the stall report names peer, node, part, step and bytes" "receive of 166
     || fail "the stalled job ended within TORUS_TIMEOUT + 30 s ($((SECONDS - started)) s)"
 run_failing "a rank that never makes an MPI_Iallreduce: the others report and end the job" \
     "stalled for 5 s in call 2 (sixring): never heard from world rank 3" "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" iabsent
+run_failing "TORUS_CHECK=1: a rank that never makes an MPI_Iallreduce: reported from the agreement" \
+    "stalled for 5 s in call 2 (sixring): never heard from world rank 3" "${mpirun[@]}" "${stall[@]}" -x TORUS_CHECK=1 "$out/check_mismatch" iabsent
+expect "the stall report says the call waits in the TORUS_CHECK exchange" "sixring, 100000 × float32 sum, in the TORUS_CHECK exchange of the call's arguments before it, has waited 5 s"
 run_failing "a rank that never makes its first call: the others report from the setup" "for the other ranks to make their first library call" \
     "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" first
 run "TORUS_ON_STALL=warn: a late rank is reported, then the call completes" \

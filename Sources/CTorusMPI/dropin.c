@@ -370,15 +370,26 @@ static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Dat
  * caller's communicator, before the call goes to MPI or to the library, so that ranks that would
  * take different paths (a count on the other side of the threshold, an op one path leaves to MPI)
  * fail together with a message instead of hanging or returning different answers. */
-static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm) {
-    int inter = 0, size = 0, rank = 0;
-    if (comm == MPI_COMM_NULL || PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter) return MPI_SUCCESS;
-    if (PMPI_Comm_size(comm, &size) != MPI_SUCCESS || size < 2 || PMPI_Comm_rank(comm, &rank) != MPI_SUCCESS) return MPI_SUCCESS;
+/* A call's record (the same for blocking and nonblocking calls): count, type code or -1, op code or
+ * -1, path (-1 MPI, -2 the library), in place. */
+static void call_record(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, int64_t record[5]) {
     const type_entry *t = NULL;
     int o = -1;
     const char *why = refusal(count, datatype, op, &t, &o);
     const type_entry *known = type_of(datatype);
-    int64_t mine[5] = {count, known ? known->code : -1, op_code_of(op), why ? -1 : -2, sendbuf == MPI_IN_PLACE || sendbuf == recvbuf};
+    record[0] = count;
+    record[1] = known ? known->code : -1;
+    record[2] = op_code_of(op);
+    record[3] = why ? -1 : -2;
+    record[4] = sendbuf == MPI_IN_PLACE || sendbuf == recvbuf;
+}
+
+static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm) {
+    int inter = 0, size = 0, rank = 0;
+    if (comm == MPI_COMM_NULL || PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter) return MPI_SUCCESS;
+    if (PMPI_Comm_size(comm, &size) != MPI_SUCCESS || size < 2 || PMPI_Comm_rank(comm, &rank) != MPI_SUCCESS) return MPI_SUCCESS;
+    int64_t mine[5];
+    call_record(sendbuf, recvbuf, count, datatype, op, mine);
     int64_t *all = malloc(sizeof mine * (size_t)size);
     if (all == NULL) return MPI_SUCCESS;
     int error = PMPI_Allgather(mine, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
@@ -414,9 +425,9 @@ static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_D
     int rank = -1;
     PMPI_Comm_rank(comm, &rank);
     long long call = atomic_fetch_add(&nan_calls, 1) + 1;
-    torus_swift_nan_scan(code, sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf, count, rank, call, "input");
+    torus_swift_nan_scan(code, sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf, count, rank, call, "input", "MPI_Allreduce");
     int error = allreduce_checked(sendbuf, recvbuf, count, datatype, op, comm);
-    if (error == MPI_SUCCESS) torus_swift_nan_scan(code, recvbuf, count, rank, call, "result");
+    if (error == MPI_SUCCESS) torus_swift_nan_scan(code, recvbuf, count, rank, call, "result", "MPI_Allreduce");
     return error;
 }
 
@@ -483,6 +494,64 @@ struct torus_request_s {
     void *swift;       /* or the library's request */
 };
 
+/* How the library runs a nonblocking call: NULL and *state when it runs the call as a request of
+ * its own — a call it takes (*pass 0), or, under TORUS_CHECK or TORUS_NAN_CHECK, a call it passes
+ * to MPI (*pass 1: MPI_Iallreduce on its private communicator, started once the ranks agree, and
+ * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. */
+static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
+                                      MPI_Comm comm, torus_state **state, const type_entry **t, int *o, int *pass,
+                                      int *error) {
+    *pass = 0;
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, state, t, o, error);
+    if (why == NULL || *error != MPI_SUCCESS || !(check_calls || nan_check) || count < 0 || comm == MPI_COMM_NULL) return why;
+    const type_entry *tt = NULL;
+    int oo = 0;
+    if (refusal(count, datatype, op, &tt, &oo) == NULL) return why;   /* buffers or state: MPI judges */
+    if (recvbuf == NULL || recvbuf == MPI_IN_PLACE || sendbuf == NULL) return why;
+    int finalized = 0;
+    PMPI_Finalized(&finalized);
+    if (finalized) return why;
+    *state = state_of(comm, error);
+    if (*state == NULL || *error != MPI_SUCCESS) {
+        if (*error != MPI_SUCCESS) PMPI_Comm_call_errhandler(comm, *error);
+        return why;
+    }
+    *pass = 1;
+    return NULL;
+}
+
+/* TORUS_NAN_CHECK: scans a nonblocking call's input now; the float type code whose result its
+ * request scans when over (-1: none), and the call's number in *call. */
+static int nan_scan_input(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Comm comm, int *rank,
+                          long long *call) {
+    *rank = -1;
+    *call = 0;
+    int code = nan_check && count > 0 && comm != MPI_COMM_NULL && recvbuf != NULL ? float_code(datatype) : -1;
+    if (code < 0) return -1;
+    PMPI_Comm_rank(comm, rank);
+    *call = atomic_fetch_add(&nan_calls, 1) + 1;
+    torus_swift_nan_scan(code, sendbuf == MPI_IN_PLACE ? recvbuf : sendbuf, count, *rank, *call, "input", "MPI_Iallreduce");
+    return code;
+}
+
+/* Starts the library's request of a nonblocking call (decide_nonblocking gave NULL); `grequest`
+ * non-NULL: the MPI generalized request it completes. NULL and a message on failure. */
+static void *start_request(torus_state *s, const type_entry *t, int o, int pass, const void *sendbuf, void *recvbuf, int count,
+                           MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, int nan_code, int rank, long long call,
+                           MPI_Request *grequest, char *message, int length) {
+    int64_t record[5];
+    if (check_calls) call_record(sendbuf, recvbuf, count, datatype, op, record);
+    const void *input = sendbuf == MPI_IN_PLACE ? NULL : sendbuf;
+    if (pass) {
+        atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+        return torus_swift_ipass(s->swift, input, recvbuf, count, datatype, op, check_calls ? record : NULL, nan_code, rank, call,
+                                 grequest, message, length);
+    }
+    atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
+    return torus_swift_iallreduce(s->swift, input, recvbuf, count, t->code, o, check_calls ? record : NULL, nan_code, rank, call,
+                                  grequest, message, length);
+}
+
 int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                      torus_request *request) {
     if (request == NULL) return MPI_ERR_ARG;
@@ -492,22 +561,25 @@ int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype
     r->mpi = MPI_REQUEST_NULL;
     torus_state *s = NULL;
     const type_entry *t = NULL;
-    int o = 0, error = MPI_SUCCESS, rc = MPI_SUCCESS;
-    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
+    int o = 0, pass = 0, error = MPI_SUCCESS, rc = MPI_SUCCESS, rank = -1;
+    long long call = 0;
+    const char *why = decide_nonblocking(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &pass, &error);
     char message[2048];
     if (error != MPI_SUCCESS) {
         rc = error;
-    } else if (why) {
-        atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
-        rc = PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, &r->mpi);
     } else {
-        atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
-        r->swift = torus_swift_iallreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, NULL,
-                                          message, sizeof message);
-        if (r->swift == NULL) {
-            fprintf(stderr, "torus_mpi: %s\n", message);
-            PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
-            rc = MPI_ERR_OTHER;
+        int nan_code = nan_scan_input(sendbuf, recvbuf, count, datatype, comm, &rank, &call);
+        if (why) {
+            atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+            rc = PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, &r->mpi);
+        } else {
+            r->swift = start_request(s, t, o, pass, sendbuf, recvbuf, count, datatype, op, comm, nan_code, rank, call, NULL,
+                                     message, sizeof message);
+            if (r->swift == NULL) {
+                fprintf(stderr, "torus_mpi: %s\n", message);
+                PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
+                rc = MPI_ERR_OTHER;
+            }
         }
     }
     if (rc != MPI_SUCCESS) free(r);
@@ -545,18 +617,36 @@ static int grequest_cancel(void *extra, int complete) {
     return MPI_SUCCESS;   /* a collective under way cannot be withdrawn: it completes */
 }
 
+/* Says once, on rank 0 of the communicator, that the checks skip MPI_Iallreduce below MPI_THREAD_MULTIPLE. */
+static void note_unchecked(MPI_Comm comm) {
+    static atomic_int noted;
+    int rank = -1;
+    if (!(check_calls || nan_check) || comm == MPI_COMM_NULL || PMPI_Comm_rank(comm, &rank) != MPI_SUCCESS || rank != 0) return;
+    if (atomic_exchange(&noted, 1)) return;
+    fprintf(stderr, "torus_mpi: TORUS_CHECK and TORUS_NAN_CHECK check MPI_Iallreduce only under MPI_THREAD_MULTIPLE (the "
+                    "agreement and the result's scan run on the library's progress thread); below it MPI_Iallreduce goes to "
+                    "PMPI_Iallreduce with only its input scanned. Initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) "
+                    "to check these calls\n");
+}
+
 int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                    MPI_Request *request) {
-    int level = MPI_THREAD_SINGLE;
+    int level = MPI_THREAD_SINGLE, rank = -1;
+    long long call = 0;
     if (!ensure_configured() || request == NULL || PMPI_Query_thread(&level) != MPI_SUCCESS || level != MPI_THREAD_MULTIPLE) {
+        if (request != NULL && atomic_load_explicit(&configured, memory_order_acquire)) {
+            note_unchecked(comm);
+            nan_scan_input(sendbuf, recvbuf, count, datatype, comm, &rank, &call);
+        }
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
         return PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request);
     }
     torus_state *s = NULL;
     const type_entry *t = NULL;
-    int o = 0, error = MPI_SUCCESS;
-    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
+    int o = 0, pass = 0, error = MPI_SUCCESS;
+    const char *why = decide_nonblocking(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &pass, &error);
     if (error != MPI_SUCCESS) return error;
+    int nan_code = nan_scan_input(sendbuf, recvbuf, count, datatype, comm, &rank, &call);
     grequest_state *g = why ? NULL : calloc(1, sizeof *g);
     if (g == NULL) {
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
@@ -567,10 +657,9 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
         free(g);
         return rc;
     }
-    atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
     char message[2048];
-    g->swift = torus_swift_iallreduce(s->swift, sendbuf == MPI_IN_PLACE ? NULL : sendbuf, recvbuf, count, t->code, o, request,
-                                      message, sizeof message);
+    g->swift = start_request(s, t, o, pass, sendbuf, recvbuf, count, datatype, op, comm, nan_code, rank, call, request, message,
+                             sizeof message);
     if (g->swift == NULL) {
         fprintf(stderr, "torus_mpi: %s\n", message);
         PMPI_Grequest_complete(*request);   /* the query reports the failure */

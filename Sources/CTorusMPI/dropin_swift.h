@@ -27,8 +27,10 @@ int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *ve
 int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank, char *message, int32_t length);
 
 /* TORUS_NAN_CHECK: prints where `count` elements of type code `type` hold NaN or Inf, if they do
- * (`what`: "input" or "result"; `call`: the process's MPI_Allreduce call number). */
-void torus_swift_nan_scan(int32_t type, const void *buffer, int64_t count, int32_t rank, int64_t call, const char *what);
+ * (`what`: "input" or "result"; `function`: "MPI_Allreduce" or "MPI_Iallreduce"; `call`: the
+ * process's number of the call among those scanned). */
+void torus_swift_nan_scan(int32_t type, const void *buffer, int64_t count, int32_t rank, int64_t call, const char *what,
+                          const char *function);
 
 /* Makes the library's state for an intracommunicator of two or more ranks (collective): a
  * private communicator over the same group and the torus view. NULL and a message on failure. */
@@ -39,9 +41,19 @@ int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64
                           char *message, int32_t length);
 
 /* Starts a nonblocking AllReduce on the state's private communicator; a retained request, or NULL
- * and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes. */
+ * and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes.
+ * `record` non-NULL (TORUS_CHECK): the request first agrees with every rank on this record (as
+ * for torus_swift_check_records) and fails on every rank if any differ, before any data moves.
+ * `nan_type` ≥ 0 (TORUS_NAN_CHECK): the result is scanned when over, reported with `rank` and `call`. */
 void *torus_swift_iallreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
-                             MPI_Request *grequest, char *message, int32_t length);
+                             const int64_t *record, int32_t nan_type, int32_t rank, int64_t call, MPI_Request *grequest,
+                             char *message, int32_t length);
+
+/* The same for a call the library passes to MPI: its request agrees on `record` first, then runs
+ * MPI_Iallreduce on the state's private communicator (any type and op MPI has). */
+void *torus_swift_ipass(void *state, const void *sendbuf, void *recvbuf, int32_t count, MPI_Datatype datatype, MPI_Op op,
+                        const int64_t *record, int32_t nan_type, int32_t rank, int64_t call, MPI_Request *grequest,
+                        char *message, int32_t length);
 
 /* Tests (wait 0) or waits (wait 1) for a request: 1 over, 0 not yet, -1 failed with a message.
  * An over or failed request is released. */

@@ -156,13 +156,19 @@ func torusSwiftCheckRecords(_ records: UnsafePointer<Int64>, _ size: Int32, _ ra
 
 @_cdecl("torus_swift_nan_scan")
 func torusSwiftNaNScan(_ type: Int32, _ buffer: UnsafeRawPointer?, _ count: Int64, _ rank: Int32, _ call: Int64,
-                       _ what: UnsafePointer<CChar>) {
-    guard let buffer, count > 0, let found = NonFinite.scan(buffer, count: Int(count), type: ElementType.allCases[Int(type)]) else { return }
-    // Only the process's first input and first result that hold any (where they first appear).
-    let text = String(cString: what)
-    guard NaNReports.shared.firstTime(text) else { return }
-    printError("torus_mpi: TORUS_NAN_CHECK: rank \(rank), MPI_Allreduce call \(call): the \(text) has \(NonFinite.describe(found)) "
-               + "(the process's first \(text) with any; later ones are not reported)")
+                       _ what: UnsafePointer<CChar>, _ function: UnsafePointer<CChar>) {
+    reportNonFinite(type: ElementType.allCases[Int(type)], buffer, count: Int(count), rank: rank, call: call,
+                    what: String(cString: what), function: String(cString: function))
+}
+
+/// `TORUS_NAN_CHECK`: reports where `count` elements hold NaN or Inf, if they do — only the
+/// process's first input and first result that hold any (where they first appear).
+func reportNonFinite(type: ElementType, _ buffer: UnsafeRawPointer?, count: Int, rank: Int32, call: Int64, what: String,
+                     function: String) {
+    guard let buffer, count > 0, let found = NonFinite.scan(buffer, count: count, type: type),
+          NaNReports.shared.firstTime(what) else { return }
+    printError("torus_mpi: TORUS_NAN_CHECK: rank \(rank), \(function) call \(call): the \(what) has \(NonFinite.describe(found)) "
+               + "(the process's first \(what) with any; later ones are not reported)")
 }
 
 /// What `TORUS_NAN_CHECK` has reported in this process (calls may come from several threads).
@@ -202,13 +208,55 @@ func torusSwiftReduceLocal(_ type: Int32, _ op: Int32, _ target: UnsafeMutableRa
     kernel.accumulate(into: target, input, count: Int(count))
 }
 
+/// What a nonblocking call's request checks besides its work (the C side's `TORUS_CHECK` record,
+/// and the float type whose result `TORUS_NAN_CHECK` scans).
+struct RequestChecks {
+    var record: [Int64]?
+    var nanType: ElementType?
+    var rank: Int32
+    var call: Int64
+
+    init(record: UnsafePointer<Int64>?, nanType: Int32, rank: Int32, call: Int64) {
+        self.record = record.map { Array(UnsafeBufferPointer(start: $0, count: 5)) }
+        self.nanType = nanType >= 0 ? ElementType.allCases[Int(nanType)] : nil
+        self.rank = rank
+        self.call = call
+    }
+}
+
 extension DropInState {
+    /// Starts a request: `TORUS_CHECK`'s agreement first, then `work`, then `TORUS_NAN_CHECK`'s
+    /// scan of the result.
+    func start(_ work: [RequestStageStart], call: StalledCall, checks: RequestChecks, result: UnsafeRawPointer, count: Int,
+               onFinish: (@Sendable (Error?) -> Void)?) -> AllReduceRequest {
+        var stages: [RequestStageStart] = []
+        if let record = checks.record { stages.append(communicator.agreementStage(record, stalled: call)) }
+        stages += work
+        if let type = checks.nanType {
+            stages.append {
+                reportNonFinite(type: type, result, count: count, rank: checks.rank, call: checks.call, what: "result", function: "MPI_Iallreduce")
+                return nil
+            }
+        }
+        return communicator.startRequest(stages, onFinish: onFinish)
+    }
+
     func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, type: ElementType,
-                    op: ReduceOp, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
+                    op: ReduceOp, checks: RequestChecks, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
         var algorithm: Algorithm?
         if case let .schedule(a) = route(count: count, type: type).route { algorithm = a }
-        return try communicator.iAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op, algorithm: algorithm,
-                                           onFinish: onFinish)
+        let (work, call) = try communicator.allReduceStages(sendBuffer, recvBuffer, count: count, type: type, op: op, algorithm: algorithm)
+        return start(work, call: call, checks: checks, result: recvBuffer, count: count, onFinish: onFinish)
+    }
+
+    /// A call the library passes to MPI, run as a request so that `TORUS_CHECK` agrees on it first:
+    /// MPI_Iallreduce on the private communicator.
+    func iPass(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int32, datatype: MPI_Datatype,
+               op: MPI_Op, checks: RequestChecks, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
+        try communicator.checkUsable()
+        let call = StalledCall(call: communicator.calls.next(), route: "mpi", detail: "\(count) elements passed to MPI_Iallreduce")
+        return start([communicator.libraryStage(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op)],
+                     call: call, checks: checks, result: recvBuffer, count: Int(count), onFinish: onFinish)
     }
 }
 
@@ -217,19 +265,45 @@ private struct GeneralizedRequest: @unchecked Sendable {   // an MPI handle, use
     let handle: MPI_Request
 }
 
+/// Completes `grequest`, if any, when the request is over; a failure is printed first (MPI_Wait
+/// then returns an error, whose text MPI cannot know), as the blocking call prints it.
+private func completing(_ grequest: UnsafeMutablePointer<MPI_Request?>?, rank: Int) -> (@Sendable (Error?) -> Void)? {
+    guard let handle = grequest?.pointee else { return nil }
+    let g = GeneralizedRequest(handle: handle)
+    return { @Sendable error in
+        if let error { printError("torus_mpi: rank \(rank): MPI_Iallreduce failed: \(message(of: error))") }
+        _ = MPI_Grequest_complete(g.handle)
+    }
+}
+
 @_cdecl("torus_swift_iallreduce")
 func torusSwiftIAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
-                          _ count: Int64, _ type: Int32, _ op: Int32, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+                          _ count: Int64, _ type: Int32, _ op: Int32, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
+                          _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
                           _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
     let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
-    var onFinish: (@Sendable (Error?) -> Void)?
-    if let handle = grequest?.pointee {
-        let g = GeneralizedRequest(handle: handle)
-        onFinish = { @Sendable _ in _ = MPI_Grequest_complete(g.handle) }
-    }
     do {
         let request = try state.iAllReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)],
-                                           op: ReduceOp.allCases[Int(op)], onFinish: onFinish)
+                                           op: ReduceOp.allCases[Int(op)],
+                                           checks: RequestChecks(record: record, nanType: nanType, rank: rank, call: call),
+                                           onFinish: completing(grequest, rank: state.communicator.rank))
+        return Unmanaged.passRetained(request).toOpaque()
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return nil
+    }
+}
+
+@_cdecl("torus_swift_ipass")
+func torusSwiftIPass(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                     _ count: Int32, _ datatype: MPI_Datatype, _ op: MPI_Op, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
+                     _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+                     _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+    let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
+    do {
+        let request = try state.iPass(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op,
+                                      checks: RequestChecks(record: record, nanType: nanType, rank: rank, call: call),
+                                      onFinish: completing(grequest, rank: state.communicator.rank))
         return Unmanaged.passRetained(request).toOpaque()
     } catch {
         write(message(of: error), to: text, length: length)

@@ -166,6 +166,38 @@ public final class MPICommunicator: Communicator, RecordGathering {
 }
 
 extension MPICommunicator {
+    /// A nonblocking request's stage that hands the call to MPI's own `MPI_Iallreduce` on this
+    /// communicator, with MPI's handles (any type and op MPI has), and tests it each round. The
+    /// drop-in runs calls it passes to MPI this way when `TORUS_CHECK` must agree on them first:
+    /// on its private communicator, so that their start on the progress thread cannot reorder them
+    /// against the application's own collectives.
+    public func libraryStage(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int32,
+                             datatype: MPI_Datatype, op: MPI_Op) -> RequestStageStart {
+        let comm = handle
+        return { LibraryRequest(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op, comm: comm) }
+    }
+}
+
+/// `MPICommunicator.libraryStage`: MPI_Iallreduce, started when the stage starts (at the head of
+/// its communicator's queue), then tested each round.
+private final class LibraryRequest: RequestStage {
+    private let started: Int32
+    private var request: MPI_Request?
+
+    init(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int32, datatype: MPI_Datatype, op: MPI_Op,
+         comm: MPI_Comm) {
+        started = PMPI_Iallreduce(sendBuffer ?? UnsafeRawPointer(torus_MPI_IN_PLACE()), recvBuffer, count, datatype, op, comm, &request)
+    }
+
+    func advance() throws -> Bool {
+        try mpiCheck(started, "MPI_Iallreduce")
+        var done: Int32 = 0
+        try mpiCheck(PMPI_Test(&request, &done, torus_MPI_STATUS_IGNORE()), "MPI_Test of MPI_Iallreduce")
+        return done != 0
+    }
+}
+
+extension MPICommunicator {
     /// No MPI call may follow MPI_Finalize: a call then is an error here, not an abort inside MPI.
     public func checkUsable() throws {
         if MPIEnvironment.isFinalized {
@@ -190,7 +222,7 @@ extension MPICommunicator {
     /// it, the algorithm, and each request in flight with its peer as a world rank and a torus node.
     /// `TORUS_ON_STALL=abort` then ends the job with MPI_Abort and a one-line summary of the ranks
     /// this rank never heard from; `warn` keeps waiting.
-    public func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws {
+    public func reportStall(_ stall: ExecutorStall, in stalled: StalledCall) throws {
         let world = worldRanks
         let me = world.indices.contains(rank) ? world[rank] : rank
         func who(_ peer: Int) -> String {
@@ -199,19 +231,18 @@ extension MPICommunicator {
                   let c = try? machine.coordinate(of: nodes[peer]) else { return "world rank \(w)" }
             return "world rank \(w) at torus node (" + c.map(String.init).joined(separator: ",") + ")"
         }
-        var lines = ["torus: world rank \(me) (rank \(rank) of a communicator of \(size)): call \(call) on this communicator, "
-                     + "\(algorithm.rawValue), \(arguments.count) × \(arguments.type) \(arguments.op), has waited \(Int(stall.seconds)) s "
+        var lines = ["torus: world rank \(me) (rank \(rank) of a communicator of \(size)): call \(stalled.call) on this communicator, "
+                     + "\(stalled.route), \(stalled.detail), has waited \(Int(stall.seconds)) s "
                      + "with no message completing (TORUS_TIMEOUT). Waiting for:"]
         for p in stall.sortedPending {
-            let what = p.kind == .send ? "send of \(p.bytes) bytes to" : "receive of \(p.bytes) bytes from"
-            lines.append("torus:   \(what) rank \(p.peer) = \(who(p.peer)), part \(p.part), step \(p.step)")
+            lines.append("torus:   \(p.transfer) rank \(p.peer) = \(who(p.peer))" + (p.place.isEmpty ? "" : ", \(p.place)"))
         }
         let silent = Set(stall.pending.filter { $0.kind != .send }.map(\.peer)).sorted()
         printError(lines.joined(separator: "\n"))
         guard abortOnStall else { return }
         let summary = silent.isEmpty ? "its sends were never received"
             : "never heard from " + silent.map { "world rank \(world.indices.contains($0) ? world[$0] : $0)" }.joined(separator: ", ")
-        printError("torus: world rank \(me): stalled for \(Int(stall.seconds)) s in call \(call) (\(algorithm.rawValue)): \(summary); "
+        printError("torus: world rank \(me): stalled for \(Int(stall.seconds)) s in call \(stalled.call) (\(stalled.route)): \(summary); "
                    + "ending the job (TORUS_ON_STALL=warn keeps waiting, TORUS_TIMEOUT=0 never reports)")
         MPI_Abort(torus_MPI_COMM_WORLD(), 3)
     }

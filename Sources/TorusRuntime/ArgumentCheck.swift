@@ -18,7 +18,7 @@ public struct CallArguments: Equatable, Sendable {
     }
 
     /// Five integers: count, type, op, route (-1 the library, else the algorithm's index), in place.
-    var record: [Int64] {
+    public var record: [Int64] {
         let routeCode: Int64
         switch route {
         case .library: routeCode = -1
@@ -87,31 +87,111 @@ public protocol RecordGathering {
 }
 
 /// Every rank's fixed-size record through point-to-point messages (each rank sends its record to
-/// every other): the allgather of the backends without one of their own.
-public enum TransportExchange {
-    public static func allGather(_ record: [Int64], transport: Transport, tag: Int) throws -> [[Int64]] {
-        let p = transport.size, me = transport.rank, n = record.count
-        var mine = record
-        var all = [Int64](repeating: 0, count: p * n)
-        for k in 0..<n { all[me * n + k] = record[k] }
-        var requests = RequestList<Void>()
-        try mine.withUnsafeMutableBytes { out in
-            try all.withUnsafeMutableBytes { table in
-                let stride = n * MemoryLayout<Int64>.stride
-                do {
-                    for peer in 0..<p where peer != me {
-                        requests.append(try transport.irecv(UnsafeMutableRawBufferPointer(rebasing: table[peer * stride ..< (peer + 1) * stride]),
-                                                            from: peer, tag: tag), ())
-                        requests.append(try transport.isend(UnsafeRawBufferPointer(out), to: peer, tag: tag), ())
-                    }
-                    while !requests.isEmpty { _ = try requests.complete(on: transport, wait: .block) }
-                } catch {
-                    requests.cancelAll(on: transport)
-                    throw error
-                }
+/// every other): the allgather of the backends without one of their own, and of nonblocking calls,
+/// which `poll` it round by round.
+public final class RecordExchange {
+    private let transport: Transport
+    private let n: Int
+    private let mine: UnsafeMutablePointer<Int64>
+    private let all: UnsafeMutablePointer<Int64>
+    private var requests = RequestList<ExecutorStall.Pending>()
+
+    /// Posts the exchange: a receive from and a send to every other rank, with `tag`.
+    public init(_ record: [Int64], transport: Transport, tag: Int) throws {
+        self.transport = transport
+        n = record.count
+        let p = transport.size, me = transport.rank
+        mine = .allocate(capacity: max(1, n))
+        all = .allocate(capacity: max(1, p * n))
+        mine.initialize(from: record, count: n)
+        all.initialize(repeating: 0, count: p * n)
+        (all + me * n).initialize(from: record, count: n)
+        let bytes = n * MemoryLayout<Int64>.stride
+        do {
+            for peer in 0..<p where peer != me {
+                requests.append(try transport.irecv(UnsafeMutableRawBufferPointer(start: all + peer * n, count: bytes), from: peer, tag: tag),
+                                .init(kind: .recv, peer: peer, part: -1, step: 0, bytes: bytes))
+                requests.append(try transport.isend(UnsafeRawBufferPointer(start: mine, count: bytes), to: peer, tag: tag),
+                                .init(kind: .send, peer: peer, part: -1, step: 0, bytes: bytes))
             }
+        } catch {
+            requests.cancelAll(on: transport)
+            throw error
         }
-        return (0..<p).map { Array(all[$0 * n ..< ($0 + 1) * n]) }
+    }
+
+    /// Completes what has arrived (`wait` as in `Transport.complete`); true if anything completed.
+    /// On an error the other requests are withdrawn.
+    public func poll(_ wait: TransportWait) throws -> Bool {
+        do {
+            return try !requests.complete(on: transport, wait: wait).isEmpty
+        } catch {
+            requests.cancelAll(on: transport)
+            throw error
+        }
+    }
+
+    public var isDone: Bool { requests.isEmpty }
+
+    /// The messages still in flight.
+    public var pending: [ExecutorStall.Pending] { requests.pending }
+
+    /// Every rank's record, in rank order (once done).
+    public var records: [[Int64]] {
+        (0..<transport.size).map { r in Array(UnsafeBufferPointer(start: all + r * n, count: n)) }
+    }
+
+    /// The blocking exchange.
+    public static func allGather(_ record: [Int64], transport: Transport, tag: Int) throws -> [[Int64]] {
+        let exchange = try RecordExchange(record, transport: transport, tag: tag)
+        while !exchange.isDone { _ = try exchange.poll(.block) }
+        return exchange.records
+    }
+
+    deinit {
+        // Withdrawn requests may still be writing into the buffers: those are left allocated.
+        guard requests.isEmpty else {
+            requests.cancelAll(on: transport)
+            return
+        }
+        mine.deallocate()
+        all.deallocate()
+    }
+}
+
+/// `TORUS_CHECK` for a nonblocking call: the first stage of its request exchanges the call's
+/// record with every rank (point-to-point, so that it never blocks) and fails, on every rank, if
+/// any differ — before any data moves. Watched for stalls as the reduction is.
+final class ArgumentAgreement: RequestStage {
+    private let record: [Int64]
+    private let transport: Transport
+    private let rank: Int
+    private var exchange: RecordExchange?
+    private var watch: StallWatch
+    private let onStall: ((ExecutorStall) throws -> Void)?
+
+    init(record: [Int64], transport: Transport, stallSeconds: Double, onStall: ((ExecutorStall) throws -> Void)?) {
+        self.record = record
+        self.transport = transport
+        rank = transport.rank
+        watch = StallWatch(seconds: stallSeconds)
+        self.onStall = onStall
+    }
+
+    func advance() throws -> Bool {
+        if exchange == nil { exchange = try RecordExchange(record, transport: transport, tag: MessageTags.check) }
+        let exchange = exchange!
+        let moved = try exchange.poll(.poll)
+        if exchange.isDone {
+            if let what = CallArguments.disagreements(exchange.records) {
+                throw TorusError.communication(CallArguments.mismatchMessage(what, size: transport.size, rank: rank))
+            }
+            return true
+        }
+        if watch.isDue(moved: moved) {
+            try onStall?(ExecutorStall(seconds: watch.seconds, pending: exchange.pending, reductions: 0))
+        }
+        return false
     }
 }
 
@@ -125,7 +205,7 @@ extension Communicator {
         if let gathering = self as? RecordGathering {
             records = try gathering.allGather(call.record)
         } else {
-            records = try TransportExchange.allGather(call.record, transport: transport, tag: MessageTags.check)
+            records = try RecordExchange.allGather(call.record, transport: transport, tag: MessageTags.check)
         }
         if let what = CallArguments.disagreements(records) {
             throw TorusError.communication(CallArguments.mismatchMessage(what, size: size, rank: rank))

@@ -1,3 +1,4 @@
+import Foundation
 import TorusCore
 import TorusSchedules
 
@@ -67,21 +68,45 @@ public protocol Communicator: AnyObject {
     /// and returns true, or returns false to let a schedule do it. `sendBuffer` nil means in place.
     func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp) throws -> Bool
-    /// The stall watch went off (`options.executor.stallSeconds` without progress) during call
-    /// number `call`: report it; throw to end the call, return to keep waiting.
-    func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws
+    /// The stall watch went off (`options.executor.stallSeconds` without progress) during `call`:
+    /// report it; throw to end the call, return to keep waiting.
+    func reportStall(_ stall: ExecutorStall, in call: StalledCall) throws
     /// Throws if the backend can no longer communicate (MPI finalised); called at each call's start.
     func checkUsable() throws
 }
 
+/// The call a stall report is about: its number on the communicator, its route and what it reduces.
+public struct StalledCall: Sendable {
+    public var call: Int
+    /// "sixring", or "mpi" for a call handed to MPI.
+    public var route: String
+    /// "100000 × float32 sum", and the stage when it is not the reduction itself.
+    public var detail: String
+
+    public init(call: Int, route: String, detail: String) {
+        self.call = call
+        self.route = route
+        self.detail = detail
+    }
+
+    public init(call: Int, route: String, arguments: CallArguments) {
+        self.init(call: call, route: route, detail: "\(arguments.count) × \(arguments.type) \(arguments.op)")
+    }
+}
+
 /// A communicator's count of collective calls (the number of the current one, from 1), and the
 /// notes it has printed once.
-public final class CallLog: @unchecked Sendable {   // used by the communicator's calling thread only
+public final class CallLog: @unchecked Sendable {   // `count`: the calling thread only; `noted`: behind `lock`
     public private(set) var count = 0
     private var noted: Set<String> = []
+    private let lock = NSLock()
     public init() {}
-    /// True the first time it is asked about `note`.
-    public func firstTime(_ note: String) -> Bool { noted.insert(note).inserted }
+    /// True the first time it is asked about `note` (also from the progress thread).
+    public func firstTime(_ note: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return noted.insert(note).inserted
+    }
     /// Counts a new call and returns its number.
     public func next() -> Int {
         count += 1
@@ -135,7 +160,8 @@ extension Communicator {
         let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
-            executor.onStall = { [unowned self] stall in try self.reportStall(stall, call: call, algorithm: chosen, arguments: arguments) }
+            let stalled = StalledCall(call: call, route: chosen.rawValue, arguments: arguments)
+            executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
         }
         try executor.run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
                          transport: transport, engine: reductionEngine, scratch: scratch)
@@ -229,7 +255,7 @@ extension Communicator {
     public func checkUsable() throws {}
 
     /// Backends without a report of their own end the call with the stall as a timeout.
-    public func reportStall(_ stall: ExecutorStall, call: Int, algorithm: Algorithm, arguments: CallArguments) throws {
+    public func reportStall(_ stall: ExecutorStall, in call: StalledCall) throws {
         throw TorusError.timeout(seconds: stall.seconds, waiting: stall.lines.map { "rank \(rank): \($0)" })
     }
 

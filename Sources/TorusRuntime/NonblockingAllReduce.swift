@@ -2,6 +2,19 @@ import Foundation
 import TorusCore
 import TorusSchedules
 
+/// Work a nonblocking request does in rounds (`AllReduceRequest`'s stages): a schedule run, the
+/// `TORUS_CHECK` agreement, a call handed to the backend's library.
+public protocol RequestStage: AnyObject {
+    /// One round that never blocks; true once over. After an error nothing touches the caller's
+    /// buffers any more.
+    func advance() throws -> Bool
+}
+
+extension PendingRun: RequestStage {}
+
+/// Makes a request's next stage when the one before it is over; nil when its work was done at once.
+public typealias RequestStageStart = () throws -> RequestStage?
+
 /// A nonblocking AllReduce (`Communicator.iAllReduce`): `test` and `wait` as MPI_Test and MPI_Wait.
 ///
 /// Requests run in the process's `ProgressEngine`: on its own progress thread where the backend
@@ -10,38 +23,53 @@ import TorusSchedules
 /// request of the process forward (never a hang, only no overlap). Requests on one communicator
 /// run in the order they were started (as MPI orders collectives); requests on different
 /// communicators run side by side, so they may be waited for in any order.
+///
+/// A request is a sequence of stages, each started when the one before it is over and the request
+/// is at the head of its communicator's queue; the first error ends it.
 public final class AllReduceRequest: @unchecked Sendable {   // state guarded by the engine's lock
     let communicator: Communicator
     let key: ObjectIdentifier
-    private let start: (AllReduceRequest) throws -> PendingRun
-    private var run: PendingRun?
+    private var stages: [RequestStageStart]
+    private var next = 0
+    private var current: RequestStage?
     fileprivate(set) var finished = false
     fileprivate(set) var error: Error?
     /// Called once, on the thread that finished the request (the drop-in completes an MPI
     /// generalized request here).
     var onFinish: (@Sendable (Error?) -> Void)?
 
-    init(communicator: Communicator, start: @escaping (AllReduceRequest) throws -> PendingRun) {
+    init(communicator: Communicator, stages: [RequestStageStart]) {
         self.communicator = communicator
         key = ObjectIdentifier(communicator)
-        self.start = start
+        self.stages = stages
     }
 
     /// One round; true when over. Called with the engine's lock held.
     fileprivate func advance() -> Bool {
         guard !finished else { return true }
         do {
-            if run == nil { run = try start(self) }
-            if try run!.advance() {
-                run = nil
-                finished = true
+            while true {
+                if current == nil {
+                    guard next < stages.count else {
+                        finished = true
+                        break
+                    }
+                    next += 1
+                    current = try stages[next - 1]()
+                    continue
+                }
+                guard try current!.advance() else { break }
+                current = nil
             }
         } catch {
             self.error = error
-            run = nil
+            current = nil
             finished = true
         }
-        if finished { onFinish?(error) }
+        if finished {
+            stages = []
+            onFinish?(error)
+        }
         return finished
     }
 
@@ -196,10 +224,23 @@ extension Communicator {
     /// order. Calls the blocking path would give to the backend's library run a schedule instead
     /// (`fallbackAlgorithm`), so that every request progresses in the engine.
     ///
+    /// `TORUS_CHECK` (`options.check`): the request's first stage exchanges the call's arguments
+    /// with every rank, point-to-point, and fails on every rank if they differ, before any data
+    /// moves. `TORUS_NAN_CHECK` (`options.nanCheck`): the input is scanned here, the result when
+    /// the request is over.
+    ///
     /// `onFinish` runs once, on the thread that finishes the request, with its error if any.
     public func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                            type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil,
                            onFinish: (@Sendable (Error?) -> Void)? = nil) throws -> AllReduceRequest {
+        startRequest(try allReduceStages(sendBuffer, recvBuffer, count: count, type: type, op: op, algorithm: algorithm).stages,
+                     onFinish: onFinish)
+    }
+
+    /// The stages of `iAllReduce`'s request (the drop-in adds its own checks around them), and
+    /// the call's description for stall reports.
+    public func allReduceStages(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                                type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws -> (stages: [RequestStageStart], call: StalledCall) {
         let kernel = try ReductionKernel(type: type, op: op)
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
@@ -210,26 +251,53 @@ extension Communicator {
         if case let .schedule(a) = chooseRoute(count: count, type: type, forced: algorithm) { chosen = a } else {
             chosen = fallbackAlgorithm(count: count, type: type, op: op)
         }
+        let arguments = CallArguments(count: count, type: type, op: op, route: .schedule(chosen),
+                                      inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
+        let stalled = StalledCall(call: call, route: chosen.rawValue, arguments: arguments)
+        var stages: [RequestStageStart] = []
+        if options.check && size > 1 { stages.append(agreementStage(arguments.record, stalled: stalled)) }
+        if options.nanCheck { reportNonFinite(sendBuffer ?? UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "input") }
         var executor = ScheduleExecutor(options: options.executor)
         // TORUS_TIMEOUT: the stall watch reports (and may end the job) as for a blocking call.
         if options.executor.stallSeconds > 0 {
-            let arguments = CallArguments(count: count, type: type, op: op, route: .schedule(chosen),
-                                          inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
-            executor.onStall = { [unowned self] stall in try self.reportStall(stall, call: call, algorithm: chosen, arguments: arguments) }
+            executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
         }
         let (rank, size, topology) = (rank, size, topology)
-        let request = AllReduceRequest(communicator: self) { _ in
+        stages.append { [unowned self] in
             guard size > 1 else {
                 if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
                     recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
                 }
-                return PendingRun.over
+                return nil
             }
             // The communicator's scratch: only the head of its queue runs, and blocking calls wait for the queue.
             let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
             return executor.start(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel, transport: self.transport,
                                   engine: self.reductionEngine, scratch: self.scratch)
         }
+        if options.nanCheck {
+            stages.append { [unowned self] in
+                self.reportNonFinite(UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "result")
+                return nil
+            }
+        }
+        return (stages, stalled)
+    }
+
+    /// `TORUS_CHECK`'s stage of a nonblocking call: every rank's `record` (five integers, as
+    /// `CallArguments.record`) exchanged and compared, under the stall watch.
+    public func agreementStage(_ record: [Int64], stalled: StalledCall) -> RequestStageStart {
+        var detail = stalled
+        detail.detail += ", in the TORUS_CHECK exchange of the call's arguments before it"
+        let onStall: ((ExecutorStall) throws -> Void)? = options.executor.stallSeconds > 0
+            ? { [unowned self] stall in try self.reportStall(stall, in: detail) } : nil
+        let (transport, seconds) = (transport, options.executor.stallSeconds)
+        return { ArgumentAgreement(record: record, transport: transport, stallSeconds: seconds, onStall: onStall) }
+    }
+
+    /// Queues a request of `stages` on this communicator (after the requests already on it).
+    public func startRequest(_ stages: [RequestStageStart], onFinish: (@Sendable (Error?) -> Void)? = nil) -> AllReduceRequest {
+        let request = AllReduceRequest(communicator: self, stages: stages)
         request.onFinish = onFinish
         ProgressEngine.shared.submit(request, threaded: progressThreadAllowed)
         return request

@@ -95,10 +95,36 @@ public struct ScheduleExecutor {
     }
 }
 
+/// The stall watch of work advanced in rounds that never block (`TORUS_TIMEOUT`): counts the time
+/// over rounds in which nothing moved.
+public struct StallWatch: Sendable {
+    /// 0: never due.
+    public let seconds: Double
+    private var quietSince: ContinuousClock.Instant?
+
+    public init(seconds: Double) {
+        self.seconds = seconds
+    }
+
+    /// Notes one round; true when `seconds` have passed since anything last moved (the count then
+    /// starts again, so that a run that keeps waiting is reported again after as long).
+    public mutating func isDue(moved: Bool) -> Bool {
+        guard seconds > 0 else { return false }
+        guard !moved, let since = quietSince else {
+            quietSince = moved ? nil : .now
+            return false
+        }
+        guard since.duration(to: .now) > .seconds(seconds) else { return false }
+        quietSince = .now
+        return true
+    }
+}
+
 /// What a stalled run waits for (`ScheduleExecutor.onStall`).
 public struct ExecutorStall: Sendable {
     /// One request in flight: a send or a receive of `bytes` with `peer` (a rank of the group), in
-    /// part (stream) `part` at step `step` of that part.
+    /// part (stream) `part` at step `step` of that part; `part` −1 for a message outside a schedule
+    /// (the `TORUS_CHECK` exchange).
     public struct Pending: Sendable {
         public var kind: SegmentKind
         public var peer: Int
@@ -119,10 +145,15 @@ public struct ExecutorStall: Sendable {
 
     /// "receive of 400000 bytes from rank 3 (part 2, step 5)", one per request, receives first.
     public var lines: [String] {
-        sortedPending.map {
-            ($0.kind == .send ? "send of \($0.bytes) bytes to" : "receive of \($0.bytes) bytes from") + " rank \($0.peer) (part \($0.part), step \($0.step))"
-        }
+        sortedPending.map { "\($0.transfer) rank \($0.peer)\($0.place.isEmpty ? "" : " (\($0.place))")" }
     }
+}
+
+extension ExecutorStall.Pending {
+    /// "receive of 400000 bytes from", "send of 40 bytes to".
+    public var transfer: String { kind == .send ? "send of \(bytes) bytes to" : "receive of \(bytes) bytes from" }
+    /// "part 2, step 5", or empty outside a schedule.
+    public var place: String { part < 0 ? "" : "part \(part), step \(step)" }
 }
 
 /// A schedule under way (`ScheduleExecutor.start`), advanced without blocking.
@@ -197,8 +228,8 @@ private struct ExecutorRun {
     let observer: ((ExecutorEvent) -> Void)?
     var onStall: ((ExecutorStall) throws -> Void)?
     let stallSeconds: Double
-    /// `advance`: since when nothing has moved (nil while things move).
-    var quietSince: ContinuousClock.Instant?
+    /// `advance`: the time over rounds in which nothing moved.
+    var stallWatch: StallWatch
     /// Each stream's first index in `steps`.
     let firstStep: [Int32]
 
@@ -209,6 +240,7 @@ private struct ExecutorRun {
         segmentElements = options.rules.segmentElements(elementSize: elementSize)
         tagBase = options.tagBase
         stallSeconds = options.stallSeconds
+        stallWatch = StallWatch(seconds: options.stallSeconds)
         self.elementSize = elementSize
         self.data = data
         self.scratch = scratch
@@ -294,18 +326,7 @@ private struct ExecutorRun {
         if inFlight.isEmpty && reducing.isEmpty {
             throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
         }
-        if stallSeconds > 0 {
-            if moved || !reducing.isEmpty {
-                quietSince = nil
-            } else if let since = quietSince {
-                if since.duration(to: .now) > .seconds(stallSeconds) {
-                    try onStall?(stall())
-                    quietSince = .now
-                }
-            } else {
-                quietSince = .now
-            }
-        }
+        if stallWatch.isDue(moved: moved || !reducing.isEmpty) { try onStall?(stall()) }
         return false
     }
 

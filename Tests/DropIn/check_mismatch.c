@@ -14,6 +14,9 @@
  *              MPI_THREAD_MULTIPLE, where the library takes it): the stall watch covers it too
  *   nan        rank 1's input holds a NaN at index 7 and an Inf at index 9 (TORUS_NAN_CHECK reports
  *              them in rank 1's input and in every rank's result; the result is not checked)
+ * A second argument makes the call under test nonblocking, MPI_Iallreduce then MPI_Wait:
+ *   i          under MPI_THREAD_MULTIPLE (the library runs the checks in the request)
+ *   i-single   under MPI_Init (single thread: the checks cannot run in a request; the library says so)
  * Expected with TORUS_CHECK=1: every rank reports the difference and the job stops (the default
  * error handler), never a hang or a wrong answer. Prints "agreed and checked" when the call succeeds. */
 #include <mpi.h>
@@ -24,9 +27,9 @@
 #include <math.h>
 
 int main(int argc, char **argv) {
-    const char *mode = argc > 1 ? argv[1] : "none";
-    int nonblocking = strcmp(mode, "iabsent") == 0, provided;
-    if (nonblocking) MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    const char *mode = argc > 1 ? argv[1] : "none", *call = argc > 2 ? argv[2] : "";
+    int nonblocking = strcmp(mode, "iabsent") == 0 || strcmp(call, "i") == 0 || strcmp(call, "i-single") == 0, provided;
+    if (nonblocking && strcmp(call, "i-single") != 0) MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     else MPI_Init(&argc, &argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -50,15 +53,16 @@ int main(int argc, char **argv) {
         MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
         if (odd) sleep(6);
     }
-    if (strcmp(mode, "absent") == 0 || nonblocking) MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
-    if ((strcmp(mode, "absent") == 0 || strcmp(mode, "first") == 0 || nonblocking) && odd) {
+    int iabsent = strcmp(mode, "iabsent") == 0;
+    if (strcmp(mode, "absent") == 0 || iabsent) MPI_Allreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);
+    if ((strcmp(mode, "absent") == 0 || strcmp(mode, "first") == 0 || iabsent) && odd) {
         sleep(600);   /* never calls: the job must end before this */
         fprintf(stderr, "rank %d: nobody noticed the missing rank\n", rank);
         MPI_Abort(MPI_COMM_WORLD, 4);
     }
     if (nonblocking) {
         MPI_Request request;
-        MPI_Iallreduce(in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD, &request);
+        MPI_Iallreduce(in_place ? MPI_IN_PLACE : in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD, &request);
         MPI_Wait(&request, MPI_STATUS_IGNORE);
     } else {
         MPI_Allreduce(in_place ? MPI_IN_PLACE : in, out, count, MPI_FLOAT, op, MPI_COMM_WORLD);

@@ -78,9 +78,10 @@ import TorusSchedules
         }
     }
 
-    /// TORUS_CHECK: every rank learns of the difference before any data moves, with the ranks named.
-    @Test(arguments: ["count", "op", "in place", "algorithm", "none"])
-    func theCheckNamesRanksThatPassDifferentArguments(differs: String) throws {
+    /// TORUS_CHECK: every rank learns of the difference before any data moves, with the ranks named
+    /// — in a blocking call, and in a nonblocking request (whose first stage is the agreement).
+    @Test(arguments: ["count", "op", "in place", "algorithm", "none"], [false, true])
+    func theCheckNamesRanksThatPassDifferentArguments(differs: String, nonblocking: Bool) throws {
         var options = CollectiveOptions()
         options.check = true
         let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 30, options: options)
@@ -92,12 +93,19 @@ import TorusSchedules
             let algorithm: Algorithm = differs == "algorithm" && odd ? .ring : .sixRing
             var data = [Float](repeating: 1, count: count)
             let input = data
+            func reduce(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer) throws {
+                if nonblocking {
+                    try comm.iAllReduce(send, recv, count: count, type: .float32, op: op, algorithm: algorithm).wait()
+                } else {
+                    try comm.allReduce(send, recv, count: count, type: .float32, op: op, algorithm: algorithm)
+                }
+            }
             do {
                 if differs == "in place" && odd {
-                    try data.withUnsafeMutableBytes { try comm.allReduce(nil, $0.baseAddress!, count: count, type: .float32, op: op, algorithm: algorithm) }
+                    try data.withUnsafeMutableBytes { try reduce(nil, $0.baseAddress!) }
                 } else {
                     try input.withUnsafeBytes { i in
-                        try data.withUnsafeMutableBytes { try comm.allReduce(i.baseAddress!, $0.baseAddress!, count: count, type: .float32, op: op, algorithm: algorithm) }
+                        try data.withUnsafeMutableBytes { try reduce(i.baseAddress!, $0.baseAddress!) }
                     }
                 }
                 if data != [Float](repeating: 4, count: count) { wrong.add("rank \(comm.rank)") }
