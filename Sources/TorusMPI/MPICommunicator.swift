@@ -1,4 +1,7 @@
 import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 import TorusCore
 import TorusRuntime
 import TorusSchedules
@@ -193,6 +196,7 @@ private final class LibraryRequest: RequestStage {
         try mpiCheck(started, "MPI_Iallreduce")
         var done: Int32 = 0
         try mpiCheck(PMPI_Test(&request, &done, torus_MPI_STATUS_IGNORE()), "MPI_Test of MPI_Iallreduce")
+        if done == 0 { sched_yield() }
         return done != 0
     }
 }
