@@ -254,7 +254,7 @@ extension DropInState {
     func iPass(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int32, datatype: MPI_Datatype,
                op: MPI_Op, checks: RequestChecks, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
         try communicator.checkUsable()
-        let call = StalledCall(call: communicator.calls.next(), route: "mpi", detail: "\(count) elements passed to MPI_Iallreduce")
+        let call = StalledCall(call: communicator.calls.next(), route: "mpi", summary: "\(count) elements passed to MPI_Iallreduce")
         return start([communicator.libraryStage(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op)],
                      call: call, checks: checks, result: recvBuffer, count: Int(count), onFinish: onFinish)
     }

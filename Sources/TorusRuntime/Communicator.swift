@@ -75,22 +75,34 @@ public protocol Communicator: AnyObject {
     func checkUsable() throws
 }
 
-/// The call a stall report is about: its number on the communicator, its route and what it reduces.
+/// The call a stall report is about: its number on the communicator, its route and what it
+/// reduces (made on every call, so that the text is built only when a report is printed).
 public struct StalledCall: Sendable {
     public var call: Int
     /// "sixring", or "mpi" for a call handed to MPI.
     public var route: String
-    /// "100000 × float32 sum", and the stage when it is not the reduction itself.
-    public var detail: String
+    private var arguments: CallArguments?
+    private var summary: String?
+    /// The stage, when it is not the reduction itself.
+    public var stage: String?
 
-    public init(call: Int, route: String, detail: String) {
+    /// A call described in words (one handed to MPI).
+    public init(call: Int, route: String, summary: String) {
         self.call = call
         self.route = route
-        self.detail = detail
+        self.summary = summary
     }
 
     public init(call: Int, route: String, arguments: CallArguments) {
-        self.init(call: call, route: route, detail: "\(arguments.count) × \(arguments.type) \(arguments.op)")
+        self.call = call
+        self.route = route
+        self.arguments = arguments
+    }
+
+    /// "100000 × float32 sum", and the stage if any.
+    public var detail: String {
+        let what = arguments.map { "\($0.count) × \($0.type) \($0.op)" } ?? summary ?? ""
+        return stage.map { "\(what), \($0)" } ?? what
     }
 }
 
@@ -136,6 +148,7 @@ extension Communicator {
         let type = kernel.type
         // Nonblocking requests on this communicator come first (and own its transport until over).
         if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
+        let options = self.options   // read once (through the protocol, each read copies it)
         let call = calls.next()
         let arguments = CallArguments(count: count, type: type, op: kernel.op, route: route,
                                       inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
@@ -157,14 +170,13 @@ extension Communicator {
         }
         let chosen: Algorithm
         if case let .schedule(a) = route { chosen = a } else { chosen = fallbackAlgorithm(count: count, type: type, op: kernel.op) }
-        let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
             let stalled = StalledCall(call: call, route: chosen.rawValue, arguments: arguments)
             executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
         }
-        try executor.run(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel,
-                         transport: transport, engine: reductionEngine, scratch: scratch)
+        try executor.run(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
+                         data: recvBuffer, input: sendBuffer, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
         done = true
     }
 

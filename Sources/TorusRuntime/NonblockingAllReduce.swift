@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TorusCore
 import TorusSchedules
 
@@ -101,6 +102,8 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
 
     private let condition = NSCondition()
     private var queues: [ObjectIdentifier: [AllReduceRequest]] = [:]
+    /// Requests queued or running in the process: a blocking call checks it without the lock.
+    private let queued = Atomic<Int>(0)
     private var order: [ObjectIdentifier] = []
     private var thread: Thread?
     /// Runs first on the progress thread (the MPI layer pins it there).
@@ -118,6 +121,7 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
         condition.lock()
         if queues[request.key] == nil { order.append(request.key) }
         queues[request.key, default: []].append(request)
+        queued.add(1, ordering: .releasing)
         if threaded && thread == nil {
             let pin = self.pin
             let t = Thread { [self] in
@@ -135,6 +139,7 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
 
     /// Whether requests on `communicator` are queued or running.
     public func hasPending(_ communicator: Communicator) -> Bool {
+        guard queued.load(ordering: .acquiring) > 0 else { return false }
         condition.lock()
         defer { condition.unlock() }
         return !(queues[ObjectIdentifier(communicator)]?.isEmpty ?? true)
@@ -147,6 +152,7 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
             guard let head = queues[key]?.first else { continue }
             if head.advance() {
                 queues[key]!.removeFirst()
+                queued.subtract(1, ordering: .releasing)
                 any = true
             }
         }
@@ -271,9 +277,9 @@ extension Communicator {
                 return nil
             }
             // The communicator's scratch: only the head of its queue runs, and blocking calls wait for the queue.
-            let schedule = try chosen.schedule(topology: topology, rank: rank, count: count)
-            return executor.start(schedule, data: recvBuffer, input: sendBuffer, kernel: kernel, transport: self.transport,
-                                  engine: self.reductionEngine, scratch: self.scratch)
+            return try executor.start(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
+                                      data: recvBuffer, input: sendBuffer, kernel: kernel, transport: self.transport,
+                                      engine: self.reductionEngine, scratch: self.scratch)
         }
         if options.nanCheck {
             stages.append { [unowned self] in
@@ -288,7 +294,7 @@ extension Communicator {
     /// `CallArguments.record`) exchanged and compared, under the stall watch.
     public func agreementStage(_ record: [Int64], stalled: StalledCall) -> RequestStageStart {
         var detail = stalled
-        detail.detail += ", in the TORUS_CHECK exchange of the call's arguments before it"
+        detail.stage = "in the TORUS_CHECK exchange of the call's arguments before it"
         let onStall: ((ExecutorStall) throws -> Void)? = options.executor.stallSeconds > 0
             ? { [unowned self] stall in try self.reportStall(stall, in: detail) } : nil
         let (transport, seconds) = (transport, options.executor.stallSeconds)

@@ -62,7 +62,24 @@ public struct ScheduleExecutor {
     /// at the end.
     public func run(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
-        guard var run = prepare(schedule, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space) else { return }
+        try run(RunStorage(schedule, rules: options.rules, elementSize: kernel.type.size), data: data, input: input, kernel: kernel,
+                transport: transport, engine: engine, scratch: space)
+    }
+
+    /// Runs `algorithm`'s schedule of `count` elements as `run(_:…)` does. A call like a recent one
+    /// (same algorithm, count, element size and options) takes its schedule's tables from
+    /// `scratch`'s cache (`RunCache`): nothing is built and nothing allocated. `build` makes the
+    /// schedule (this rank's, on this group) when the cache lacks it.
+    public func run(_ algorithm: Algorithm, count: Int, build: () throws -> Schedule, data: UnsafeMutableRawPointer,
+                    input: UnsafeRawPointer? = nil, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
+                    scratch space: ScratchSpace) throws {
+        let storage = try space.runs.storage(algorithm, count: count, elementSize: kernel.type.size, rules: options.rules, build: build)
+        try run(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space)
+    }
+
+    private func run(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
+                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
+        guard var run = prepare(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space) else { return }
         defer { run.release() }
         try run.execute()
     }
@@ -71,25 +88,35 @@ public struct ScheduleExecutor {
     /// round per `advance()`. The caller keeps the buffers and `scratch` valid until it is over.
     public func start(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel,
                       transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> PendingRun {
-        PendingRun(prepare(schedule, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space))
+        PendingRun(prepare(RunStorage(schedule, rules: options.rules, elementSize: kernel.type.size), data: data, input: input,
+                           kernel: kernel, transport: transport, engine: engine, scratch: space))
     }
 
-    /// The state of a run of `schedule`, or nil for a schedule without steps (whose out-of-place
+    /// Starts `algorithm`'s schedule as `run(_:count:build:…)` would (with the cache), without blocking.
+    public func start(_ algorithm: Algorithm, count: Int, build: () throws -> Schedule, data: UnsafeMutableRawPointer,
+                      input: UnsafeRawPointer? = nil, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
+                      scratch space: ScratchSpace) throws -> PendingRun {
+        let storage = try space.runs.storage(algorithm, count: count, elementSize: kernel.type.size, rules: options.rules, build: build)
+        return PendingRun(prepare(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space))
+    }
+
+    /// The state of a run over `storage`, or nil for a schedule without steps (whose out-of-place
     /// input is copied here).
-    private func prepare(_ schedule: Schedule, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
+    private func prepare(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
                          transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> ExecutorRun? {
         let size = kernel.type.size
-        guard schedule.stepCount > 0 else {
-            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: schedule.count * size) }
+        guard storage.stepCount > 0 else {
+            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: storage.count * size) }
+            storage.release()
             return nil
         }
-        let scratch = space.buffer(bytes: schedule.scratchCount * size)
-        var run = ExecutorRun(schedule: schedule, data: data, scratch: scratch, elementSize: size, options: options,
+        let scratch = space.buffer(bytes: storage.scratchCount * size)
+        var run = ExecutorRun(storage: storage, data: data, scratch: scratch, elementSize: size, options: options,
                               kernel: kernel, transport: transport, engine: engine, observer: observer)
         run.onStall = onStall
         if let input, input != UnsafeRawPointer(data) {
             run.input = input
-            run.fresh = IntervalSet(0 ..< schedule.count * size)
+            run.fresh = IntervalSet(0 ..< storage.count * size)
         }
         return run
     }
@@ -199,10 +226,80 @@ struct SegmentOwner {
     var serial: Int32
 }
 
+/// The tables of runs of one schedule (`ScheduleExecutor`): its steps, built once, and the issue
+/// state's tables and lists, which a run takes at its start (reset) and hands back at its end, so
+/// that a schedule run again allocates nothing. `RunCache` keeps recent ones per communicator.
+final class RunStorage {
+    let count: Int
+    let scratchCount: Int
+    let stepCount: Int
+    let steps: UnsafeMutableBufferPointer<IssueStep>
+    /// Each stream's first index in `steps`, and its issue state before a run.
+    let firstStep: [Int32]
+    let initialStreams: [StreamIssue]
+    let window: Int
+    let recvRing: UnsafeMutablePointer<Double>
+    // Taken by a run while it lasts.
+    var streams: [StreamIssue]
+    var opTables: [UnsafeMutablePointer<IssuedSegment>]
+    var capacities: [Int]
+    var inFlight = RequestList<SegmentOwner>()
+    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
+    var finished: [(stream: Int, serial: Int32)] = []
+    /// Whether a run has it now (a cache hands it to one run at a time).
+    var inUse = true
+    /// Its cache, if any, which takes it back when a run releases it, and the bytes it counts for it.
+    weak var cache: RunCache?
+    var accounted = 0
+
+    init(_ schedule: Schedule, rules: IssueRules, elementSize: Int) {
+        count = schedule.count
+        scratchCount = schedule.scratchCount
+        stepCount = schedule.stepCount
+        window = rules.window
+        steps = .allocate(capacity: max(1, schedule.stepCount))
+        var filled = 0
+        var streams: [StreamIssue] = []
+        for stream in schedule.streams {
+            streams.append(StreamIssue(step: Int32(filled), stepEnd: Int32(filled + stream.steps.count)))
+            for step in stream.steps {
+                steps[filled] = IssueStep(step)
+                filled += 1
+            }
+        }
+        initialStreams = streams
+        self.streams = streams
+        firstStep = streams.map(\.step)
+        let n = max(1, streams.count)
+        opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
+        capacities = Array(repeating: IssueRules.requestTable, count: n)
+        recvRing = .allocate(capacity: n * rules.window)
+    }
+
+    /// Bytes it holds (its cache's bound).
+    var bytes: Int {
+        stepCount * MemoryLayout<IssueStep>.stride + capacities.reduce(0, +) * MemoryLayout<IssuedSegment>.stride
+            + capacities.count * window * MemoryLayout<Double>.stride + 2 * initialStreams.count * MemoryLayout<StreamIssue>.stride
+    }
+
+    /// The end of a run (or of a schedule with nothing to run): back to the cache.
+    func release() {
+        inUse = false
+        cache?.returned(self)
+    }
+
+    deinit {
+        steps.deallocate()
+        for table in opTables { table.deallocate() }
+        recvRing.deallocate()
+    }
+}
+
 /// The state of one execution.
 private struct ExecutorRun {
     let rules: IssueRules
     let segmentElements: Int
+    let storage: RunStorage
     /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`).
     let steps: UnsafeMutableBufferPointer<IssueStep>
     var streams: [StreamIssue]
@@ -218,8 +315,10 @@ private struct ExecutorRun {
     /// Issued segments not finished yet, over all streams.
     var unfinished = 0
     /// Transfers in flight, each with its stream and serial.
-    var inFlight = RequestList<SegmentOwner>()
-    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
+    var inFlight: RequestList<SegmentOwner>
+    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)]
+    /// `pollReductions`' list of the reductions over (kept for its capacity).
+    var finished: [(stream: Int, serial: Int32)]
     let elementSize: Int
     let tagBase: Int
     let kernel: ReductionKernel
@@ -233,7 +332,8 @@ private struct ExecutorRun {
     /// Each stream's first index in `steps`.
     let firstStep: [Int32]
 
-    init(schedule: Schedule, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
+    /// A run over `storage`'s tables, reset: it takes them until `release`.
+    init(storage: RunStorage, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
          options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
          observer: ((ExecutorEvent) -> Void)?) {
         rules = options.rules
@@ -241,6 +341,7 @@ private struct ExecutorRun {
         tagBase = options.tagBase
         stallSeconds = options.stallSeconds
         stallWatch = StallWatch(seconds: options.stallSeconds)
+        self.storage = storage
         self.elementSize = elementSize
         self.data = data
         self.scratch = scratch
@@ -248,28 +349,39 @@ private struct ExecutorRun {
         self.transport = transport
         self.engine = engine
         self.observer = observer
-        steps = .allocate(capacity: max(1, schedule.stepCount))
-        var filled = 0
-        streams = []
-        for stream in schedule.streams {
-            streams.append(StreamIssue(step: Int32(filled), stepEnd: Int32(filled + stream.steps.count)))
-            for step in stream.steps {
-                steps[filled] = IssueStep(step)
-                filled += 1
-            }
-        }
-        firstStep = streams.map(\.step)
-        let n = max(1, streams.count)
-        opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
-        capacities = Array(repeating: IssueRules.requestTable, count: n)
-        recvRing = .allocate(capacity: n * rules.window)
-        recvRing.initialize(repeating: 0, count: n * rules.window)
+        steps = storage.steps
+        firstStep = storage.firstStep
+        recvRing = storage.recvRing
+        // Taken out, so that this run owns them alone (no copy when it writes).
+        streams = storage.streams
+        storage.streams = []
+        for i in streams.indices { streams[i] = storage.initialStreams[i] }
+        opTables = storage.opTables
+        storage.opTables = []
+        capacities = storage.capacities
+        storage.capacities = []
+        inFlight = storage.inFlight
+        storage.inFlight = RequestList()
+        reducing = storage.reducing
+        storage.reducing = []
+        finished = storage.finished
+        storage.finished = []
+        recvRing.initialize(repeating: 0, count: capacities.count * storage.window)
     }
 
+    /// Hands the tables back to the storage (and the storage to its cache).
     func release() {
-        steps.deallocate()
-        for table in opTables { table.deallocate() }
-        recvRing.deallocate()
+        storage.streams = streams
+        storage.opTables = opTables
+        storage.capacities = capacities
+        var requests = inFlight
+        requests.removeAll()
+        storage.inFlight = requests
+        var reductions = reducing
+        reductions.removeAll(keepingCapacity: true)
+        storage.reducing = reductions
+        storage.finished = finished
+        storage.release()
     }
 
     func tables(_ s: Int) -> StreamTables {
@@ -464,20 +576,25 @@ private struct ExecutorRun {
     /// Retires finished reductions; true if any finished.
     mutating func pollReductions() -> Bool {
         guard !reducing.isEmpty else { return false }
-        var over: [(stream: Int, serial: Int32)] = []
+        finished.removeAll(keepingCapacity: true)
         var kept = 0
         for k in reducing.indices {
             let r = reducing[k]
             if engine.poll(r.ticket) {
-                over.append((r.stream, r.serial))
+                finished.append((r.stream, r.serial))
             } else {
                 reducing[kept] = r
                 kept += 1
             }
         }
         reducing.removeLast(reducing.count - kept)
-        for r in over { finish(r.stream, r.serial) }
-        return !over.isEmpty
+        // `finish` may start reductions (into `reducing`), never touches `finished`.
+        var k = 0
+        while k < finished.count {
+            finish(finished[k].stream, finished[k].serial)
+            k += 1
+        }
+        return k > 0
     }
 
     /// The segment is complete: tell the rules, and start the reductions they release.
@@ -523,15 +640,27 @@ struct IntervalSet {
         }
     }
 
-    /// Removes [lo, hi) from the set.
+    /// Removes [lo, hi) from the set, in place.
     mutating func remove(_ lo: Int, _ hi: Int) {
         guard lo < hi else { return }
-        var out: [(Int, Int)] = []
-        for r in ranges {
-            if r.1 <= lo || hi <= r.0 { out.append(r); continue }
-            if r.0 < lo { out.append((r.0, lo)) }
-            if hi < r.1 { out.append((hi, r.1)) }
+        var i = 0
+        while i < ranges.count {
+            let r = ranges[i]
+            if r.1 <= lo || hi <= r.0 {
+                i += 1
+            } else if r.0 < lo && hi < r.1 {
+                ranges[i] = (r.0, lo)
+                ranges.insert((hi, r.1), at: i + 1)
+                return
+            } else if r.0 < lo {
+                ranges[i] = (r.0, lo)
+                i += 1
+            } else if hi < r.1 {
+                ranges[i] = (hi, r.1)
+                i += 1
+            } else {
+                ranges.remove(at: i)
+            }
         }
-        ranges = out
     }
 }

@@ -101,6 +101,12 @@ public struct RequestList<Owner> {
         return finished
     }
 
+    /// Empties the list, keeping its memory (its requests are over or withdrawn).
+    public mutating func removeAll() {
+        requests.removeAll(keepingCapacity: true)
+        owners.removeAll(keepingCapacity: true)
+    }
+
     /// Withdraws every request (after a failure) and empties the list.
     public mutating func cancelAll(on transport: Transport) {
         for r in requests { transport.cancel(r) }
