@@ -79,7 +79,10 @@ public struct ScheduleExecutor {
 
     private func run(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
                      transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
-        guard var run = prepare(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space) else { return }
+        guard hasSteps(storage, data: data, input: input, elementSize: kernel.type.size) else { return }
+        // Made in place (not returned through an optional: the run's state is large).
+        var run = ExecutorRun(storage: storage, data: data, input: input, scratch: space.buffer(bytes: storage.scratchCount * kernel.type.size),
+                              options: options, kernel: kernel, transport: transport, engine: engine, observer: observer, onStall: onStall)
         defer { run.release() }
         try run.execute()
     }
@@ -100,25 +103,20 @@ public struct ScheduleExecutor {
         return PendingRun(prepare(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space))
     }
 
-    /// The state of a run over `storage`, or nil for a schedule without steps (whose out-of-place
-    /// input is copied here).
+    /// The state of a run over `storage`, or nil for a schedule without steps.
     private func prepare(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
                          transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) -> ExecutorRun? {
-        let size = kernel.type.size
-        guard storage.stepCount > 0 else {
-            if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: storage.count * size) }
-            storage.release()
-            return nil
-        }
-        let scratch = space.buffer(bytes: storage.scratchCount * size)
-        var run = ExecutorRun(storage: storage, data: data, scratch: scratch, elementSize: size, options: options,
-                              kernel: kernel, transport: transport, engine: engine, observer: observer)
-        run.onStall = onStall
-        if let input, input != UnsafeRawPointer(data) {
-            run.input = input
-            run.fresh = IntervalSet(0 ..< storage.count * size)
-        }
-        return run
+        guard hasSteps(storage, data: data, input: input, elementSize: kernel.type.size) else { return nil }
+        return ExecutorRun(storage: storage, data: data, input: input, scratch: space.buffer(bytes: storage.scratchCount * kernel.type.size),
+                           options: options, kernel: kernel, transport: transport, engine: engine, observer: observer, onStall: onStall)
+    }
+
+    /// Whether the schedule has steps; one without is over here (its out-of-place input copied).
+    private func hasSteps(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, elementSize: Int) -> Bool {
+        guard storage.stepCount == 0 else { return true }
+        if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: storage.count * elementSize) }
+        storage.release()
+        return false
     }
 }
 
@@ -251,6 +249,8 @@ final class RunStorage {
     /// Its cache, if any, which takes it back when a run releases it, and the bytes it counts for it.
     weak var cache: RunCache?
     var accounted = 0
+    /// A run doubled a table (`ExecutorRun.grow`).
+    var grew = false
 
     init(_ schedule: Schedule, rules: IssueRules, elementSize: Int) {
         count = schedule.count
@@ -282,10 +282,14 @@ final class RunStorage {
             + capacities.count * window * MemoryLayout<Double>.stride + 2 * initialStreams.count * MemoryLayout<StreamIssue>.stride
     }
 
-    /// The end of a run (or of a schedule with nothing to run): back to the cache.
+    /// The end of a run (or of a schedule with nothing to run): free for the next; its cache
+    /// counts it again if its tables grew.
     func release() {
         inUse = false
-        cache?.returned(self)
+        if grew {
+            grew = false
+            cache?.returned(self)
+        }
     }
 
     deinit {
@@ -332,10 +336,12 @@ private struct ExecutorRun {
     /// Each stream's first index in `steps`.
     let firstStep: [Int32]
 
-    /// A run over `storage`'s tables, reset: it takes them until `release`.
-    init(storage: RunStorage, data: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer, elementSize: Int,
+    /// A run over `storage`'s tables, reset: it takes them until `release`. With an `input` other
+    /// than `data` (out of place), all of `data` starts not written yet.
+    init(storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, scratch: UnsafeMutableRawPointer,
          options: ExecutorOptions, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
-         observer: ((ExecutorEvent) -> Void)?) {
+         observer: ((ExecutorEvent) -> Void)?, onStall: ((ExecutorStall) throws -> Void)?) {
+        let elementSize = kernel.type.size
         rules = options.rules
         segmentElements = options.rules.segmentElements(elementSize: elementSize)
         tagBase = options.tagBase
@@ -349,6 +355,11 @@ private struct ExecutorRun {
         self.transport = transport
         self.engine = engine
         self.observer = observer
+        self.onStall = onStall
+        if let input, input != UnsafeRawPointer(data) {
+            self.input = input
+            fresh = IntervalSet(0 ..< storage.count * elementSize)
+        }
         steps = storage.steps
         firstStep = storage.firstStep
         recvRing = storage.recvRing
@@ -370,16 +381,15 @@ private struct ExecutorRun {
     }
 
     /// Hands the tables back to the storage (and the storage to its cache).
-    func release() {
+    /// (Emptied here, where this run holds them alone: emptying a shared copy would allocate.)
+    mutating func release() {
+        inFlight.removeAll()
+        reducing.removeAll(keepingCapacity: true)
         storage.streams = streams
         storage.opTables = opTables
         storage.capacities = capacities
-        var requests = inFlight
-        requests.removeAll()
-        storage.inFlight = requests
-        var reductions = reducing
-        reductions.removeAll(keepingCapacity: true)
-        storage.reducing = reductions
+        storage.inFlight = inFlight
+        storage.reducing = reducing
         storage.finished = finished
         storage.release()
     }
@@ -395,6 +405,7 @@ private struct ExecutorRun {
         opTables[s].deallocate()
         opTables[s] = bigger
         capacities[s] *= 2
+        storage.grew = true
     }
 
     func address(_ span: ElementSpan) -> UnsafeMutableRawPointer {

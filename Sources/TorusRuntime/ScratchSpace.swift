@@ -42,8 +42,9 @@ public final class RunCache {
     public static let maxEntries = 32
     public static let maxBytes = 64 << 20
     private var entries: [Key: RunStorage] = [:]
-    /// Least recently used first.
+    /// Least recently used first (the last one lent is at the end, or not yet moved there).
     private var order: [Key] = []
+    private var last: (key: Key, storage: RunStorage)?
     private var bytes = 0
     /// Schedules built (a miss each), for tests and `TORUS_VERBOSE`.
     public private(set) var builds = 0
@@ -56,7 +57,13 @@ public final class RunCache {
     func storage(_ algorithm: Algorithm, count: Int, elementSize: Int, rules: IssueRules,
                  build: () throws -> Schedule) throws -> RunStorage {
         let key = Key(algorithm: algorithm, count: count, elementSize: elementSize, rules: rules)
+        // The same call as the last one: no hashing.
+        if let last, last.key == key, !last.storage.inUse, last.storage.cache === self {
+            last.storage.inUse = true
+            return last.storage
+        }
         if let found = entries[key] {
+            last = (key, found)
             if order.last != key, let i = order.lastIndex(of: key) {
                 order.remove(at: i)
                 order.append(key)
@@ -72,6 +79,7 @@ public final class RunCache {
         storage.cache = self
         entries[key] = storage
         order.append(key)
+        last = (key, storage)
         account(storage)
         return storage
     }
@@ -88,6 +96,7 @@ public final class RunCache {
         storage.accounted = now
         while entries.count > Self.maxEntries || (bytes > Self.maxBytes && order.count > 1) {
             let oldest = order.removeFirst()
+            if last?.key == oldest { last = nil }
             if let gone = entries.removeValue(forKey: oldest) {
                 bytes -= gone.accounted
                 gone.cache = nil
@@ -99,6 +108,7 @@ public final class RunCache {
     public func removeAll() {
         for storage in entries.values { storage.cache = nil }
         entries.removeAll()
+        last = nil
         order.removeAll()
         bytes = 0
     }
