@@ -281,16 +281,9 @@ func torusSwiftIAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: Unsafe
                           _ count: Int64, _ type: Int32, _ op: Int32, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
                           _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
                           _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
-    let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
-    do {
-        let request = try state.iAllReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)],
-                                           op: ReduceOp.allCases[Int(op)],
-                                           checks: RequestChecks(record: record, nanType: nanType, rank: rank, call: call),
-                                           onFinish: completing(grequest, rank: state.communicator.rank))
-        return Unmanaged.passRetained(request).toOpaque()
-    } catch {
-        write(message(of: error), to: text, length: length)
-        return nil
+    startRequest(state, RequestChecks(record: record, nanType: nanType, rank: rank, call: call), grequest, text, length) {
+        try $0.iAllReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)], op: ReduceOp.allCases[Int(op)],
+                          checks: $1, onFinish: $2)
     }
 }
 
@@ -299,11 +292,18 @@ func torusSwiftIPass(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPo
                      _ count: Int32, _ datatype: MPI_Datatype, _ op: MPI_Op, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
                      _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
                      _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+    startRequest(state, RequestChecks(record: record, nanType: nanType, rank: rank, call: call), grequest, text, length) {
+        try $0.iPass(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op, checks: $1, onFinish: $2)
+    }
+}
+
+/// The C entry points' start of a request: a retained request, or NULL and the error's message.
+private func startRequest(_ state: UnsafeMutableRawPointer, _ checks: RequestChecks, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+                          _ text: UnsafeMutablePointer<CChar>?, _ length: Int32,
+                          _ start: (DropInState, RequestChecks, (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest) -> UnsafeMutableRawPointer? {
     let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
     do {
-        let request = try state.iPass(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op,
-                                      checks: RequestChecks(record: record, nanType: nanType, rank: rank, call: call),
-                                      onFinish: completing(grequest, rank: state.communicator.rank))
+        let request = try start(state, checks, completing(grequest, rank: state.communicator.rank))
         return Unmanaged.passRetained(request).toOpaque()
     } catch {
         write(message(of: error), to: text, length: length)

@@ -152,6 +152,18 @@ enum Swing {
         }
     }
 
+    /// One stream of `block`: the fold's steps around `body`, which gets this rank's virtual rank
+    /// (ranks a fold leaves out only fold in and out).
+    static func stream(_ label: String, pairings: Pairings, topology: GroupTopology, rank: Int, block: Range<Int>,
+                       _ body: (inout StreamBuilder, Int) -> Void) -> StreamBuilder {
+        var b = StreamBuilder(label: label, slots: 1)
+        let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
+        fold?.foldIn(&b, block)
+        if let me = pairings.virtual(rank, size: topology.size) { body(&b, me) }
+        fold?.foldOut(&b, block)
+        return b
+    }
+
     /// The element range of positions `positions` when `count` elements are cut into `p` blocks.
     static func elements(_ positions: Range<Int>, of p: Int, count: Int) -> Range<Int> {
         guard !positions.isEmpty else { return 0..<0 }
@@ -183,10 +195,7 @@ public enum SwingAllReduce: AllReduceAlgorithm {
         for part in 0..<parts {
             let pairings = Swing.Pairings(topology: topology, rotation: part / 2, mirrored: part % 2 == 1)
             let block = Partition.piece(part, of: parts, in: 0..<count)
-            var b = StreamBuilder(label: "swing part \(part)", slots: 1)
-            let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
-            if let fold { fold.foldIn(&b, block) }
-            if let me = pairings.virtual(rank, size: topology.size) {
+            builders.append(Swing.stream("swing part \(part)", pairings: pairings, topology: topology, rank: rank, block: block) { b, me in
                 let tree = Swing.ReachTree(pairings)
                 let p = pairings.active
                 func range(_ positions: Range<Int>) -> Range<Int> {
@@ -205,9 +214,7 @@ public enum SwingAllReduce: AllReduceAlgorithm {
                     b.send(range(tree.reach[t + 1][me]), to: pairings.real(q))
                     b.recv(range(tree.reach[t + 1][q]), from: pairings.real(q))
                 }
-            }
-            if let fold { fold.foldOut(&b, block) }
-            builders.append(b)
+            })
         }
         return placeStreams(builders)
     }
@@ -225,21 +232,16 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
 
     public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let pairings = Swing.Pairings(topology: topology)
-        let all = 0..<count
-        var b = StreamBuilder(label: "swing latency", slots: 1)
-        let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
-        if let fold { fold.foldIn(&b, all) }
-        if let me = pairings.virtual(rank, size: topology.size) {
-            // held[v]: the smallest virtual rank whose contribution v holds (the operand order).
+        let b = Swing.stream("swing latency", pairings: pairings, topology: topology, rank: rank, block: 0..<count) { b, me in
+            // lowest[v]: the smallest virtual rank whose contribution v holds (the operand order).
             var lowest = Array(0..<pairings.active)
             for t in 0..<pairings.steps {
                 let q = pairings.partner(me, t)
-                b.send(all, to: pairings.real(q))
-                if lowest[q] < lowest[me] { b.recvReduceReceivedFirst(all, from: pairings.real(q)) } else { b.recvReduce(all, from: pairings.real(q)) }
+                b.send(0..<count, to: pairings.real(q))
+                if lowest[q] < lowest[me] { b.recvReduceReceivedFirst(0..<count, from: pairings.real(q)) } else { b.recvReduce(0..<count, from: pairings.real(q)) }
                 lowest = (0..<pairings.active).map { v in min(lowest[v], lowest[pairings.partner(v, t)]) }
             }
         }
-        if let fold { fold.foldOut(&b, all) }
         return placeStreams([b])
     }
 }
