@@ -39,7 +39,7 @@ public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     /// Every algorithm, in the order `--help` lists them.
     public static let registry: [any AllReduceAlgorithm.Type] = [
         SixRingAllReduce.self, RingAllReduce.self, BidirectionalRingAllReduce.self, RecursiveDoublingAllReduce.self,
-        RabenseifnerAllReduce.self, ReduceBroadcastAllReduce.self, SwingAllReduce.self, SwingLatencyAllReduce.self,
+        RabenseifnerAllReduce.self, ReduceBroadcastAllReduce.self, SwingAllReduce.self,
     ]
 
     public static var allCases: [Algorithm] { registry.map(Algorithm.init) }

@@ -13,19 +13,23 @@ import TorusCore
 /// ring in rank order over the power of two that `PowerOfTwoFold` leaves.
 ///
 /// Each step pairs every rank with one other (c ± ρ(k) has the other parity, so the pairing is an
-/// involution), and the ranks whose contributions a rank holds after t steps merge with its
-/// partner's, disjoint, into twice as many (the verifier proves it for every shape the tests use).
+/// involution), and the ranks a rank reaches in the steps after k merge with its partner's, disjoint,
+/// into twice as many (the verifier proves it for every shape the tests use).
 ///
-/// - `swing-latency`: log2 p whole-buffer exchanges, each rank reducing what it receives (as
-///   recursive doubling). Both partners combine in one order — the operand whose set of ranks holds
-///   the smaller rank first — so every rank ends with the same bits.
-/// - `swing`: bandwidth-optimal. A reduce-scatter over the steps in order (the largest halves go to
-///   the nearest partners, ρ(0) = 1 hop), then an all-gather retracing it. At reduce-scatter step k
-///   a rank keeps the blocks of the ranks it reaches in the steps after k and sends its partner the
-///   blocks of the ranks the partner reaches; blocks are laid out in the order of that reach tree,
-///   so every set sent is one contiguous range. Multi-port, as in the paper: the buffer is cut into
-///   2·D parts (D axes longer than 1), each starting on another axis or mirrored, so that all of a
-///   node's links carry data at once.
+/// `swing` is the bandwidth-optimal form. A reduce-scatter over the steps in order (the largest
+/// halves go to the nearest partners, ρ(0) = 1 hop), then an all-gather retracing it. At
+/// reduce-scatter step k a rank keeps the blocks of the ranks it reaches in the steps after k and
+/// sends its partner the blocks of the ranks the partner reaches; blocks are laid out in the order
+/// of that reach tree, so every set sent is one contiguous range. Every block is reduced on one rank
+/// and then copied, so every rank ends with the same bits. Multi-port, as in the paper: the buffer
+/// is cut into 2·D parts (D axes longer than 1), each starting on another axis or mirrored, so that
+/// all of a node's links carry data at once.
+///
+/// The paper's latency-optimal form (whole-buffer exchanges with the same partners) is not here:
+/// from a ring of 8 on, ranks that held the same sum after one step pair with ranks holding
+/// different ones after the next (ranks 0 and 1 hold {0,1}; then 0 meets 7 and 1 meets 2), so
+/// each rank adds the contributions up in another order and floats differ in the last bits between
+/// ranks — which this library promises never happens.
 enum Swing {
     /// ρ(k) = Σ_{i=0..k} (−2)^i.
     static func rho(_ k: Int) -> Int {
@@ -220,33 +224,6 @@ public enum SwingAllReduce: AllReduceAlgorithm {
     }
 }
 
-public enum SwingLatencyAllReduce: AllReduceAlgorithm {
-    public static let name = "swing-latency"
-    public static let aliases = ["swing-lat"]
-    public static let summary = "Swing, latency-optimal: log2 p whole-buffer exchanges with peers ±1, ∓1, ±3, ∓5, …"
-
-    /// As recursive doubling's: log2(p)·(α + nβ + nγ), plus the fold.
-    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
-        RecursiveDoublingAllReduce.estimate(m, topology: topology, bytes: bytes)
-    }
-
-    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
-        let pairings = Swing.Pairings(topology: topology)
-        let b = Swing.stream("swing latency", pairings: pairings, topology: topology, rank: rank, block: 0..<count) { b, me in
-            // lowest[v]: the smallest virtual rank whose contribution v holds (the operand order).
-            var lowest = Array(0..<pairings.active)
-            for t in 0..<pairings.steps {
-                let q = pairings.partner(me, t)
-                b.send(0..<count, to: pairings.real(q))
-                if lowest[q] < lowest[me] { b.recvReduceReceivedFirst(0..<count, from: pairings.real(q)) } else { b.recvReduce(0..<count, from: pairings.real(q)) }
-                lowest = (0..<pairings.active).map { v in min(lowest[v], lowest[pairings.partner(v, t)]) }
-            }
-        }
-        return placeStreams([b])
-    }
-}
-
 extension Algorithm {
     public static let swing = Algorithm(SwingAllReduce.self)
-    public static let swingLatency = Algorithm(SwingLatencyAllReduce.self)
 }
