@@ -120,66 +120,6 @@ public struct ScheduleExecutor {
     }
 }
 
-/// The stall watch of work advanced in rounds that never block (`TORUS_TIMEOUT`): counts the time
-/// over rounds in which nothing moved.
-public struct StallWatch: Sendable {
-    /// 0: never due.
-    public let seconds: Double
-    private var quietSince: ContinuousClock.Instant?
-
-    public init(seconds: Double) {
-        self.seconds = seconds
-    }
-
-    /// Notes one round; true when `seconds` have passed since anything last moved (the count then
-    /// starts again, so that a run that keeps waiting is reported again after as long).
-    public mutating func isDue(moved: Bool) -> Bool {
-        guard seconds > 0 else { return false }
-        guard !moved, let since = quietSince else {
-            quietSince = moved ? nil : .now
-            return false
-        }
-        guard since.duration(to: .now) > .seconds(seconds) else { return false }
-        quietSince = .now
-        return true
-    }
-}
-
-/// What a stalled run waits for (`ScheduleExecutor.onStall`).
-public struct ExecutorStall: Sendable {
-    /// One request in flight: a send or a receive of `bytes` with `peer` (a rank of the group), in
-    /// part (stream) `part` at step `step` of that part; `part` −1 for a message outside a schedule
-    /// (the `TORUS_CHECK` exchange).
-    public struct Pending: Sendable {
-        public var kind: SegmentKind
-        public var peer: Int
-        public var part: Int
-        public var step: Int
-        public var bytes: Int
-    }
-    /// Seconds without a completion.
-    public var seconds: Double
-    public var pending: [Pending]
-    /// Reductions still running (these are local and not what the run waits for).
-    public var reductions: Int
-
-    /// The requests in report order: receives first, then by peer, part and step.
-    public var sortedPending: [Pending] {
-        pending.sorted { ($0.kind == .send ? 1 : 0, $0.peer, $0.part, $0.step) < ($1.kind == .send ? 1 : 0, $1.peer, $1.part, $1.step) }
-    }
-
-    /// "receive of 400000 bytes from rank 3 (part 2, step 5)", one per request, receives first.
-    public var lines: [String] {
-        sortedPending.map { "\($0.transfer) rank \($0.peer)\($0.place.isEmpty ? "" : " (\($0.place))")" }
-    }
-}
-
-extension ExecutorStall.Pending {
-    /// "receive of 400000 bytes from", "send of 40 bytes to".
-    public var transfer: String { kind == .send ? "send of \(bytes) bytes to" : "receive of \(bytes) bytes from" }
-    /// "part 2, step 5", or empty outside a schedule.
-    public var place: String { part < 0 ? "" : "part \(part), step \(step)" }
-}
 
 /// A schedule under way (`ScheduleExecutor.start`), advanced without blocking.
 public final class PendingRun {
@@ -218,85 +158,11 @@ public final class PendingRun {
     }
 }
 
+
 /// Which segment a transfer belongs to.
 struct SegmentOwner {
     var stream: Int32
     var serial: Int32
-}
-
-/// The tables of runs of one schedule (`ScheduleExecutor`): its steps, built once, and the issue
-/// state's tables and lists, which a run takes at its start (reset) and hands back at its end, so
-/// that a schedule run again allocates nothing. `RunCache` keeps recent ones per communicator.
-final class RunStorage {
-    let count: Int
-    let scratchCount: Int
-    let stepCount: Int
-    let steps: UnsafeMutableBufferPointer<IssueStep>
-    /// Each stream's first index in `steps`, and its issue state before a run.
-    let firstStep: [Int32]
-    let initialStreams: [StreamIssue]
-    let window: Int
-    let recvRing: UnsafeMutablePointer<Double>
-    // Taken by a run while it lasts.
-    var streams: [StreamIssue]
-    var opTables: [UnsafeMutablePointer<IssuedSegment>]
-    var capacities: [Int]
-    var inFlight = RequestList<SegmentOwner>()
-    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
-    var finished: [(stream: Int, serial: Int32)] = []
-    /// Whether a run has it now (a cache hands it to one run at a time).
-    var inUse = true
-    /// Its cache, if any, which takes it back when a run releases it, and the bytes it counts for it.
-    weak var cache: RunCache?
-    var accounted = 0
-    /// A run doubled a table (`ExecutorRun.grow`).
-    var grew = false
-
-    init(_ schedule: Schedule, rules: IssueRules, elementSize: Int) {
-        count = schedule.count
-        scratchCount = schedule.scratchCount
-        stepCount = schedule.stepCount
-        window = rules.window
-        steps = .allocate(capacity: max(1, schedule.stepCount))
-        var filled = 0
-        var streams: [StreamIssue] = []
-        for stream in schedule.streams {
-            streams.append(StreamIssue(step: Int32(filled), stepEnd: Int32(filled + stream.steps.count)))
-            for step in stream.steps {
-                steps[filled] = IssueStep(step)
-                filled += 1
-            }
-        }
-        initialStreams = streams
-        self.streams = streams
-        firstStep = streams.map(\.step)
-        let n = max(1, streams.count)
-        opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
-        capacities = Array(repeating: IssueRules.requestTable, count: n)
-        recvRing = .allocate(capacity: n * rules.window)
-    }
-
-    /// Bytes it holds (its cache's bound).
-    var bytes: Int {
-        stepCount * MemoryLayout<IssueStep>.stride + capacities.reduce(0, +) * MemoryLayout<IssuedSegment>.stride
-            + capacities.count * window * MemoryLayout<Double>.stride + 2 * initialStreams.count * MemoryLayout<StreamIssue>.stride
-    }
-
-    /// The end of a run (or of a schedule with nothing to run): free for the next; its cache
-    /// counts it again if its tables grew.
-    func release() {
-        inUse = false
-        if grew {
-            grew = false
-            cache?.returned(self)
-        }
-    }
-
-    deinit {
-        steps.deallocate()
-        for table in opTables { table.deallocate() }
-        recvRing.deallocate()
-    }
 }
 
 /// The state of one execution.
@@ -626,52 +492,5 @@ private struct ExecutorRun {
         guard let input, !fresh.isEmpty else { return }
         for (a, b) in fresh.pieces(lo, hi) { (data + a).copyMemory(from: input + a, byteCount: b - a) }
         fresh.remove(lo, hi)
-    }
-}
-
-/// A set of disjoint byte ranges, kept sorted.
-struct IntervalSet {
-    private var ranges: [(Int, Int)] = []
-
-    init() {}
-    init(_ r: Range<Int>) { if !r.isEmpty { ranges = [(r.lowerBound, r.upperBound)] } }
-
-    var isEmpty: Bool { ranges.isEmpty }
-
-    /// Whether [lo, hi) lies inside one range of the set.
-    func contains(_ lo: Int, _ hi: Int) -> Bool {
-        ranges.contains { $0.0 <= lo && hi <= $0.1 }
-    }
-
-    /// The parts of the set inside [lo, hi).
-    func pieces(_ lo: Int, _ hi: Int) -> [(Int, Int)] {
-        ranges.compactMap { r in
-            let a = max(r.0, lo), b = min(r.1, hi)
-            return a < b ? (a, b) : nil
-        }
-    }
-
-    /// Removes [lo, hi) from the set, in place.
-    mutating func remove(_ lo: Int, _ hi: Int) {
-        guard lo < hi else { return }
-        var i = 0
-        while i < ranges.count {
-            let r = ranges[i]
-            if r.1 <= lo || hi <= r.0 {
-                i += 1
-            } else if r.0 < lo && hi < r.1 {
-                ranges[i] = (r.0, lo)
-                ranges.insert((hi, r.1), at: i + 1)
-                return
-            } else if r.0 < lo {
-                ranges[i] = (r.0, lo)
-                i += 1
-            } else if hi < r.1 {
-                ranges[i] = (hi, r.1)
-                i += 1
-            } else {
-                ranges.remove(at: i)
-            }
-        }
     }
 }
