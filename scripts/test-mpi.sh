@@ -31,6 +31,10 @@ grep -h "passed" "$out/log" | sed 's/^/    /'
 run "torus-bench --reduction-threads 1" "${mpirun[@]}" -np 2 "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a sixring,ring --reduction-threads 1
 grep -q "^# reduction threads per rank: 1," "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] \
     && pass "torus-bench reports its reduction threads, results checked" || fail "torus-bench reports its reduction threads, results checked"
+# Shape-aware sixring over MPI: 12 ranks form a 3×2×2 grid, where 32 MiB runs the tuned plan (52
+# parts, all-gather pieces of several ranges); np=6 (3×2×1, crossing parts) runs in the check above.
+run "sixring's tuned plan on a 3x2x2 grid, 32 MiB, np=12" "${mpirun[@]}" -np 12 "$bin/torus-bench" -b 32M -e 32M -n 1 -w 0 -a sixring
+grep -q 'Out of bounds values : 0 OK' "$out/log" && pass "sixring's tuned plan: results checked" || fail "sixring's tuned plan: results checked"
 run_failing "invalid TORUS_REDUCTION_CORES" "invalid value '9-1' for TORUS_REDUCTION_CORES" \
     env TORUS_REDUCTION_CORES=9-1 "${mpirun[@]}" -np 2 -x TORUS_REDUCTION_CORES "$bin/torus-bench" -b 1K -e 1K -n 1
 

@@ -86,6 +86,20 @@ struct StreamBuilder {
         }
     }
 
+    /// Ring all-gather over pieces that are lists of ranges (a piece gathered along earlier axes is
+    /// one range per block): at step k it forwards every range of piece position−k and receives
+    /// every range of piece position−1−k, which sender and receiver list alike.
+    mutating func ringAllGather(pieces: [[Range<Int>]], position: Int, next: Int, previous: Int) {
+        let l = pieces.count
+        for k in 0..<max(0, l - 1) {
+            let out = pieces[mod(position - k, l)], into = pieces[mod(position - 1 - k, l)]
+            for i in 0..<max(out.count, into.count) {
+                if i < out.count { send(out[i], to: next) }
+                if i < into.count { recv(into[i], from: previous) }
+            }
+        }
+    }
+
     /// The finished stream with its scratch slots placed at `scratchBase`, and the scratch it uses.
     func finish(scratchBase: Int) -> (Stream, Int) {
         // Scratch regions hold their slot number until here.

@@ -51,6 +51,14 @@ import TorusSchedules
         #expect(abs(six.linkBytes.max()! - perLink) <= 64 && abs(six.linkBytes.min()! - perLink) <= 64)
     }
 
+    /// Shape-aware sixring (`SixRingPlan`) on boxes that are not cubes, 256 MiB, `ideal`: the six
+    /// rotations with equal parts reached 0.649 (3×4×5), 0.669 (6×4×1) and 0.810 (3×2×2) of the bound.
+    @Test(arguments: [("3x4x5", 0.9), ("6x4x1", 0.85), ("3x2x2", 0.95)])
+    func sixRingNearTheBoundOnUnevenBoxes(shape: String, least: Double) throws {
+        let prediction = try Predictor.run(.world(try TorusShape(parsing: shape), algorithm: .sixRing, bytes: 256 << 20, model: .ideal))
+        #expect(prediction.boundFraction! >= least, "sixring reached \(prediction.boundFraction!) of the bound on \(shape)")
+    }
+
     @Test(arguments: Algorithm.allCases)
     func payloadModeComputesTheRightResult(algorithm: Algorithm) throws {
         for (shape, count) in [(try TorusShape(3, 5, 2), 100_003), (try TorusShape(2, 2, 2), 5), (try TorusShape(4, 1, 1), 0)] {

@@ -3,19 +3,19 @@ import TorusCore
 
 /// The six-direction ring AllReduce (DESIGN §2).
 ///
-/// The buffer is split into six balanced parts. Part 2i runs in the + direction and part 2i+1 in
-/// the − direction; pair i takes the axis order rotated by i: (X,Y,Z), (Y,Z,X), (Z,X,Y). Each part
-/// does three ring reduce-scatter phases, one per axis of its order, each leaving the rank with
-/// the piece of its block indexed by its coordinate on that axis (the block of the next phase),
-/// then three ring all-gather phases in reverse. At every step the six parts use six different
-/// directed links of every node; axes of length 1 are skipped.
+/// The buffer is split into six parts. On a cube they are equal: part 2i runs in the + direction and
+/// part 2i+1 in the − direction, and pair i takes the axis order rotated by i: (X,Y,Z), (Y,Z,X),
+/// (Z,X,Y). At every step the six parts then use six different directed links of every node. On
+/// other boxes `SixRingPlan` chooses each part's direction, axis order and share so that every
+/// directed link carries the same bytes (the rule and its math are there). Each part does one
+/// ring reduce-scatter phase per axis of its order, each leaving the rank with the piece of its
+/// block indexed by its coordinate on that axis (the block of the next phase), then the ring
+/// all-gather phases in reverse. Axes of length 1 are skipped.
 public enum SixRingAllReduce: AllReduceAlgorithm {
     public static let name = "sixring"
     public static let aliases = ["six-ring"]
     public static let summary = "six parts, three axes, both directions: all six links of a node busy at every step"
     public static let proofs: Set<AlgorithmProof> = [.distinctLinksPerPhase]
-    static let parts = 6
-
     /// 2·Σ(k − 1) steps over the axes longer than 1, the bytes spread over the links a node drives
     /// (`TorusShape.directedLinksPerNode`, as in the bound).
     public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
@@ -27,17 +27,20 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
     }
 
     public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
+        streams(topology: topology, rank: rank, count: count, plan: SixRingPlan.of(dims: topology.grid.dims, count: count))
+    }
+
+    /// The streams of `plan`'s parts (tests give a plan of their own, to prove tuned plans at
+    /// counts the verifier can hold).
+    static func streams(topology: GroupTopology, rank: Int, count: Int, plan: SixRingPlan) -> (streams: [Stream], scratch: Int) {
         let grid = topology.grid
         let coordinate = topology.gridCoordinate(of: rank)
-        let axes = Array(0..<3).map { $0 < grid.axisCount ? $0 : -1 }
         var builders: [StreamBuilder] = []
-        for part in 0..<parts {
-            let pair = part / 2
-            let direction: Direction = part % 2 == 0 ? .plus : .minus
-            let order = (0..<3).map { axes[($0 + pair) % 3] }.filter { $0 >= 0 && grid.dims[$0] > 1 }
+        for (part, planned) in plan.parts.enumerated() {
+            let direction = planned.direction, order = planned.order
             var b = StreamBuilder(label: "part \(part) \(direction)" + order.map { TorusShape.axisName($0) }.joined(separator: ","))
             // blocks[s] is the block this rank works on in phase s; blocks[3] is what it owns at the end.
-            var blocks = [Partition.piece(part, of: parts, in: 0..<count)]
+            var blocks = [plan.range(of: part, count: count)]
             // Phase boundaries pipeline: the last reduce-scatter step of a phase moves its piece
             // starting with the sub-piece the next phase sends first (ring position − 1 on the next
             // axis), and every all-gather step starting with the sub-piece the previous phase
@@ -59,14 +62,59 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
                 b.ringReduceScatter(pieces, position: position, next: next, previous: previous, split: split(s, first: 1))
                 blocks.append(pieces[position])
             }
-            for (s, axis) in order.enumerated().reversed() {
-                let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks[s],
-                                                              topology: topology, rank: rank, coordinate: coordinate)
-                b.ringAllGather(pieces, position: position, next: next, previous: previous, split: split(s, first: 0))
+            if planned.gatherOrder == Array(order.reversed()) {
+                for (s, axis) in order.enumerated().reversed() {
+                    let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks[s],
+                                                                  topology: topology, rank: rank, coordinate: coordinate)
+                    b.ringAllGather(pieces, position: position, next: next, previous: previous, split: split(s, first: 0))
+                }
+            } else {
+                // The rank owns the block whose sub-index on each axis a is −(ring position) mod n_a.
+                // Gathering along axis g, ring position j holds the blocks with sub-index −j on g, any
+                // on the axes gathered before, and the rank's own on the rest.
+                var own: [Int: Int] = [:]
+                for axis in order {
+                    own[axis] = mod(-ring(axis: axis, direction: direction, block: 0..<0, topology: topology,
+                                          rank: rank, coordinate: coordinate).1, grid.dims[axis])
+                }
+                var gathered = Set<Int>()
+                for axis in planned.gatherOrder {
+                    let (_, position, next, previous) = ring(axis: axis, direction: direction, block: 0..<0,
+                                                             topology: topology, rank: rank, coordinate: coordinate)
+                    let n = grid.dims[axis]
+                    let pieces = (0..<n).map { j in
+                        blockRanges(blocks[0], order: order, dims: grid.dims) { a in
+                            a == axis ? [mod(-j, n)] : gathered.contains(a) ? Array(0..<grid.dims[a]) : [own[a]!]
+                        }
+                    }
+                    b.ringAllGather(pieces: pieces, position: position, next: next, previous: previous)
+                    gathered.insert(axis)
+                }
             }
             builders.append(b)
         }
         return placeStreams(builders)
+    }
+
+    /// The ranges, in memory order and merged where adjacent, of the blocks of `part` whose sub-index
+    /// on each axis of `order` is one of `allowed(axis)`; the reduce-scatter along `order` nests
+    /// them, the first axis outermost, each level cut by `Partition.piece`.
+    static func blockRanges(_ part: Range<Int>, order: [Int], dims: [Int], allowed: (Int) -> [Int]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        func walk(_ level: Int, _ block: Range<Int>) {
+            guard level < order.count else {
+                if block.isEmpty { return }
+                if let last = ranges.last, last.upperBound == block.lowerBound {
+                    ranges[ranges.count - 1] = last.lowerBound ..< block.upperBound
+                } else {
+                    ranges.append(block)
+                }
+                return
+            }
+            for s in allowed(order[level]).sorted() { walk(level + 1, Partition.piece(s, of: dims[order[level]], in: block)) }
+        }
+        walk(0, part)
+        return ranges
     }
 
     /// The ring along `axis` in `direction` through this rank: the block's pieces in ring order, this

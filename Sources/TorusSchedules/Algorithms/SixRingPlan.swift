@@ -1,0 +1,292 @@
+import Synchronization
+import TorusCore
+
+/// How `sixring` divides the buffer among its parts on a grid: each part's direction, axis order
+/// and share of the elements.
+///
+/// **What a part puts on each link.** A part with share w and axis order (a₁, a₂, a₃) runs a ring
+/// reduce-scatter along a₁: every rank sends w·(n₁−1)/n₁ of the buffer over its link in the part's
+/// direction. Along a₂ it sends w/n₁ · (n₂−1)/n₂ of what is left, then along a₃
+/// w/(n₁n₂) · (n₃−1)/n₃. Its all-gather runs along (b₁, b₂, b₃) — the reverse of the
+/// reduce-scatter's order, or any other — and sends w·(n_b₁−1)/p, then w·n_b₁(n_b₂−1)/p, then
+/// w·n_b₁n_b₂(n_b₃−1)/p. Each half telescopes to w·(p − 1)/p, whatever the orders: a part costs
+/// the same total bytes per unit of share wherever it starts.
+///
+/// **The bound.** A node drives K directed links (`TorusShape.directedLinksPerNode`):
+/// - two on an axis longer than 2;
+/// - one on an axis of length 2 (both neighbours are one node, and routing sends both ways over
+///   the + link, so a + part and a − part share it);
+/// - none on an axis of length 1.
+///
+/// The AllReduce ends no sooner than when each of the K links has carried 2(p − 1)/(pK) of the
+/// buffer. Since the total is fixed, that is reached only when every link carries the same bytes:
+/// the shares w_t of the part types t = (direction, reduce-scatter order, all-gather order) must
+/// satisfy Σ_t L[c][t]·w_t = 2(p − 1)/(pK) for every link class c, w_t ≥ 0, with L the loads
+/// above (Σ w_t = 1 follows, since every column of L sums to 2(p − 1)/p).
+///
+/// Equal bytes are not enough: a part runs its phases one after another, links are shared
+/// message by message, and a part whose small phase shares a link with another's large phase
+/// waits. Which balanced shares finish soonest was found with the predictor (`torus sim --preset
+/// ideal`, 256 MiB, segments of 1 MiB and 256 KiB); the README has the table.
+///
+/// **The choice, by group shape.**
+/// - *One axis, or a cube:* the six rotations with equal shares. Part 2i runs + and part 2i+1 −,
+///   pair i takes the order (X,Y,Z) rotated by i, and the all-gather retraces it. At every step the
+///   six parts then use six different directed links. This split (`Partition.piece` into six)
+///   is kept exactly.
+/// - *Two axes of one length:* four parts, (X,Y) and (Y,X) in both directions, equal shares.
+/// - *Two axes of different lengths (a 2D group such as 48×6):* crossing parts. A part that
+///   reduce-scatters along the long axis first all-gathers along it first too, so its large
+///   all-gather phase runs on the short axis, and the other way round. Every link then carries
+///   one large phase in each half of the run. The shares minimize Σ_k max_c (work on link class c
+///   in phase k, over all parts): a linear program over the eight types that prefers, by a little,
+///   all-gathers in the reduce-scatter's order.
+/// - *Three axes, not a cube:* the work spreads over all 72 types. Every link class carries the
+///   same bytes in the reduce-scatter and again in the all-gather, and the largest share is as
+///   small as it can be; all-gathers that retrace are preferred by a little. With some sixty
+///   small parts on every link, no single part's chain decides the end.
+/// - Types are listed longest axis first. Stream order is the order in which the executor issues,
+///   and parts that start on the longest rings then go first (on 3×4×5 this is 0.94 of the bound
+///   against 0.85 the other way round).
+/// - Fewer than six chosen parts are halved, largest first, until there are six. When no shares
+///   balance the links, the six rotations stay.
+///
+/// The verifier proves the result whatever the shares, so a plan can only change the speed.
+struct SixRingPlan: Sendable {
+    struct Part: Sendable, Equatable {
+        let direction: Direction
+        /// The axes longer than 1, in the order this part reduces along them.
+        let order: [Int]
+        /// The order of its all-gather phases: `order` reversed (retracing the reduce-scatter, each
+        /// message one range) or another order (each message one range per block gathered so far).
+        let gatherOrder: [Int]
+        /// The part's fraction of the buffer.
+        let share: Double
+
+        func with(share: Double) -> Part { Part(direction: direction, order: order, gatherOrder: gatherOrder, share: share) }
+    }
+
+    let parts: [Part]
+    /// True when every part has the same share (the rotations, the square 2D split): ranges are
+    /// `Partition.piece`, as they always were.
+    let isEqualSplit: Bool
+
+    static let partCount = 6
+
+    init(parts: [Part], isEqualSplit: Bool, dims: [Int]) {
+        self.parts = parts
+        self.isEqualSplit = isEqualSplit
+        messagesPerRank = parts.reduce(0) { total, part in
+            var sends = part.order.reduce(0) { $0 + dims[$1] - 1 }
+            var gathered: Set<Int> = []
+            for axis in part.gatherOrder {
+                // Blocks nest in reduce-scatter order; gathered axes innermost merge into one range.
+                var levels = part.order[...]
+                while let inner = levels.last, gathered.contains(inner) { levels.removeLast() }
+                sends += (dims[axis] - 1) * levels.filter { gathered.contains($0) }.reduce(1) { $0 * dims[$1] }
+                gathered.insert(axis)
+            }
+            return total + sends
+        }
+    }
+
+    /// The elements of part `index` of a buffer of `count`.
+    func range(of index: Int, count: Int) -> Range<Int> {
+        if isEqualSplit { return Partition.piece(index, of: parts.count, in: 0..<count) }
+        func boundary(_ j: Int) -> Int {
+            if j == 0 { return 0 }
+            if j == parts.count { return count }
+            let before = parts[..<j].reduce(0.0) { $0 + $1.share }
+            return Swift.min(count, Int((Double(count) * before).rounded()))
+        }
+        return boundary(index) ..< boundary(index + 1)
+    }
+
+    private static let cache = Mutex<[[Int]: SixRingPlan]>([:])
+
+    /// The least average message, in elements, at which a tuned plan (more parts, and all-gather
+    /// pieces cut into one range per block) replaces the rotations: 16 Ki elements, 64 KiB of
+    /// float32. A message then costs ten times its software overhead on the wire (1 µs against
+    /// 9.6 µs at 6.8 GB/s), and below it the extra messages cost more than balanced links save.
+    static let minimumMessageElements = 16 * 1024
+
+    /// The plan for a buffer of `count` elements on a grid with these dims. The tuned plan is made
+    /// once per dims and kept; it is used when its messages average at least
+    /// `minimumMessageElements`, the rotations otherwise.
+    static func of(dims: [Int], count: Int) -> SixRingPlan {
+        let tuned: SixRingPlan
+        if let known = cache.withLock({ $0[dims] }) {
+            tuned = known
+        } else {
+            tuned = make(dims: dims)
+            cache.withLock { $0[dims] = tuned }
+        }
+        if tuned.isEqualSplit { return tuned }
+        let p = Double(dims.reduce(1, *))
+        let sent = Double(count) * 2 * (p - 1) / p
+        return sent >= Double(minimumMessageElements * tuned.messagesPerRank) ? tuned : rotations(dims: dims)
+    }
+
+    /// The messages each rank sends, counted from the parts' rings and the ranges of their
+    /// all-gather pieces (phase-boundary cuts aside).
+    let messagesPerRank: Int
+
+    /// The six rotations: part 2i runs + and part 2i+1 −, pair i takes the axis order (X,Y,Z) rotated by i.
+    static func rotations(dims: [Int]) -> SixRingPlan {
+        let parts = (0..<partCount).map { part -> Part in
+            let order = (0..<3).map { ($0 + part / 2) % 3 }.filter { $0 < dims.count && dims[$0] > 1 }
+            return Part(direction: part % 2 == 0 ? .plus : .minus, order: order, gatherOrder: order.reversed(),
+                        share: 1 / Double(partCount))
+        }
+        return SixRingPlan(parts: parts, isEqualSplit: true, dims: dims)
+    }
+
+    /// The link classes a node drives: (axis, direction), one class per axis of length 2.
+    static func linkClasses(dims: [Int]) -> [(axis: Int, direction: Direction?)] {
+        dims.indices.flatMap { a -> [(axis: Int, direction: Direction?)] in
+            dims[a] > 2 ? [(a, .plus), (a, .minus)] : dims[a] == 2 ? [(a, nil)] : []
+        }
+    }
+
+    /// The phases of a part of share 1, in the order it runs them: each phase's link class and the
+    /// fraction of the buffer it sends over that link (the formula in the type's comment; an
+    /// all-gather along b₁, b₂, b₃ moves (n_b₁ − 1)/p, then n_b₁(n_b₂ − 1)/p, then n_b₁n_b₂(n_b₃ − 1)/p).
+    static func phases(of part: Part, dims: [Int]) -> [(linkClass: Int, work: Double)] {
+        let classes = linkClasses(dims: dims)
+        func linkClass(_ axis: Int) -> Int {
+            classes.firstIndex { $0.axis == axis && ($0.direction == nil || $0.direction == part.direction) }!
+        }
+        var phases: [(linkClass: Int, work: Double)] = []
+        var left = 1.0
+        for axis in part.order {
+            let n = Double(dims[axis])
+            phases.append((linkClass(axis), left * (n - 1) / n))
+            left /= n
+        }
+        for axis in part.gatherOrder {
+            phases.append((linkClass(axis), left * Double(dims[axis] - 1)))
+            left *= Double(dims[axis])
+        }
+        return phases
+    }
+
+    /// True when the parts put the same bytes on every link class.
+    static func isBalanced(_ parts: [Part], dims: [Int]) -> Bool {
+        var load = [Double](repeating: 0, count: linkClasses(dims: dims).count)
+        for part in parts {
+            for phase in phases(of: part, dims: dims) { load[phase.linkClass] += phase.work * part.share }
+        }
+        let most = load.max() ?? 0
+        return most - (load.min() ?? 0) <= 1e-12 * most
+    }
+
+    static func make(dims: [Int]) -> SixRingPlan {
+        let equal = rotations(dims: dims)
+        let active = dims.indices.filter { dims[$0] > 1 }
+        if active.count <= 1 || isBalanced(equal.parts, dims: dims) { return equal }
+        // Types are listed longest axis first: stream order is issue order, and parts that
+        // start on the longest rings go first.
+        let axes = active.sorted { (dims[$0], $1) > (dims[$1], $0) }
+        var types: [Part] = []
+        for d in [Direction.plus, .minus] {
+            for order in permutations(axes) {
+                for gather in permutations(axes) {
+                    types.append(Part(direction: d, order: order, gatherOrder: gather, share: 0))
+                }
+            }
+        }
+        if active.count == 2 {
+            let square = types.filter { $0.gatherOrder == Array($0.order.reversed()) }.map { $0.with(share: 0.25) }
+            if isBalanced(square, dims: dims) { return SixRingPlan(parts: square, isEqualSplit: true, dims: dims) }
+            if let x = crossing(types, dims: dims) { return plan(types, x, dims: dims) }
+        }
+        if let x = spread(types, dims: dims, separateHalves: true) ?? spread(types, dims: dims, separateHalves: false) {
+            return plan(types, x, dims: dims)
+        }
+        return equal
+    }
+
+    /// The plan of these shares of the types: those above 10⁻⁶, scaled to sum to 1, the largest
+    /// halved until there are six parts.
+    static func plan(_ types: [Part], _ x: [Double], dims: [Int]) -> SixRingPlan {
+        var chosen = types.indices.filter { x[$0] > 1e-6 }.map { (type: $0, share: x[$0]) }
+        let total = chosen.reduce(0.0) { $0 + $1.share }
+        chosen = chosen.map { ($0.type, $0.share / total) }
+        while chosen.count < partCount {
+            let largest = chosen.indices.max { chosen[$0].share < chosen[$1].share }!
+            chosen[largest].share /= 2
+            chosen.insert(chosen[largest], at: largest + 1)
+        }
+        return SixRingPlan(parts: chosen.map { types[$0.type].with(share: $0.share) }, isEqualSplit: false, dims: dims)
+    }
+
+    /// Shares for a 2D group (the type's comment, "crossing parts"): the parts run their phases in
+    /// slots, slot k being every part's k-th phase; minimize the sum over slots of the busiest
+    /// link's work in that slot, preferring (by a little) types whose all-gather does not retrace
+    /// their reduce-scatter, so that a part's big reduce-scatter and big all-gather phases cross
+    /// over to different axes.
+    static func crossing(_ types: [Part], dims: [Int]) -> [Double]? {
+        let k = linkClasses(dims: dims).count
+        let phaseLists = types.map { phases(of: $0, dims: dims) }
+        let slots = phaseLists[0].count, n = types.count
+        // Variables: shares (n), slot times (slots), one slack per (slot, link class).
+        let width = n + slots + slots * k
+        var rows: [[Double]] = [], rhs: [Double] = []
+        var sum = [Double](repeating: 0, count: width)
+        for t in 0..<n { sum[t] = 1 }
+        rows.append(sum); rhs.append(1)
+        for slot in 0..<slots {
+            for c in 0..<k {
+                var row = [Double](repeating: 0, count: width)
+                for t in 0..<n where phaseLists[t][slot].linkClass == c { row[t] = phaseLists[t][slot].work }
+                row[n + slot] = -1
+                row[n + slots + slot * k + c] = 1
+                rows.append(row); rhs.append(0)
+            }
+        }
+        var objective = [Double](repeating: 0, count: width)
+        for t in 0..<n where types[t].gatherOrder == types[t].order { objective[t] = -1e-4 }
+        for slot in 0..<slots { objective[n + slot] = 1 }
+        return LinearProgram(objective: objective, rows: rows, rhs: rhs).solve().map { Array($0[..<n]) }
+    }
+
+    /// Shares for a 3D group (the type's comment, "the work spreads"): every link class carries the
+    /// same bytes in the reduce-scatter and in the all-gather (or, when that is impossible, in
+    /// both together), and the largest share is as small as it can be, so the work spreads over
+    /// many parts; types whose all-gather retraces their reduce-scatter are preferred by a little.
+    static func spread(_ types: [Part], dims: [Int], separateHalves: Bool) -> [Double]? {
+        let k = linkClasses(dims: dims).count
+        let n = types.count
+        let phaseLists = types.map { phases(of: $0, dims: dims) }
+        let axes = phaseLists[0].count / 2
+        func load(_ t: Int, _ c: Int, _ phases: Range<Int>) -> Double {
+            phases.reduce(0.0) { $0 + (phaseLists[t][$1].linkClass == c ? phaseLists[t][$1].work : 0) }
+        }
+        let halves = separateHalves ? [0..<axes, axes ..< 2 * axes] : [0 ..< 2 * axes]
+        let target = (0..<k).reduce(0.0) { $0 + load(0, $1, 0 ..< 2 * axes) } / Double(k * halves.count)
+        // Variables: shares (n), the largest share u, one slack per type (share + slack = u).
+        var rows: [[Double]] = [], rhs: [Double] = []
+        for c in 0..<k {
+            for half in halves {
+                rows.append((0..<n).map { load($0, c, half) } + [Double](repeating: 0, count: n + 1))
+                rhs.append(target)
+            }
+        }
+        for t in 0..<n {
+            var row = [Double](repeating: 0, count: 2 * n + 1)
+            row[t] = 1; row[n] = -1; row[n + 1 + t] = 1
+            rows.append(row); rhs.append(0)
+        }
+        let objective = types.map { $0.gatherOrder == Array($0.order.reversed()) ? 0 : 1e-3 } + [1] + [Double](repeating: 0, count: n)
+        return LinearProgram(objective: objective, rows: rows, rhs: rhs).solve().map { Array($0[..<n]) }
+    }
+
+    static func permutations(_ items: [Int]) -> [[Int]] {
+        guard items.count > 1 else { return [items] }
+        return items.indices.flatMap { i -> [[Int]] in
+            var rest = items
+            let first = rest.remove(at: i)
+            return permutations(rest).map { [first] + $0 }
+        }
+    }
+}

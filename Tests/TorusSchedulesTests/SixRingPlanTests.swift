@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TorusCore
+@testable import TorusSchedules
+
+/// Shape-aware sixring (`SixRingPlan`): the tuned plans are proven by the verifier, balance the
+/// links as the plan's comment says, and are used only where their messages are large.
+@Suite struct SixRingPlanTests {
+    static func schedules(_ plan: SixRingPlan, _ topology: GroupTopology, count: Int) -> [Schedule] {
+        (0..<topology.size).map { rank in
+            let (streams, scratch) = SixRingAllReduce.streams(topology: topology, rank: rank, count: count, plan: plan)
+            return Schedule(algorithm: .sixRing, rank: rank, size: topology.size, count: count, scratchCount: scratch, streams: streams)
+        }
+    }
+
+    /// Every tuned plan — crossing parts on 2D groups, the spread over 72 types on 3D ones, both
+    /// with all-gathers that do not retrace — gives every rank the full result at awkward counts.
+    @Test(arguments: ["6x4x4", "3x4x5", "8x4x2", "3x2x2", "2x3x4", "12x6x1", "6x4x1", "1x5x3"])
+    func tunedPlansAreProven(shape: String) throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: shape))
+        let plan = SixRingPlan.make(dims: topology.grid.dims)
+        #expect(!plan.isEqualSplit, "\(shape) should get a tuned plan")
+        #expect(abs(plan.parts.reduce(0) { $0 + $1.share } - 1) < 1e-9)
+        #expect(plan.parts.count >= SixRingPlan.partCount && plan.parts.allSatisfy { $0.share > 0 })
+        #expect(plan.parts.contains { $0.gatherOrder != Array($0.order.reversed()) }, "no part of \(shape) gathers in another order")
+        let p = topology.size
+        for count in [0, 1, 5, 6 * p - 1, 6 * p + 1, 1001] {
+            let report = ScheduleVerifier.verify(Self.schedules(plan, topology, count: count), topology: topology)
+            #expect(report.proven, "\(shape) count \(count):\n\(report)")
+        }
+    }
+
+    /// On 3D boxes the tuned plan puts the same bytes on every directed link, in the
+    /// reduce-scatter and in the all-gather alike; the rotations do not.
+    @Test(arguments: ["6x4x4", "3x4x5", "8x4x2"])
+    func tunedPlansBalanceTheLinksOfUnevenBoxes(shape: String) throws {
+        let dims = try TorusShape(parsing: shape).dims
+        let plan = SixRingPlan.make(dims: dims)
+        #expect(!SixRingPlan.isBalanced(SixRingPlan.rotations(dims: dims).parts, dims: dims))
+        for half in [0..<3, 3..<6] {
+            var load = [Double](repeating: 0, count: SixRingPlan.linkClasses(dims: dims).count)
+            for part in plan.parts {
+                for (i, phase) in SixRingPlan.phases(of: part, dims: dims).enumerated() where half.contains(i) {
+                    load[phase.linkClass] += phase.work * part.share
+                }
+            }
+            #expect(load.max()! - load.min()! < 1e-9, "\(shape) phases \(half): \(load)")
+        }
+        // The verifier counts the same: elements per directed link within rounding.
+        guard shape == "3x4x5" else { return }
+        let topology = GroupTopology.box(try TorusShape(dims))
+        let report = ScheduleVerifier.verify(Self.schedules(plan, topology, count: 2000 * topology.size), topology: topology)
+        let tuned = try #require(report.linkLoad)
+        let rotations = try #require(try ScheduleVerifier.verify(.sixRing, topology: topology, count: 2000 * topology.size).linkLoad)
+        #expect(tuned.maxOverMin < 1.05 && rotations.maxOverMin > 1.1, "tuned \(tuned.maxOverMin), rotations \(rotations.maxOverMin)")
+    }
+
+    /// Cubes, rings and square 2D groups keep equal parts at every size; uneven boxes get the tuned
+    /// plan only once its messages average `minimumMessageElements`.
+    @Test func theTunedPlanIsUsedWhereItsMessagesAreLarge() throws {
+        #expect(SixRingPlan.of(dims: [4, 4, 4], count: 1 << 28).parts == SixRingPlan.rotations(dims: [4, 4, 4]).parts)
+        #expect(SixRingPlan.of(dims: [8, 1, 1], count: 1 << 28).isEqualSplit)
+        let square = SixRingPlan.of(dims: [8, 8, 1], count: 100)
+        #expect(square.isEqualSplit && square.parts.count == 4)
+        let dims = [6, 4, 4]
+        let tuned = SixRingPlan.make(dims: dims)
+        let p = 96.0
+        let least = Int((Double(SixRingPlan.minimumMessageElements * tuned.messagesPerRank) * p / (2 * (p - 1))).rounded(.up))
+        #expect(SixRingPlan.of(dims: dims, count: least - 1000).isEqualSplit)
+        #expect(!SixRingPlan.of(dims: dims, count: least + 1000).isEqualSplit)
+        // messagesPerRank counts the sends a rank's schedule makes, phase-boundary cuts aside.
+        let topology = GroupTopology.box(try TorusShape(dims))
+        let sends = Self.schedules(tuned, topology, count: 96 * 5000)[0].streams.reduce(0) { total, stream in
+            total + stream.steps.filter { if case .send = $0 { return true } else { return false } }.count
+        }
+        #expect(sends >= tuned.messagesPerRank && sends <= tuned.messagesPerRank + 3 * tuned.parts.count * 3, "\(sends) sends, \(tuned.messagesPerRank) counted")
+    }
+
+    /// The linear program: a small problem with a known optimum, and an infeasible one.
+    @Test func theLinearProgramFindsTheOptimumOrSaysThereIsNone() {
+        // minimize −x − 2y with x + y + s = 4, x + 3y + t = 6 (x, y, s, t ≥ 0): x = 3, y = 1.
+        let lp = LinearProgram(objective: [-1, -2, 0, 0], rows: [[1, 1, 1, 0], [1, 3, 0, 1]], rhs: [4, 6])
+        let x = lp.solve()!
+        #expect(abs(x[0] - 3) < 1e-9 && abs(x[1] - 1) < 1e-9)
+        #expect(LinearProgram(objective: [1, 1], rows: [[1, 1]], rhs: [-1]).solve() == nil)
+    }
+}
