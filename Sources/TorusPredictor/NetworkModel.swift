@@ -60,7 +60,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     /// The names `--set` accepts, with their units.
     public static let parameters: [(name: String, unit: String)] = [
         ("link-bandwidth", "bytes/s, e.g. 6.8e9"), ("link-latency", "seconds, e.g. 0.49e-6"), ("hop-delay", "seconds"),
-        ("software-overhead", "seconds"), ("reduction-rate", "bytes/s per thread (inf: free)"), ("reduction-threads", "count"),
+        ("software-overhead", "seconds"), ("reduction-rate", "bytes/s per thread (inf: free)"), ("reduction-threads", "count per node; 0: inline, on the thread that issues messages"),
         ("memory-bandwidth", "bytes/s (inf: unlimited)"), ("segment-bytes", "bytes, K/M/G suffixes, 0: whole steps (up to 2^31 - 1 bytes a message)"),
         ("window", "posted receives per stream"),
     ]
@@ -85,9 +85,9 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             }
             return v
         }
-        func count() throws -> Int {
-            guard let v = Int(text), v >= 1, v <= 4096 else {
-                throw TorusError.invalidValue(name: "--set \(key)", value: text, expected: "an integer from 1 to 4096")
+        func count(least: Int = 1) throws -> Int {
+            guard let v = Int(text), v >= least, v <= 4096 else {
+                throw TorusError.invalidValue(name: "--set \(key)", value: text, expected: "an integer from \(least) to 4096")
             }
             return v
         }
@@ -97,7 +97,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         case "hop-delay": machine.hopDelay = try number(false)
         case "software-overhead": machine.softwareOverhead = try number(false)
         case "reduction-rate": machine.reductionRatePerThread = try number(true, true)
-        case "reduction-threads": machine.reductionThreads = try count()
+        case "reduction-threads": machine.reductionThreads = try count(least: 0)
         case "memory-bandwidth": machine.memoryBandwidth = try number(true, true)
         case "segment-bytes": segmentBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set segment-bytes")
         case "window": window = try count()
@@ -109,7 +109,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public var description: String {
         func g(_ v: Double) -> String { v.isInfinite ? "inf" : String(format: "%.3g", v) }
         return "\(name): \(network) network, links \(g(machine.linkBandwidth / 1e9)) GB/s, latency \(g(machine.linkLatency * 1e6)) us + \(g(machine.hopDelay * 1e6)) us/hop, "
-            + "overhead \(g(machine.softwareOverhead * 1e6)) us/message, reduction \(machine.reductionThreads) x \(g(machine.reductionRatePerThread / 1e9)) GB/s "
+            + "overhead \(g(machine.softwareOverhead * 1e6)) us/message, reduction " + (machine.reductionThreads == 0 ? "inline" : "\(machine.reductionThreads) x") + " \(g(machine.reductionRatePerThread / 1e9)) GB/s "
             + "(cap \(g(machine.memoryBandwidth / 3e9)) GB/s), segments " + (segmentBytes == 0 ? "whole steps" : ByteCount.format(segmentBytes)) + ", window \(window)"
     }
 }

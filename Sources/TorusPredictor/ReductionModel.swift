@@ -2,7 +2,10 @@ import TorusSchedules
 
 /// The node's reduction engine: a FIFO resource producing `reductionRate` bytes of result per
 /// second (threads × rate per thread, capped by memory bandwidth); a local copy moves at half the
-/// memory bandwidth.
+/// memory bandwidth. With no reduction threads (`reductionThreads` 0, the runtime's inline engine)
+/// the thread that issues the rank's messages — the calling thread of a blocking call, the progress
+/// thread of a nonblocking one — reduces too, at one thread's rate: its reductions and its sends'
+/// software overhead take turns on one FIFO resource, the rank's CPU.
 extension Partition {
     mutating func startReduction(stream si: Int, serial: Int32, at time: Double) {
         let tables = t.issueTables(si)
@@ -11,10 +14,12 @@ extension Partition {
         let g = Int(streams[si].rank)
         let node = t.rankNode[g]
         let rate = op.kind == .copy ? model.machine.memoryBandwidth / 2 : model.reductionRate
-        let engineFree = t.engineFree
-        let start = max(time, engineFree[node])
+        let inline = model.machine.reductionThreads == 0
+        let engineFree = inline ? t.cpuFree : t.engineFree
+        let resource = inline ? g : node
+        let start = max(time, engineFree[resource])
         let done = rate.isInfinite ? start : start + Double(op.access.a.count * elementSize) / rate
-        engineFree[node] = done
+        engineFree[resource] = done
         if payloadMode {
             switch op.kind {
             case .recvReduce, .reduce: combine(rank: g, target: op.access.b, source: op.access.a)

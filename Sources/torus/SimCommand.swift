@@ -18,6 +18,7 @@ struct SimCommand: ParsableCommand {
               torus sim --torus 8x8x8 --algorithm sixring --bytes 256M --preset tofu-d
               torus sim --torus 4x4x4 -a sixring,ring,rabenseifner --sweep 8:1G --csv
               torus sim --torus 48x6x48 --job tp=6,pp=8,dp=288 --bytes 1G
+              torus sim --torus 8x8x8 --bytes 256M --sweep-threads 0:12
             """
     )
 
@@ -33,6 +34,9 @@ struct SimCommand: ParsableCommand {
 
     @Option(name: .long, help: "Size sweep MIN:MAX, doubling (one row per size; replaces --bytes).")
     var sweep: String?
+
+    @Option(name: .long, help: "Reduction threads per node to sweep, MIN:MAX or a list such as 0,1,2,4 (one row each; 0: inline, on the thread that issues messages; one --algorithm and no --sweep).")
+    var sweepThreads: String?
 
     @Option(name: .long, help: "Machine model.")
     var preset: NetworkModel = .tofuD
@@ -106,6 +110,7 @@ struct SimCommand: ParsableCommand {
         var events: Int
         var wallS: Double
         var threads: Int
+        var reductionThreads: Int
     }
 
     func run() throws {
@@ -118,6 +123,17 @@ struct SimCommand: ParsableCommand {
         if (trace != nil || heatmap != nil) && (sizes.count > 1 || algorithms.count > 1) {
             throw ValidationError("--trace and --heatmap picture one run: give one --algorithm and no --sweep")
         }
+        let threadCounts = try cliErrors { try self.threadCounts() }
+        if threadCounts != nil && (sizes.count > 1 || algorithms.count > 1 || trace != nil || heatmap != nil) {
+            throw ValidationError("--sweep-threads varies one run: give one --algorithm and no --sweep, --trace or --heatmap")
+        }
+        let models = try threadCounts.map { counts in
+            try counts.map { n -> NetworkModel in
+                var m = model
+                try m.set("reduction-threads=\(n)")
+                return m
+            }
+        } ?? [model]
         if (rankmap != nil || naive) && job == nil {
             throw ValidationError("\(rankmap != nil ? "--rankmap" : "--naive") places the ranks of a --job: add --job tp=…,pp=…,dp=…")
         }
@@ -141,6 +157,7 @@ struct SimCommand: ParsableCommand {
         let bar = ProgressBar()
         for size in sizes {
             for algorithm in algorithms {
+              for model in models {
                 let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
                                                 model: model, payload: payload, trace: trace != nil, threads: threads)
                 bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
@@ -155,7 +172,8 @@ struct SimCommand: ParsableCommand {
                     let title = "\(algorithm.rawValue) on \(machine), \(ByteCount.format(size)), \(model.name)" + (job.map { ", job \($0)" } ?? "")
                     try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force)
                 }
-                if !json && !csv && sizes.count == 1 { print(summary(p, rows.last!)) }
+                if !json && !csv && sizes.count == 1 && models.count == 1 { print(summary(p, rows.last!)) }
+              }
             }
         }
         if json {
@@ -168,7 +186,25 @@ struct SimCommand: ParsableCommand {
             }
         } else if sizes.count > 1 {
             printSweep(rows, algorithms: algorithms, sizes: sizes, machine: machine, model: model)
+        } else if models.count > 1 {
+            printThreadSweep(rows, model: model)
         }
+    }
+
+    /// `--sweep-threads`: MIN:MAX (every count) or a comma-separated list, each from 0 to 4096.
+    func threadCounts() throws -> [Int]? {
+        guard let text = sweepThreads else { return nil }
+        let bad = TorusError.invalidValue(name: "--sweep-threads", value: text, expected: "MIN:MAX or a list such as 0,1,2,4, counts from 0 to 4096")
+        let range = text.split(separator: ":", omittingEmptySubsequences: false)
+        let counts: [Int]
+        if range.count == 2 {
+            guard let lo = Int(range[0]), let hi = Int(range[1]), lo <= hi else { throw bad }
+            counts = Array(lo...hi)
+        } else {
+            counts = try text.split(separator: ",", omittingEmptySubsequences: false).map { guard let n = Int($0) else { throw bad }; return n }
+        }
+        guard !counts.isEmpty, counts.allSatisfy({ (0...4096).contains($0) }) else { throw bad }
+        return counts
     }
 
     func sizes(elementSize: Int) throws -> [Int] {
@@ -234,7 +270,8 @@ struct SimCommand: ParsableCommand {
                    busiestLink: extremes.map { PlacementReport.linkName($0.busiest.0, on: r.machine) }, busiestLinkBytes: extremes?.busiest.1,
                    idlestLink: extremes.map { PlacementReport.linkName($0.idlest.0, on: r.machine) }, idlestLinkBytes: extremes?.idlest.1,
                    wrongElements: p.wrongElements, slowestGroupS: p.groupTimes.max() ?? 0, fastestGroupS: p.groupTimes.min() ?? 0,
-                   messages: p.messages, events: p.events, wallS: p.wallSeconds, threads: p.threads)
+                   messages: p.messages, events: p.events, wallS: p.wallSeconds, threads: p.threads,
+                   reductionThreads: r.model.machine.reductionThreads)
     }
 
     func summary(_ p: Prediction, _ r: Row) -> String {
@@ -254,6 +291,21 @@ struct SimCommand: ParsableCommand {
         }
         lines.append(String(format: "predicted in %.2f s", r.wallS) + " on \(r.threads) thread\(r.threads == 1 ? "" : "s"): \(r.messages) messages, \(r.events) events")
         return lines.joined(separator: "\n")
+    }
+
+    func printThreadSweep(_ rows: [Row], model: NetworkModel) {
+        let r0 = rows[0]
+        print("# torus sim: \(r0.algorithm) on \(r0.torus), \(ByteCount.format(r0.bytes)) per rank, reduction threads per node varied")
+        print("# \(model)")
+        print("# threads: 0 = inline (the thread that issues messages reduces); rate = GB/s of result the node's reductions produce")
+        print(["threads", "time (us)", "rate", "busbw", "frac"].enumerated().map { i, h in
+            String(repeating: " ", count: [8, 15, 11, 11, 9][i] - h.count) + h
+        }.joined())
+        for r in rows {
+            var m = model.machine
+            m.reductionThreads = r.reductionThreads
+            print(String(format: "%8d %14.2f %10.1f %10.2f %8.3f", r.reductionThreads, r.timeS * 1e6, m.reductionRate / 1e9, r.busbwGbps, r.boundFraction ?? 0))
+        }
     }
 
     func printSweep(_ rows: [Row], algorithms: [Algorithm], sizes: [Int], machine: TorusShape, model: NetworkModel) {

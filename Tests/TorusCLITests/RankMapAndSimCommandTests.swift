@@ -100,6 +100,20 @@ import Testing
         #expect(try String(contentsOfFile: heat, encoding: .utf8).contains("bytes per directed link"))
     }
 
+    /// `--sweep-threads`: one row per count of reduction threads, 0 being inline. Inline (reductions
+    /// on the thread that also issues messages) is slower than one reduction thread of the same
+    /// rate, and one thread slower than two or three (their order depends on how the queues meet).
+    @Test func sweepThreadsGivesOneRowPerCount() throws {
+        let r = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--bytes", "16M", "--sweep-threads", "0:3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.compactMap { $0["reduction_threads"] as? Int } == [0, 1, 2, 3])
+        let times = rows.compactMap { $0["time_s"] as? Double }
+        #expect(times.count == 4 && times[0] > times[1] && times[1] > max(times[2], times[3]), "\(times)")
+        let text = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--bytes", "16M", "--sweep-threads", "1,4"])
+        #expect(text.stdout.contains(" threads      time (us)") && text.stdout.split(separator: "\n").count == 6, "\(text.stdout)")
+    }
+
     /// The progress bar shows on a terminal (a pseudo-terminal from `script`) for a run over a
     /// second, and never when stderr is not a terminal.
     @Test func progressBarOnlyOnATerminal() throws {
@@ -121,6 +135,10 @@ import Testing
         (["sim", "--rankmap", "x.vcoord"], "--job"),
         (["sim", "--network", "mesh"], "'torus' and 'full'"),
         (["sim", "--threads", "0"], "--threads"),
+        (["sim", "--sweep-threads", "4:1"], "MIN:MAX or a list"),
+        (["sim", "--sweep-threads", "1,x"], "MIN:MAX or a list"),
+        (["sim", "--sweep-threads", "1,2", "-a", "sixring,ring"], "one --algorithm"),
+        (["sim", "--set", "reduction-threads=-1"], "an integer from 0 to 4096"),
         (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
         // Refused at once with an estimate, not run until the machine runs out of memory.
         (["sim", "--torus", "1000x1000x1000"], "pass --ignore-memory to run anyway"),

@@ -44,12 +44,17 @@ import TorusCore
 /// - *Three axes, not a cube:* the work spreads over all 72 types. Every link class carries the
 ///   same bytes in the reduce-scatter and again in the all-gather, and the largest share is as
 ///   small as it can be; all-gathers that retrace are preferred by a little. With some sixty
-///   small parts on every link, no single part's chain decides the end.
+///   small parts on every link, no single part's chain decides the end. Where that sends too many
+///   messages (`mostMessagesOverRotations`), the same program over the 24 types whose
+///   all-gather ends on the reduce-scatter's first axis: their largest phase moves one range per
+///   message (6×4×4: 0.87 of the bound against 0.93).
 /// - Types are listed longest axis first. Stream order is the order in which the executor issues,
 ///   and parts that start on the longest rings then go first (on 3×4×5 this is 0.94 of the bound
 ///   against 0.85 the other way round).
 /// - Fewer than six chosen parts are halved, largest first, until there are six. When no shares
 ///   balance the links, the six rotations stay.
+/// - A tuned plan runs only where its messages are large (`minimumMessageElements`); smaller
+///   buffers run the rotations, as before.
 ///
 /// The verifier proves the result whatever the shares, so a plan can only change the speed.
 struct SixRingPlan: Sendable {
@@ -70,6 +75,10 @@ struct SixRingPlan: Sendable {
     /// True when every part has the same share (the rotations, the square 2D split): ranges are
     /// `Partition.piece`, as they always were.
     let isEqualSplit: Bool
+
+    /// The messages each rank sends, counted from the parts' rings and the ranges of their
+    /// all-gather pieces (phase-boundary cuts aside).
+    let messagesPerRank: Int
 
     static let partCount = 6
 
@@ -102,7 +111,7 @@ struct SixRingPlan: Sendable {
         return boundary(index) ..< boundary(index + 1)
     }
 
-    private static let cache = Mutex<[[Int]: SixRingPlan]>([:])
+    private static let cache = Mutex<[[Int]: [SixRingPlan]]>([:])
 
     /// The least average message, in elements, at which a tuned plan (more parts, and all-gather
     /// pieces cut into one range per block) replaces the rotations: 16 Ki elements, 64 KiB of
@@ -110,26 +119,33 @@ struct SixRingPlan: Sendable {
     /// 9.6 µs at 6.8 GB/s), and below it the extra messages cost more than balanced links save.
     static let minimumMessageElements = 16 * 1024
 
-    /// The plan for a buffer of `count` elements on a grid with these dims. The tuned plan is made
-    /// once per dims and kept; it is used when its messages average at least
-    /// `minimumMessageElements`, the rotations otherwise.
+    /// The most messages a tuned plan may send per rank, as a multiple of the rotations'. The
+    /// 72-type spread sends 20–30 times as many on the boxes of the README's table, 49 times on
+    /// 8×6×6; past 32 the 24-type plan runs instead (a 13,824-rank job at 10,000 messages per
+    /// rank would also need 33 GB to predict).
+    static let mostMessagesOverRotations = 32
+
+    /// The plan for a buffer of `count` elements on a grid with these dims: the first of the
+    /// tuned plans (`candidates`, made once per dims and kept) that sends at most
+    /// `mostMessagesOverRotations` times the rotations' messages, each averaging at least
+    /// `minimumMessageElements`; the rotations when none does.
     static func of(dims: [Int], count: Int) -> SixRingPlan {
-        let tuned: SixRingPlan
+        let tuned: [SixRingPlan]
         if let known = cache.withLock({ $0[dims] }) {
             tuned = known
         } else {
-            tuned = make(dims: dims)
+            tuned = candidates(dims: dims)
             cache.withLock { $0[dims] = tuned }
         }
-        if tuned.isEqualSplit { return tuned }
+        let equal = rotations(dims: dims)
         let p = Double(dims.reduce(1, *))
         let sent = Double(count) * 2 * (p - 1) / p
-        return sent >= Double(minimumMessageElements * tuned.messagesPerRank) ? tuned : rotations(dims: dims)
+        let most = mostMessagesOverRotations * equal.messagesPerRank
+        func fits(_ plan: SixRingPlan) -> Bool {
+            plan.isEqualSplit || (plan.messagesPerRank <= most && sent >= Double(minimumMessageElements * plan.messagesPerRank))
+        }
+        return tuned.first(where: fits) ?? equal
     }
-
-    /// The messages each rank sends, counted from the parts' rings and the ranges of their
-    /// all-gather pieces (phase-boundary cuts aside).
-    let messagesPerRank: Int
 
     /// The six rotations: part 2i runs + and part 2i+1 −, pair i takes the axis order (X,Y,Z) rotated by i.
     static func rotations(dims: [Int]) -> SixRingPlan {
@@ -180,30 +196,35 @@ struct SixRingPlan: Sendable {
         return most - (load.min() ?? 0) <= 1e-12 * most
     }
 
-    static func make(dims: [Int]) -> SixRingPlan {
+    /// The tuned plans for these dims, most preferred first (the type's comment says which).
+    static func candidates(dims: [Int]) -> [SixRingPlan] {
         let equal = rotations(dims: dims)
         let active = dims.indices.filter { dims[$0] > 1 }
-        if active.count <= 1 || isBalanced(equal.parts, dims: dims) { return equal }
+        if active.count <= 1 || isBalanced(equal.parts, dims: dims) { return [equal] }
         // Types are listed longest axis first: stream order is issue order, and parts that
         // start on the longest rings go first.
         let axes = active.sorted { (dims[$0], $1) > (dims[$1], $0) }
-        var types: [Part] = []
-        for d in [Direction.plus, .minus] {
-            for order in permutations(axes) {
-                for gather in permutations(axes) {
-                    types.append(Part(direction: d, order: order, gatherOrder: gather, share: 0))
+        func types(gatherOrders: ([Int]) -> [[Int]]) -> [Part] {
+            [Direction.plus, .minus].flatMap { d in
+                permutations(axes).flatMap { order in
+                    gatherOrders(order).map { Part(direction: d, order: order, gatherOrder: $0, share: 0) }
                 }
             }
         }
         if active.count == 2 {
-            let square = types.filter { $0.gatherOrder == Array($0.order.reversed()) }.map { $0.with(share: 0.25) }
-            if isBalanced(square, dims: dims) { return SixRingPlan(parts: square, isEqualSplit: true, dims: dims) }
-            if let x = crossing(types, dims: dims) { return plan(types, x, dims: dims) }
+            let all = types { _ in permutations(axes) }
+            let square = all.filter { $0.gatherOrder == Array($0.order.reversed()) }.map { $0.with(share: 0.25) }
+            if isBalanced(square, dims: dims) { return [SixRingPlan(parts: square, isEqualSplit: true, dims: dims)] }
+            return crossing(all, dims: dims).map { [plan(all, $0, dims: dims)] } ?? []
         }
-        if let x = spread(types, dims: dims, separateHalves: true) ?? spread(types, dims: dims, separateHalves: false) {
+        // Every all-gather order; then only those ending on the reduce-scatter's first axis, whose
+        // largest phase moves one range per message.
+        let everyOrder = types { _ in permutations(axes) }
+        let endingOnTheFirst = types { order in [[order[2], order[1], order[0]], [order[1], order[2], order[0]]] }
+        return [everyOrder, endingOnTheFirst].compactMap { types -> SixRingPlan? in
+            guard let x = spread(types, dims: dims, separateHalves: true) ?? spread(types, dims: dims, separateHalves: false) else { return nil }
             return plan(types, x, dims: dims)
         }
-        return equal
     }
 
     /// The plan of these shares of the types: those above 10⁻⁶, scaled to sum to 1, the largest
