@@ -56,12 +56,18 @@ let matrixShapes = ["1x1x1", "2x1x1", "2x2x2", "3x4x5", "4x4x4", "1x6x1", "5x5x5
     @Test func swingPartnersAreNearAndItsPartsUseEveryDirection() throws {
         #expect((0..<6).map(Swing.rho) == [1, -1, 3, -5, 11, -21])
         let topology = GroupTopology.box(try TorusShape(4, 4, 4))
-        let swing = try ScheduleVerifier.verify(.swing, topology: topology, count: 6400)
+        // Multi-port (six parts) once messages average 1.5 Ki elements: 6 parts × 6 steps × 1536.
+        let least = SwingAllReduce.multiPortLeastMessageElements * 36
+        #expect(try Algorithm.swing.schedule(topology: topology, rank: 0, count: least - 1).streams.count == 1)
+        #expect(try Algorithm.swing.schedule(topology: topology, rank: 0, count: least).streams.count == 6)
+        let swing = try ScheduleVerifier.verify(.swing, topology: topology, count: least + 1)
         #expect(swing.proven && swing.maxHops == 1, "\(swing)")
         let load = try #require(swing.linkLoad)
         #expect(load.linksUsed == 6 * 64)
         let directions = load.perDirection
         #expect(Double(directions.max()!) / Double(directions.min()!) < 1.01, "\(directions)")
+        let single = try ScheduleVerifier.verify(.swing, topology: topology, count: 6400)
+        #expect(single.proven && single.maxHops == 1, "\(single)")
         let rabenseifner = try ScheduleVerifier.verify(.rabenseifner, topology: topology, count: 6400)
         #expect(rabenseifner.maxHops == 2)
         // On a ring of 8 Swing's farthest partner is ρ(2) = 3 hops away, Rabenseifner's 4.

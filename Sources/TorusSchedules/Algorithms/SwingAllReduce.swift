@@ -188,13 +188,22 @@ public enum SwingAllReduce: AllReduceAlgorithm {
         RabenseifnerAllReduce.estimate(m, topology: topology, bytes: bytes)
     }
 
+    /// The least average message, in elements, at which Swing runs multi-port. Each port adds
+    /// 2·log2(p) messages; with `tofu-d`'s 1 µs per message and 6.8 GB/s links they pay off once a
+    /// message's wire time matches its overhead, about 1.5 Ki elements (6 KiB of float32): in
+    /// `torus sim`, multi-port wins from 256 KiB on 4×4×4 and from 512 KiB on 8×8×8, single-port
+    /// below (4×4×4, 128 KiB: 57.9 µs against 74.1).
+    static let multiPortLeastMessageElements = 1536
+
     /// Multi-port: 2·D parts on a box with D axes longer than 1 (2 on a folded group), part j
     /// starting its turns at long axis j/2, the odd parts mirrored (−ρ for even positions), so that
-    /// at every step the parts drive different links of each node, as sixring's do.
+    /// at every step the parts drive different links of each node, as sixring's do. One part
+    /// (single-port) when the parts' messages would average under `multiPortLeastMessageElements`.
     public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
         let base = Swing.Pairings(topology: topology)
         let axes = base.fold == nil ? topology.grid.dims.filter { $0 > 1 }.count : 1
-        let parts = 2 * max(1, axes)
+        let ports = 2 * max(1, axes)
+        let parts = count >= multiPortLeastMessageElements * ports * max(1, base.steps) ? ports : 1
         var builders: [StreamBuilder] = []
         for part in 0..<parts {
             let pairings = Swing.Pairings(topology: topology, rotation: part / 2, mirrored: part % 2 == 1)
