@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TorusCore
 import TorusRuntime
-import TorusSchedules
+@testable import TorusSchedules
 @testable import TorusSim
 
 /// Shapes of the issue's matrix.
@@ -111,6 +111,28 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
             for algorithm in [Algorithm.sixRing, .ring] {
                 try check(comm, algorithm, .float32, .sum, count: count, inPlace: true, expected: expected,
                           failures: failures, label: "\(algorithm) 1Mi")
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
+    /// Shape-aware sixring on the in-process torus: 4×2×1 at a count where its crossing plan runs
+    /// (all-gather pieces of several ranges per message), in place and out of place, float32 sum
+    /// and float64 max, every element checked.
+    @Test func shapeAwareSixRingOn4x2x1() throws {
+        let shape = try TorusShape(4, 2, 1)
+        let tuned = try #require(SixRingPlan.candidates(dims: shape.dims).first)
+        let count = SixRingPlan.minimumMessageElements * tuned.messagesPerRank * 8 / 14 + 1001
+        #expect(!SixRingPlan.of(dims: shape.dims, count: count).isEqualSplit, "the tuned plan should run at \(count)")
+        let torus = SimulatedTorus(shape: shape, timeout: 120)
+        let failures = Failures()
+        for (type, op) in [(ElementType.float32, ReduceOp.sum), (.float64, .max)] {
+            let expected = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: op), ranks: 8, count: count, period: .max)
+            try torus.run { comm in
+                for inPlace in [false, true] {
+                    try check(comm, .sixRing, type, op, count: count, inPlace: inPlace, expected: expected,
+                              failures: failures, label: "sixring \(type) \(op) in place \(inPlace)")
+                }
             }
         }
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
