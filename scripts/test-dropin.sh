@@ -120,7 +120,7 @@ stall=(-np 4 "${preload[@]}" -x TORUS_ALGORITHM=sixring -x TORUS_TIMEOUT=5)
 started=$SECONDS
 run_failing "a rank that never calls: the others report and end the job" "stalled for 5 s in call 2 (sixring): never heard from world rank 3" \
     "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" absent
-expect "the stall report names peer, node, part, step and bytes" "receive of 16668 bytes from rank 3 = world rank 3 at torus node (1,1,0), part 0, step 3"
+expect "the stall report names peer, node, part, step and bytes" "receive of 25000 bytes from rank 3 = world rank 3 at torus node (1,1,0), part 0, step 3"
 [ $((SECONDS - started)) -le 35 ] && pass "the stalled job ended within TORUS_TIMEOUT + 30 s ($((SECONDS - started)) s)" \
     || fail "the stalled job ended within TORUS_TIMEOUT + 30 s ($((SECONDS - started)) s)"
 run_failing "a rank that never makes an MPI_Iallreduce: the others report and end the job" \
