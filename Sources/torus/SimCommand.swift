@@ -157,23 +157,23 @@ struct SimCommand: ParsableCommand {
         let bar = ProgressBar()
         for size in sizes {
             for algorithm in algorithms {
-              for model in models {
-                let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
-                                                model: model, payload: payload, trace: trace != nil, threads: threads)
-                bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
-                let p = try Predictor.run(request, progress: bar.update)
-                bar.clear()
-                if let wrong = p.wrongElements, wrong > 0 {
-                    throw CheckFailed("payload check failed: \(wrong) elements differ from the expected result (\(algorithm.rawValue), \(size) bytes)")
+                for model in models {
+                    let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
+                                                    model: model, payload: payload, trace: trace != nil, threads: threads)
+                    bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
+                    let p = try Predictor.run(request, progress: bar.update)
+                    bar.clear()
+                    if let wrong = p.wrongElements, wrong > 0 {
+                        throw CheckFailed("payload check failed: \(wrong) elements differ from the expected result (\(algorithm.rawValue), \(size) bytes)")
+                    }
+                    rows.append(row(p))
+                    if let trace { try writeText(try p.chromeTrace(), to: trace, overwrite: force) }
+                    if let heatmap {
+                        let title = "\(algorithm.rawValue) on \(machine), \(ByteCount.format(size)), \(model.name)" + (job.map { ", job \($0)" } ?? "")
+                        try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force)
+                    }
+                    if !json && !csv && sizes.count == 1 && models.count == 1 { print(summary(p, rows.last!)) }
                 }
-                rows.append(row(p))
-                if let trace { try writeText(try p.chromeTrace(), to: trace, overwrite: force) }
-                if let heatmap {
-                    let title = "\(algorithm.rawValue) on \(machine), \(ByteCount.format(size)), \(model.name)" + (job.map { ", job \($0)" } ?? "")
-                    try writeText(p.heatmapSVG(title: title), to: heatmap, overwrite: force)
-                }
-                if !json && !csv && sizes.count == 1 && models.count == 1 { print(summary(p, rows.last!)) }
-              }
             }
         }
         if json {
