@@ -103,9 +103,12 @@ public struct Stream: Hashable, Codable, Sendable {
     }
 }
 
-/// Everything one rank does for one AllReduce: a plain value, printable and serialisable.
+/// Everything one rank does for one collective call: a plain value, printable and serialisable.
 public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
     public var algorithm: Algorithm
+    /// What it computes; a ReduceScatter's or AllGather's data buffer holds every rank's block
+    /// (`count` = p·c), laid out as `Algorithm.layout` says.
+    public var collective: Collective
     /// This rank, in the group.
     public var rank: Int
     /// Ranks in the group.
@@ -116,8 +119,10 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
     public var scratchCount: Int
     public var streams: [Stream]
 
-    public init(algorithm: Algorithm, rank: Int, size: Int, count: Int, scratchCount: Int, streams: [Stream]) {
+    public init(algorithm: Algorithm, collective: Collective = .allReduce, rank: Int, size: Int, count: Int, scratchCount: Int,
+                streams: [Stream]) {
         self.algorithm = algorithm
+        self.collective = collective
         self.rank = rank
         self.size = size
         self.count = count
@@ -129,7 +134,8 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
     public var stepCount: Int { streams.reduce(0) { $0 + $1.steps.count } }
 
     public var description: String {
-        var lines = ["\(algorithm.rawValue) rank \(rank) of \(size), \(count) elements, scratch \(scratchCount)"]
+        let what = collective == .allReduce ? "" : " \(collective)"
+        var lines = ["\(algorithm.rawValue)\(what) rank \(rank) of \(size), \(count) elements, scratch \(scratchCount)"]
         for (i, s) in streams.enumerated() {
             lines.append("  stream \(i) (\(s.label)): \(s.steps.count) steps")
             for (k, step) in s.steps.enumerated() { lines.append("    \(k): \(step)") }

@@ -76,17 +76,24 @@ public enum ScheduleVerifier {
             + "\(k)x\(k)x\(k)) or a smaller --count"
     }
 
-    public static func verify(_ algorithm: Algorithm, topology: GroupTopology, count: Int) throws -> VerificationReport {
-        if let why = tooLarge(ranks: topology.size, count: count) {
-            return VerificationReport(algorithm: algorithm, topology: topology.description, ranks: topology.size, count: count, proven: false,
+    /// Proves `algorithm`'s `collective` on the group: an AllReduce of `count` elements, or a
+    /// ReduceScatter or AllGather of blocks of `count` elements per rank.
+    public static func verify(_ algorithm: Algorithm, _ collective: Collective = .allReduce, topology: GroupTopology,
+                              count: Int) throws -> VerificationReport {
+        let elements = collective == .allReduce ? count : count * topology.size
+        if let why = tooLarge(ranks: topology.size, count: elements) {
+            return VerificationReport(algorithm: algorithm, topology: topology.description, ranks: topology.size, count: elements, proven: false,
                                       problems: ["too large to verify symbolically: " + why], messages: 0, elementsSent: 0)
         }
-        let schedules = try (0..<topology.size).map { try algorithm.schedule(topology: topology, rank: $0, count: count) }
-        return verify(schedules, topology: topology)
+        let schedules = try (0..<topology.size).map { try algorithm.schedule(collective, topology: topology, rank: $0, count: count) }
+        let layout = collective == .allReduce ? nil : algorithm.layout(topology: topology, blockCount: count)
+        return verify(schedules, topology: topology, layout: layout)
     }
 
-    public static func verify(_ schedules: [Schedule], topology: GroupTopology) -> VerificationReport {
-        var run = SymbolicRun(schedules: schedules, topology: topology)
+    /// Proves the schedules of every rank; a ReduceScatter's or AllGather's need the layout of
+    /// their blocks, which must split the buffer into p blocks of c.
+    public static func verify(_ schedules: [Schedule], topology: GroupTopology, layout: BlockLayout? = nil) -> VerificationReport {
+        var run = SymbolicRun(schedules: schedules, topology: topology, layout: layout)
         return run.execute()
     }
 }
@@ -100,6 +107,8 @@ private struct SymbolicRun {
 
     let schedules: [Schedule]
     let topology: GroupTopology
+    let collective: Collective
+    let layout: BlockLayout?
     let p: Int
     let count: Int
     let words: Int
@@ -114,9 +123,11 @@ private struct SymbolicRun {
     /// sendLinks[rank][stream]: the first-hop link of each send, in order.
     var sendLinks: [[[DirectedLink?]]]
 
-    init(schedules: [Schedule], topology: GroupTopology) {
+    init(schedules: [Schedule], topology: GroupTopology, layout: BlockLayout?) {
         self.schedules = schedules
         self.topology = topology
+        self.layout = layout
+        collective = schedules.first?.collective ?? .allReduce
         p = schedules.count
         count = schedules.first?.count ?? 0
         words = (p + 63) / 64
@@ -138,10 +149,22 @@ private struct SymbolicRun {
         for s in schedules where s.count != count || s.size != p {
             problems.append("rank \(s.rank) has a schedule for \(s.size) ranks and \(s.count) elements, expected \(p) and \(count)")
         }
+        for s in schedules where s.collective != collective {
+            problems.append("rank \(s.rank) has a schedule for \(s.collective), rank 0 one for \(collective)")
+        }
+        if collective != .allReduce {
+            if let layout, layout.ranges.count == p, layout.blockCount * p == count {
+                if let why = layout.problem { problems.append("the block layout is wrong: \(why)") }
+            } else {
+                problems.append("a \(collective) needs the layout of \(p) blocks of \(count / max(1, p)) elements")
+            }
+        }
         guard problems.isEmpty else { report.problems = problems; return report }
+        // An AllGather starts with each rank's own block only; the others start with nothing.
         data = (0..<p).map { r in
             var a = [UInt64](repeating: 0, count: count * words)
-            for e in 0..<count { a[e * words + r / 64] |= 1 << UInt64(r % 64) }
+            let own = collective == .allGather ? layout!.ranges[r] : [0..<count]
+            for range in own { for e in range { a[e * words + r / 64] |= 1 << UInt64(r % 64) } }
             return a
         }
         scratch = schedules.map { [UInt64](repeating: 0, count: $0.scratchCount * words) }
@@ -193,15 +216,32 @@ private struct SymbolicRun {
         return report
     }
 
-    /// Every element of every rank holds all p contributions.
+    /// AllReduce: every element of every rank holds all p contributions. ReduceScatter: every
+    /// element of each rank's block does. AllGather: every element of every rank holds exactly the
+    /// contribution of the rank whose block it is in.
     mutating func checkComplete() {
         var full = [UInt64](repeating: 0, count: words)
         for r in 0..<p { full[r / 64] |= 1 << UInt64(r % 64) }
+        var ownerOf = [Int](repeating: 0, count: collective == .allGather ? count : 0)
+        if collective == .allGather {
+            for (r, list) in layout!.ranges.enumerated() { for range in list { for e in range { ownerOf[e] = r } } }
+        }
         for rank in 0..<p {
-            for e in 0..<count where Array(data[rank][e * words ..< (e + 1) * words]) != full {
-                let have = (0..<p).filter { data[rank][e * words + $0 / 64] & (1 << UInt64($0 % 64)) != 0 }.count
-                problems.append("rank \(rank) element \(e) ends with \(have) of \(p) contributions")
-                return
+            let checked = collective == .reduceScatter ? layout!.ranges[rank] : [0..<count]
+            for range in checked {
+                for e in range {
+                    var expected = full
+                    if collective == .allGather {
+                        expected = [UInt64](repeating: 0, count: words)
+                        expected[ownerOf[e] / 64] = 1 << UInt64(ownerOf[e] % 64)
+                    }
+                    guard Array(data[rank][e * words ..< (e + 1) * words]) != expected else { continue }
+                    let have = (0..<p).filter { data[rank][e * words + $0 / 64] & (1 << UInt64($0 % 64)) != 0 }
+                    problems.append(collective == .allGather
+                                    ? "rank \(rank) element \(e) ends with the blocks of ranks \(have.prefix(8)), not rank \(ownerOf[e])'s"
+                                    : "rank \(rank) element \(e) ends with \(have.count) of \(p) contributions")
+                    return
+                }
             }
         }
     }

@@ -12,6 +12,12 @@ extension Algorithm: ExpressibleByArgument {
     public var defaultValueDescription: String { rawValue }
 }
 
+extension Collective: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
 extension ElementType: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }

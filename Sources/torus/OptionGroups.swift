@@ -35,6 +35,12 @@ struct AlgorithmOption<D: CommandDefaults>: ParsableArguments {
     var algorithms: [Algorithm] { algorithm.values }
 }
 
+/// `--collective`.
+struct CollectiveOption: ParsableArguments {
+    @Option(name: .long, help: "The collective: all-reduce, reduce-scatter (MPI_Reduce_scatter_block) or all-gather (MPI_Allgather).")
+    var collective: Collective = .allReduce
+}
+
 /// `-d/--type` and `-o/--op`.
 struct ReductionOptions: ParsableArguments {
     @Option(name: [.customShort("d"), .long], help: "Element type.")

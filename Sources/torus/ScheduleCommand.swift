@@ -7,7 +7,7 @@ import TorusSchedules
 struct ScheduleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
-        abstract: "Show or verify the schedule of an AllReduce algorithm.",
+        abstract: "Show or verify the schedule of an AllReduce algorithm, or of its reduce-scatter or all-gather half.",
         subcommands: [Show.self, Verify.self]
     )
 
@@ -20,13 +20,22 @@ struct ScheduleCommand: ParsableCommand {
     struct Target: ParsableArguments {
         @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
         @OptionGroup var torusOption: TorusOption<Defaults>
+        @OptionGroup var collectiveOption: CollectiveOption
 
-        @Option(name: .long, help: "Elements in the buffer.")
+        @Option(name: .long, help: "Elements in the buffer (reduce-scatter, all-gather: in each rank's block, as nccl-tests' count).")
         var count: Int = 96
 
         func validate() throws {
             guard count >= 0 else { throw ValidationError("--count must be 0 or more, got \(count)") }
+            let collective = collectiveOption.collective, topology = GroupTopology.box(torusOption.torus)
+            for a in algorithmOption.algorithms {
+                if let why = a.unavailable(collective, topology: topology) { throw ValidationError("--collective \(collective): \(why)") }
+            }
         }
+
+        var collective: Collective { collectiveOption.collective }
+        /// Elements of the data buffer.
+        var elements: Int { collective == .allReduce ? count : count * torusOption.torus.nodeCount }
     }
 
     struct Show: ParsableCommand {
@@ -43,7 +52,7 @@ struct ScheduleCommand: ParsableCommand {
                 throw ValidationError("--rank \(rank) is outside the torus \(shape) (ranks 0...\(shape.nodeCount - 1))")
             }
             for algorithm in target.algorithmOption.algorithms {
-                let schedule = try algorithm.schedule(topology: .box(shape), rank: rank, count: target.count)
+                let schedule = try algorithm.schedule(target.collective, topology: .box(shape), rank: rank, count: target.count)
                 print(json ? try jsonString(schedule, pretty: true) : schedule.description)
             }
         }
@@ -59,13 +68,13 @@ struct ScheduleCommand: ParsableCommand {
 
         func run() throws {
             let shape = target.torusOption.torus
-            if let why = ScheduleVerifier.tooLarge(ranks: shape.nodeCount, count: target.count) {
+            if let why = ScheduleVerifier.tooLarge(ranks: shape.nodeCount, count: target.elements) {
                 FileHandle.standardError.write(Data("Error: too large to verify: \(why)\n".utf8))
                 throw ExitCode(4)
             }
             var proven = true
             for algorithm in target.algorithmOption.algorithms {
-                let report = try ScheduleVerifier.verify(algorithm, topology: .box(target.torusOption.torus), count: target.count)
+                let report = try ScheduleVerifier.verify(algorithm, target.collective, topology: .box(target.torusOption.torus), count: target.count)
                 print(json ? try jsonString(report, pretty: false) : report.description)
                 proven = proven && report.proven
             }

@@ -27,36 +27,68 @@ public enum RabenseifnerAllReduce: AllReduceAlgorithm {
         streams(size: topology.size, rank: rank, count: count)
     }
 
-    static func streams(size: Int, rank: Int, count: Int) -> ([Stream], Int) {
+    /// The AllReduce, or one half alone (`collective`; the group then a power of two, so that the
+    /// halvings of p·c elements cut exactly and no rank sits out).
+    static func streams(size: Int, rank: Int, count: Int, collective: Collective = .allReduce) -> ([Stream], Int) {
         let fold = PowerOfTwoFold(size: size, rank: rank)
         let all = 0..<count
-        var b = StreamBuilder(label: "rabenseifner", slots: 1)
+        var b = StreamBuilder(label: collective == .allReduce ? "rabenseifner" : "rabenseifner \(collective)", slots: 1)
         fold.foldIn(&b, all)
         if let me = fold.newRank {
-            // ranges[k] is the range held before halving step k; the lower half goes to the rank whose bit is 0.
-            var ranges = [all]
-            var distance = 1
-            while distance < fold.active {
-                let partner = fold.realRank(me ^ distance)
-                let lower = Partition.piece(0, of: 2, in: ranges.last!), upper = Partition.piece(1, of: 2, in: ranges.last!)
-                let (keep, give) = me & distance == 0 ? (lower, upper) : (upper, lower)
-                b.send(give, to: partner)
-                b.recvReduce(keep, from: partner)
-                ranges.append(keep)
-                distance *= 2
+            let ranges = halvings(active: fold.active, rank: me, count: count)
+            func sibling(_ level: Int) -> Range<Int> {
+                let parent = ranges[level - 1]
+                return ranges[level] == Partition.piece(0, of: 2, in: parent) ? Partition.piece(1, of: 2, in: parent)
+                                                                             : Partition.piece(0, of: 2, in: parent)
             }
-            for level in stride(from: ranges.count - 1, to: 0, by: -1) {
-                distance /= 2
-                let partner = fold.realRank(me ^ distance)
-                let parent = ranges[level - 1], mine = ranges[level]
-                let sibling = mine == Partition.piece(0, of: 2, in: parent) ? Partition.piece(1, of: 2, in: parent)
-                                                                            : Partition.piece(0, of: 2, in: parent)
-                b.send(mine, to: partner)
-                b.recv(sibling, from: partner)
+            let levels = ranges.count - 1
+            if collective != .allGather {
+                for level in stride(from: 1, through: levels, by: 1) {
+                    let partner = fold.realRank(me ^ (1 << (level - 1)))
+                    b.send(sibling(level), to: partner)
+                    b.recvReduce(ranges[level], from: partner)
+                }
+            }
+            if collective != .reduceScatter {
+                for level in stride(from: levels, to: 0, by: -1) {
+                    let partner = fold.realRank(me ^ (1 << (level - 1)))
+                    b.send(ranges[level], to: partner)
+                    b.recv(sibling(level), from: partner)
+                }
             }
         }
         fold.foldOut(&b, all)
         return placeStreams([b])
+    }
+
+    /// ranges[k]: the range rank `me` (of `active`, a power of two) holds before halving step k;
+    /// at step k (distance 2^k) the lower half goes to the rank whose bit k is 0.
+    static func halvings(active: Int, rank me: Int, count: Int) -> [Range<Int>] {
+        var ranges = [0..<count]
+        var distance = 1
+        while distance < active {
+            let lower = Partition.piece(0, of: 2, in: ranges.last!), upper = Partition.piece(1, of: 2, in: ranges.last!)
+            ranges.append(me & distance == 0 ? lower : upper)
+            distance *= 2
+        }
+        return ranges
+    }
+}
+
+extension RabenseifnerAllReduce: ReduceScatterAllGather {
+    public static func halvesUnavailable(topology: GroupTopology) -> String? {
+        let p = topology.size
+        return p & (p - 1) == 0 ? nil
+            : "rabenseifner runs a reduce-scatter or all-gather alone only on a power-of-two group (this one has \(p) ranks); use sixring or ring"
+    }
+
+    public static func halfStreams(_ half: Collective, topology: GroupTopology, rank: Int, blockCount: Int) -> (streams: [Stream], scratch: Int) {
+        streams(size: topology.size, rank: rank, count: topology.size * blockCount, collective: half)
+    }
+
+    /// The last halving's range: block bit-reverse(rank), not the rank's own.
+    public static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int) -> [Range<Int>] {
+        [halvings(active: topology.size, rank: rank, count: topology.size * blockCount).last!]
     }
 }
 

@@ -40,6 +40,28 @@ public enum RingAllReduce: AllReduceAlgorithm {
     }
 }
 
+extension RingAllReduce: ReduceScatterAllGather {
+    /// Ring position j works on block order[j], so that each rank's block is its own: the user's
+    /// buffers are the schedule's (`BlockLayout.isRankOrder`).
+    public static func halfStreams(_ half: Collective, topology: GroupTopology, rank: Int, blockCount: Int) -> (streams: [Stream], scratch: Int) {
+        let order = ringOrder(topology), p = order.count
+        let position = order.firstIndex(of: rank)!
+        let pieces = order.map { $0 * blockCount ..< ($0 + 1) * blockCount }
+        let next = order[(position + 1) % p], previous = order[(position + p - 1) % p]
+        var b = StreamBuilder(label: "ring \(half)")
+        if half == .allGather {
+            b.ringAllGather(pieces, position: position, next: next, previous: previous)
+        } else {
+            b.ringReduceScatter(pieces, position: position, next: next, previous: previous)
+        }
+        return placeStreams([b])
+    }
+
+    public static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int) -> [Range<Int>] {
+        [rank * blockCount ..< (rank + 1) * blockCount]
+    }
+}
+
 extension Algorithm {
     public static let ring = Algorithm(RingAllReduce.self)
 }

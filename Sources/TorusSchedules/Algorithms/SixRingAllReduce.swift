@@ -31,16 +31,19 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
     }
 
     /// The streams of `plan`'s parts (tests give a plan of their own, to prove tuned plans at
-    /// counts the verifier can hold).
-    static func streams(topology: GroupTopology, rank: Int, count: Int, plan: SixRingPlan) -> (streams: [Stream], scratch: Int) {
+    /// counts the verifier can hold): an AllReduce of `count` elements, or one half
+    /// (`.reduceScatter`, `.allGather`) on a buffer of `count` = p·c elements.
+    static func streams(topology: GroupTopology, rank: Int, count: Int, plan: SixRingPlan,
+                        collective: Collective = .allReduce) -> (streams: [Stream], scratch: Int) {
         let grid = topology.grid
         let coordinate = topology.gridCoordinate(of: rank)
         var builders: [StreamBuilder] = []
         for (part, planned) in plan.parts.enumerated() {
             let direction = planned.direction, order = planned.order
             var b = StreamBuilder(label: "part \(part) \(direction)" + order.map { TorusShape.axisName($0) }.joined(separator: ","))
-            // blocks[s] is the block this rank works on in phase s; blocks[3] is what it owns at the end.
-            var blocks = [plan.range(of: part, count: count)]
+            // blocks[s] is the block this rank works on in phase s; the last is what it owns at the end.
+            let blocks = reduceScatterBlocks(partRange(plan, part, count: count, collective: collective, ranks: topology.size),
+                                             planned, topology: topology, rank: rank, coordinate: coordinate)
             // Phase boundaries pipeline: the last reduce-scatter step of a phase moves its piece
             // starting with the sub-piece the next phase sends first (ring position − 1 on the next
             // axis), and every all-gather step starting with the sub-piece the previous phase
@@ -56,11 +59,16 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
                     return [cut ..< range.upperBound, range.lowerBound ..< cut]
                 }
             }
-            for (s, axis) in order.enumerated() {
-                let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks.last!,
-                                                              topology: topology, rank: rank, coordinate: coordinate)
-                b.ringReduceScatter(pieces, position: position, next: next, previous: previous, split: split(s, first: 1))
-                blocks.append(pieces[position])
+            if collective != .allGather {
+                for (s, axis) in order.enumerated() {
+                    let (pieces, position, next, previous) = ring(axis: axis, direction: direction, block: blocks[s],
+                                                                  topology: topology, rank: rank, coordinate: coordinate)
+                    b.ringReduceScatter(pieces, position: position, next: next, previous: previous, split: split(s, first: 1))
+                }
+            }
+            if collective == .reduceScatter {
+                builders.append(b)   // the reduce-scatter alone: this rank's block is blocks.last
+                continue
             }
             if planned.gatherOrder == Array(order.reversed()) {
                 for (s, axis) in order.enumerated().reversed() {
@@ -94,6 +102,27 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
             builders.append(b)
         }
         return placeStreams(builders)
+    }
+
+    /// The blocks a rank works on in each reduce-scatter phase of a part, from the part's range
+    /// to the block it owns at the end (the last).
+    static func reduceScatterBlocks(_ part: Range<Int>, _ planned: SixRingPlan.Part, topology: GroupTopology, rank: Int,
+                                    coordinate: [Int]) -> [Range<Int>] {
+        var blocks = [part]
+        for axis in planned.order {
+            let (pieces, position, _, _) = ring(axis: axis, direction: planned.direction, block: blocks.last!,
+                                                topology: topology, rank: rank, coordinate: coordinate)
+            blocks.append(pieces[position])
+        }
+        return blocks
+    }
+
+    /// Part `part`'s range. For the halves alone the parts are p times the parts of one block, so
+    /// that every phase cuts exactly and each rank's share of every part is the part's c-th.
+    static func partRange(_ plan: SixRingPlan, _ part: Int, count: Int, collective: Collective, ranks p: Int) -> Range<Int> {
+        guard collective != .allReduce else { return plan.range(of: part, count: count) }
+        let r = plan.range(of: part, count: count / p)
+        return r.lowerBound * p ..< r.upperBound * p
     }
 
     /// The ranges, in memory order and merged where adjacent, of the blocks of `part` whose sub-index
@@ -134,6 +163,29 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
         return (pieces, position,
                 topology.neighbor(of: rank, axis: axis, direction: direction),
                 topology.neighbor(of: rank, axis: axis, direction: direction.opposite))
+    }
+}
+
+extension SixRingAllReduce: ReduceScatterAllGather {
+    public static func halfStreams(_ half: Collective, topology: GroupTopology, rank: Int, blockCount: Int) -> (streams: [Stream], scratch: Int) {
+        let count = topology.size * blockCount
+        return streams(topology: topology, rank: rank, count: count, plan: SixRingPlan.of(dims: topology.grid.dims, count: count),
+                       collective: half)
+    }
+
+    public static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int) -> [Range<Int>] {
+        blockRanges(topology: topology, rank: rank, blockCount: blockCount,
+                    plan: SixRingPlan.of(dims: topology.grid.dims, count: topology.size * blockCount))
+    }
+
+    /// One range per part of `plan`: the block of the part this rank owns after the reduce-scatter.
+    static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int, plan: SixRingPlan) -> [Range<Int>] {
+        let count = topology.size * blockCount
+        let coordinate = topology.gridCoordinate(of: rank)
+        return plan.parts.indices.map { part in
+            reduceScatterBlocks(partRange(plan, part, count: count, collective: .reduceScatter, ranks: topology.size), plan.parts[part],
+                                topology: topology, rank: rank, coordinate: coordinate).last!
+        }
     }
 }
 

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TorusCore
+@testable import TorusSchedules
+
+/// ReduceScatter and AllGather: the halves of sixring, ring and Rabenseifner are proven on their
+/// own, their block layouts split the buffer into p blocks of c, and the verifier catches a wrong
+/// layout or a wrong half.
+@Suite struct CollectiveHalvesTests {
+    static let halves: [Algorithm] = [.sixRing, .ring, .rabenseifner]
+    static let cases: [(Algorithm, String)] = halves.flatMap { a in
+        (matrixShapes + ["2x2x1", "6x4x1", "2x3x4", "8x1x1"]).map { (a, $0) }
+    }
+
+    @Test(arguments: cases)
+    func bothHalvesAreProven(algorithm: Algorithm, shape: String) throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: shape))
+        if algorithm == .rabenseifner && topology.size & (topology.size - 1) != 0 {
+            #expect(algorithm.unavailable(.reduceScatter, topology: topology)?.contains("power-of-two") == true)
+            #expect(throws: TorusError.self) { try algorithm.schedule(.allGather, topology: topology, rank: 0, count: 4) }
+            return
+        }
+        for collective in [Collective.reduceScatter, .allGather] {
+            for count in [0, 1, 5, 7, 13] {
+                let report = try ScheduleVerifier.verify(algorithm, collective, topology: topology, count: count)
+                #expect(report.proven, "\(algorithm) \(collective) \(shape) count \(count):\n\(report)")
+                #expect(report.count == count * topology.size)
+            }
+        }
+    }
+
+    /// Tuned sixring plans (many parts, all-gathers in another order) work as halves too.
+    @Test(arguments: ["6x4x4", "3x4x5", "12x6x1", "3x2x2"])
+    func tunedSixRingPlansAreProvenAsHalves(shape: String) throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: shape))
+        let p = topology.size
+        for plan in SixRingPlan.candidates(dims: topology.grid.dims) {
+            for c in [1, 3] {
+                let layout = BlockLayout(blockCount: c, ranges: (0..<p).map {
+                    SixRingAllReduce.blockRanges(topology: topology, rank: $0, blockCount: c, plan: plan)
+                })
+                #expect(layout.problem == nil)
+                for collective in [Collective.reduceScatter, .allGather] {
+                    let schedules = (0..<p).map { rank in
+                        let (streams, scratch) = SixRingAllReduce.streams(topology: topology, rank: rank, count: p * c, plan: plan,
+                                                                          collective: collective)
+                        return Schedule(algorithm: .sixRing, collective: collective, rank: rank, size: p, count: p * c,
+                                        scratchCount: scratch, streams: streams)
+                    }
+                    let report = ScheduleVerifier.verify(schedules, topology: topology, layout: layout)
+                    #expect(report.proven, "\(shape) \(plan.parts.count) parts \(collective) c=\(c):\n\(report)")
+                }
+            }
+        }
+    }
+
+    @Test func layouts() throws {
+        let cube = GroupTopology.box(try TorusShape(parsing: "2x2x2"))
+        let ring = Algorithm.ring.layout(topology: cube, blockCount: 10)
+        #expect(ring.isRankOrder && ring.problem == nil)
+        let six = Algorithm.sixRing.layout(topology: cube, blockCount: 12)
+        #expect(!six.isRankOrder && six.problem == nil)
+        #expect(six.ranges.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 2 } })
+        // Rabenseifner's blocks go by the bits of the rank reversed.
+        let rab = Algorithm.rabenseifner.layout(topology: cube, blockCount: 1)
+        #expect(rab.ranges.map { $0[0].lowerBound } == [0, 4, 2, 6, 1, 5, 3, 7])
+        #expect(BlockLayout(blockCount: 2, ranges: [[0..<2], [1..<3]]).problem?.contains("ranks 0 and 1") == true)
+        #expect(BlockLayout(blockCount: 2, ranges: [[0..<2], [2..<3]]).problem?.contains("not its block's 2") == true)
+    }
+
+    @Test func theVerifierCatchesAWrongLayoutOrHalf() throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: "2x2x1"))
+        for collective in [Collective.reduceScatter, .allGather] {
+            let schedules = try (0..<4).map { try Algorithm.sixRing.schedule(collective, topology: topology, rank: $0, count: 6) }
+            var layout = Algorithm.sixRing.layout(topology: topology, blockCount: 6)
+            #expect(ScheduleVerifier.verify(schedules, topology: topology, layout: layout).proven)
+            // Ranks 0 and 1 swapped: each would read the other's block.
+            layout = BlockLayout(blockCount: 6, ranges: [layout.ranges[1], layout.ranges[0]] + layout.ranges[2...])
+            let report = ScheduleVerifier.verify(schedules, topology: topology, layout: layout)
+            #expect(!report.proven, "\(collective)")
+            #expect(!ScheduleVerifier.verify(schedules, topology: topology).proven, "\(collective) without a layout")
+        }
+        // An all-gather's schedules are not a reduce-scatter.
+        var gathers = try (0..<4).map { try Algorithm.ring.schedule(.allGather, topology: topology, rank: $0, count: 3) }
+        for i in gathers.indices { gathers[i].collective = .reduceScatter }
+        let report = ScheduleVerifier.verify(gathers, topology: topology, layout: Algorithm.ring.layout(topology: topology, blockCount: 3))
+        #expect(!report.proven && report.problems.joined().contains("contributions"))
+    }
+
+    @Test func algorithmsWithoutHalvesSaySo() throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: "2x2x1"))
+        let why = Algorithm.recursiveDoubling.unavailable(.reduceScatter, topology: topology)
+        #expect(why?.contains("sixring, ring, rabenseifner") == true)
+        #expect(Algorithm.recursiveDoubling.unavailable(.allReduce, topology: topology) == nil)
+        #expect(throws: TorusError.self) { try Algorithm.swing.schedule(.allGather, topology: topology, rank: 0, count: 1) }
+        #expect(try Collective(parsing: "allgather") == .allGather && (try Collective(parsing: "Reduce_Scatter")) == .reduceScatter)
+        #expect(throws: TorusError.self) { try Collective(parsing: "gather") }
+        #expect(Collective.reduceScatter.busFactor(ranks: 4) == 0.75 && Collective.allReduce.busFactor(ranks: 4) == 1.5)
+    }
+}
