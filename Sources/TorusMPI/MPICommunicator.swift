@@ -163,6 +163,26 @@ public final class MPICommunicator: Communicator, RecordGathering {
         return true
     }
 
+    public func libraryHalf(_ collective: Collective, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                            blockCount: Int, type: ElementType, op: ReduceOp) throws -> Bool {
+        let send = sendBuffer ?? UnsafeRawPointer(torus_MPI_IN_PLACE())
+        guard blockCount <= Int(Int32.max), blockCount * size <= Int(Int32.max) else { return false }
+        switch collective {
+        case .reduceScatter:
+            guard libraryAgrees(type, op), let datatype = type.mpiDatatype else { return false }
+            try mpiCheck(PMPI_Reduce_scatter_block(send, recvBuffer, Int32(blockCount), datatype, op.mpiOp, handle),
+                         "MPI_Reduce_scatter_block")
+        case .allGather:
+            // Nothing is reduced: the 16-bit floats MPI lacks travel as 16-bit integers.
+            let datatype = type.mpiDatatype ?? torus_MPI_UINT16_T()
+            try mpiCheck(PMPI_Allgather(send, Int32(blockCount), datatype, recvBuffer, Int32(blockCount), datatype, handle),
+                         "MPI_Allgather")
+        case .allReduce:
+            return try libraryAllReduce(sendBuffer, recvBuffer, count: blockCount, type: type, op: op)
+        }
+        return true
+    }
+
     deinit {
         free()
     }

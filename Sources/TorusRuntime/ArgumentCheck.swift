@@ -60,8 +60,8 @@ public struct CallArguments: Equatable, Sendable {
     }
 
     /// The error every rank reports.
-    public static func mismatchMessage(_ what: String, size: Int, rank: Int) -> String {
-        "TORUS_CHECK: the \(size) ranks of the communicator called AllReduce with different arguments (this is rank \(rank)): "
+    public static func mismatchMessage(_ what: String, size: Int, rank: Int, function: String = "AllReduce") -> String {
+        "TORUS_CHECK: the \(size) ranks of the communicator called \(function) with different arguments (this is rank \(rank)): "
             + "\(what). Every rank must pass the same count, type, op, algorithm and in-place choice; no data was sent"
     }
 
@@ -199,7 +199,7 @@ extension Communicator {
     /// `TORUS_CHECK=1`: the ranks exchange the call's arguments (one small allgather) and, if any
     /// differ, every rank throws an error naming the ranks and their values — before any data
     /// moves, so that a mismatch is never a hang, a crash or a wrong answer.
-    public func checkAgreement(_ call: CallArguments) throws {
+    public func checkAgreement(_ call: CallArguments, function: String = "AllReduce") throws {
         guard size > 1 else { return }
         let records: [[Int64]]
         if let gathering = self as? RecordGathering {
@@ -208,7 +208,7 @@ extension Communicator {
             records = try RecordExchange.allGather(call.record, transport: transport, tag: MessageTags.check)
         }
         if let what = CallArguments.disagreements(records) {
-            throw TorusError.communication(CallArguments.mismatchMessage(what, size: size, rank: rank))
+            throw TorusError.communication(CallArguments.mismatchMessage(what, size: size, rank: rank, function: function))
         }
     }
 }

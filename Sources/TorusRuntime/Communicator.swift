@@ -68,6 +68,11 @@ public protocol Communicator: AnyObject {
     /// and returns true, or returns false to let a schedule do it. `sendBuffer` nil means in place.
     func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp) throws -> Bool
+    /// The backend's own ReduceScatter (MPI_Reduce_scatter_block) or AllGather (MPI_Allgather,
+    /// `op` unused), if it has one for this type and op: performs the call and returns true, or
+    /// returns false to let a schedule do it. Arguments as `reduceScatter` and `allGather`.
+    func libraryHalf(_ collective: Collective, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                     blockCount: Int, type: ElementType, op: ReduceOp) throws -> Bool
     /// The stall watch went off (`options.executor.stallSeconds` without progress) during `call`:
     /// report it; throw to end the call, return to keep waiting.
     func reportStall(_ stall: ExecutorStall, in call: StalledCall) throws
@@ -273,6 +278,12 @@ extension Communicator {
 
     /// In-process backends allow a progress thread.
     public var progressThreadAllowed: Bool { true }
+
+    /// No library ReduceScatter or AllGather: every call runs a schedule.
+    public func libraryHalf(_ collective: Collective, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                            blockCount: Int, type: ElementType, op: ReduceOp) throws -> Bool {
+        false
+    }
 
     /// No library AllReduce: every call runs a schedule.
     public func libraryAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,

@@ -77,13 +77,14 @@ final class RunStorage {
 }
 
 /// The run tables (`RunStorage`) of a communicator's recent calls, so that a call like a recent
-/// one — the same algorithm, count, element size and issue rules — neither builds its schedule nor
+/// one — the same algorithm, collective, count, element size and issue rules — neither builds its schedule nor
 /// allocates. At most `maxEntries` entries and about `maxBytes` bytes; the least recently used go
 /// first. A storage is lent to one run at a time: a call that finds it in use gets a fresh one
 /// that is not kept.
 public final class RunCache {
     struct Key: Hashable {
         var algorithm: Algorithm
+        var collective: Collective
         var count: Int
         var elementSize: Int
         var rules: IssueRules
@@ -104,9 +105,9 @@ public final class RunCache {
     /// Entries kept.
     public var count: Int { entries.count }
 
-    func storage(_ algorithm: Algorithm, count: Int, elementSize: Int, rules: IssueRules,
+    func storage(_ algorithm: Algorithm, _ collective: Collective = .allReduce, count: Int, elementSize: Int, rules: IssueRules,
                  build: () throws -> Schedule) throws -> RunStorage {
-        let key = Key(algorithm: algorithm, count: count, elementSize: elementSize, rules: rules)
+        let key = Key(algorithm: algorithm, collective: collective, count: count, elementSize: elementSize, rules: rules)
         // The same call as the last one: no hashing.
         if let last, last.key == key, !last.storage.inUse, last.storage.cache === self {
             last.storage.inUse = true

@@ -66,14 +66,15 @@ public struct ScheduleExecutor {
                 transport: transport, engine: engine, scratch: space)
     }
 
-    /// Runs `algorithm`'s schedule of `count` elements as `run(_:…)` does. A call like a recent one
-    /// (same algorithm, count, element size and options) takes its schedule's tables from
+    /// Runs `algorithm`'s schedule of `collective` on `count` elements (the data buffer's) as
+    /// `run(_:…)` does. A call like a recent one (same algorithm, collective, count, element size and options) takes its schedule's tables from
     /// `scratch`'s cache (`RunCache`): nothing is built and nothing allocated. `build` makes the
     /// schedule (this rank's, on this group) when the cache lacks it.
-    public func run(_ algorithm: Algorithm, count: Int, build: () throws -> Schedule, data: UnsafeMutableRawPointer,
-                    input: UnsafeRawPointer? = nil, kernel: ReductionKernel, transport: Transport, engine: ReductionEngine,
-                    scratch space: ScratchSpace) throws {
-        let storage = try space.runs.storage(algorithm, count: count, elementSize: kernel.type.size, rules: options.rules, build: build)
+    public func run(_ algorithm: Algorithm, _ collective: Collective = .allReduce, count: Int, build: () throws -> Schedule,
+                    data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel, transport: Transport,
+                    engine: ReductionEngine, scratch space: ScratchSpace) throws {
+        let storage = try space.runs.storage(algorithm, collective, count: count, elementSize: kernel.type.size, rules: options.rules,
+                                             build: build)
         try run(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space)
     }
 

@@ -1,0 +1,162 @@
+import TorusCore
+import TorusSchedules
+
+// ReduceScatter (MPI_Reduce_scatter_block) and AllGather (MPI_Allgather): the halves of the
+// algorithms that are a reduce-scatter followed by an all-gather (`ReduceScatterAllGather`),
+// chosen and run under the same rules as AllReduce.
+//
+// The schedule's data buffer holds all p blocks, laid out as the algorithm's `BlockLayout` says,
+// which is not rank order for sixring (six ranges per rank, one per part). A call copies the
+// user's blocks into that layout (a ReduceScatter's input, an AllGather's own block) and the
+// result out of it, one pass over memory; where the layout is rank order (ring) the user's
+// buffers are used as they are.
+
+extension Communicator {
+    /// ReduceScatter: `recvBuffer[i] = op over all ranks of sendBuffer[rank · blockCount + i]`
+    /// for `blockCount` elements of `type`; `sendBuffer` holds p blocks (MPI_Reduce_scatter_block).
+    /// A nil `sendBuffer` means in place: the input is `recvBuffer`'s p blocks and the result goes
+    /// to its start (MPI_IN_PLACE). Every rank must pass the same count, type, op and algorithm.
+    public func reduceScatter(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, blockCount: Int,
+                              type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws {
+        let kernel = try ReductionKernel(type: type, op: op)
+        try runHalf(.reduceScatter, sendBuffer, recvBuffer, blockCount: blockCount, kernel: kernel,
+                    route: try chooseRoute(.reduceScatter, blockCount: blockCount, type: type, forced: algorithm))
+    }
+
+    /// AllGather: `recvBuffer` gets every rank's `blockCount` elements of `sendBuffer`, in rank
+    /// order (MPI_Allgather). A nil `sendBuffer` means in place: this rank's block is already at
+    /// `recvBuffer[rank · blockCount]` (MPI_IN_PLACE).
+    public func allGather(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, blockCount: Int,
+                          type: ElementType, algorithm: Algorithm? = nil) throws {
+        // Nothing is reduced; the kernel only carries the type.
+        try runHalf(.allGather, sendBuffer, recvBuffer, blockCount: blockCount, kernel: try ReductionKernel(type: type, op: .sum),
+                    route: try chooseRoute(.allGather, blockCount: blockCount, type: type, forced: algorithm))
+    }
+
+    /// ReduceScatter of an array of p blocks: returns this rank's reduced block.
+    public func reduceScatter<T: ReducibleElement>(_ values: [T], op: ReduceOp, algorithm: Algorithm? = nil) throws -> [T] {
+        guard values.count % size == 0 else {
+            throw TorusError.invalidValue(name: "count", value: "\(values.count)",
+                                          expected: "a multiple of the \(size) ranks (p blocks of equal size)")
+        }
+        let c = values.count / size
+        return try values.withUnsafeBytes { input in
+            try [T](unsafeUninitializedCapacity: max(1, c)) { output, initialized in
+                let out = UnsafeMutableRawPointer(output.baseAddress!)
+                try reduceScatter(input.baseAddress ?? UnsafeRawPointer(out), out, blockCount: c, type: T.elementType, op: op,
+                                  algorithm: algorithm)
+                initialized = c
+            }
+        }
+    }
+
+    /// AllGather of this rank's block: returns the p blocks in rank order.
+    public func allGather<T: ReducibleElement>(_ values: [T], algorithm: Algorithm? = nil) throws -> [T] {
+        let n = values.count * size
+        return try values.withUnsafeBytes { input in
+            try [T](unsafeUninitializedCapacity: max(1, n)) { output, initialized in
+                let out = UnsafeMutableRawPointer(output.baseAddress!)
+                try allGather(input.baseAddress ?? UnsafeRawPointer(out), out, blockCount: values.count, type: T.elementType,
+                              algorithm: algorithm)
+                initialized = n
+            }
+        }
+    }
+
+    /// The route of a ReduceScatter or AllGather (`TORUS_VERBOSE=2` prints it): as an AllReduce's
+    /// (`explainRoute`), the size being the whole buffer of p blocks, among the algorithms that
+    /// run the half on this group. An algorithm forced by the caller must; one forced by
+    /// `TORUS_ALGORITHM` that cannot (recursive doubling) leaves the choice to the rules below it.
+    public func chooseRoute(_ collective: Collective, blockCount: Int, type: ElementType, forced: Algorithm? = nil) throws -> AllReduceRoute {
+        let (route, why) = try explainRoute(collective, blockCount: blockCount, type: type, forced: forced)
+        if options.verbose >= 2 && rank == 0 {
+            printError("torus: \(collective) \(blockCount * size * type.size) bytes on \(size) ranks: \(route) (\(why))")
+        }
+        return route
+    }
+
+    public func explainRoute(_ collective: Collective, blockCount: Int, type: ElementType,
+                             forced: Algorithm? = nil) throws -> (AllReduceRoute, String) {
+        guard collective != .allReduce else { return explainRoute(count: blockCount, type: type, forced: forced) }
+        let bytes = blockCount * size * type.size
+        if let forced {
+            if let why = forced.unavailable(collective, topology: topology) {
+                throw TorusError.invalidValue(name: "algorithm", value: forced.rawValue, expected: why)
+            }
+            return (.schedule(forced), "forced by the caller")
+        }
+        var note = ""
+        switch options.route {
+        case .library?: return (.library, "forced by the options (TORUS_ALGORITHM=mpi)")
+        case let .schedule(a)?:
+            guard let why = a.unavailable(collective, topology: topology) else { return (.schedule(a), "forced by the options (TORUS_ALGORITHM)") }
+            note = "TORUS_ALGORITHM=\(a) cannot: \(why); "
+        case nil: break
+        }
+        if bytes < options.libraryBelowBytes { return (.library, note + "below the \(options.libraryBelowBytes)-byte threshold") }
+        if let a = options.largeAlgorithm, a.unavailable(collective, topology: topology) == nil {
+            return (.schedule(a), note + "at or above the \(options.libraryBelowBytes)-byte threshold")
+        }
+        let (a, reason) = options.selection.choose(collective, topology: topology, bytes: bytes)
+        return (.schedule(a), note + reason)
+    }
+
+    /// Runs a ReduceScatter or AllGather along `route`.
+    func runHalf(_ collective: Collective, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, blockCount c: Int,
+                 kernel: ReductionKernel, route: AllReduceRoute) throws {
+        guard c >= 0 else {
+            throw TorusError.invalidValue(name: "count", value: "\(c)", expected: "a non-negative element count per rank")
+        }
+        try checkUsable()
+        if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
+        let options = self.options
+        let call = calls.next()
+        let type = kernel.type, s = type.size, p = size
+        let inPlace = sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer)
+        let arguments = CallArguments(count: c, type: type, op: kernel.op, route: route, inPlace: inPlace)
+        if options.check { try checkAgreement(arguments, function: collective == .reduceScatter ? "ReduceScatter" : "AllGather") }
+        if case .library = route, try libraryHalf(collective, sendBuffer, recvBuffer, blockCount: c, type: type, op: kernel.op) { return }
+        // This rank's own block: a ReduceScatter's input (p blocks), an AllGather's contribution.
+        let input: UnsafeRawPointer = sendBuffer ?? UnsafeRawPointer(collective == .allGather ? recvBuffer + rank * c * s : recvBuffer)
+        guard p > 1 else {
+            if input != UnsafeRawPointer(recvBuffer) { recvBuffer.copyMemory(from: input, byteCount: c * s) }
+            return
+        }
+        let chosen: Algorithm
+        if case let .schedule(a) = route {
+            chosen = a
+        } else {
+            chosen = options.selection.choose(collective, topology: topology, bytes: p * c * s).0
+        }
+        let layout = scratch.layout(chosen, blockCount: c) { chosen.layout(topology: topology, blockCount: c) }
+        var executor = ScheduleExecutor(options: options.executor)
+        if options.executor.stallSeconds > 0 {
+            let stalled = StalledCall(call: call, route: "\(chosen.rawValue) \(collective)", arguments: arguments)
+            executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
+        }
+        func run(data: UnsafeMutableRawPointer, input: UnsafeRawPointer?) throws {
+            try executor.run(chosen, collective, count: p * c,
+                             build: { try chosen.schedule(collective, topology: topology, rank: rank, count: c) },
+                             data: data, input: input, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
+        }
+        let work = scratch.workBuffer(bytes: p * c * s)
+        if collective == .reduceScatter {
+            if layout.isRankOrder {
+                // The executor reads the input as it goes (no copy up front).
+                try run(data: work, input: input)
+            } else {
+                for k in 0..<p { layout.pack(rank: k, from: input + k * c * s, into: work, elementSize: s) }
+                try run(data: work, input: nil)
+            }
+            layout.unpack(rank: rank, from: work, into: recvBuffer, elementSize: s)
+        } else if layout.isRankOrder {
+            let mine = recvBuffer + rank * c * s
+            if input != UnsafeRawPointer(mine) { mine.copyMemory(from: input, byteCount: c * s) }
+            try run(data: recvBuffer, input: nil)
+        } else {
+            layout.pack(rank: rank, from: input, into: work, elementSize: s)
+            try run(data: work, input: nil)
+            for k in 0..<p { layout.unpack(rank: k, from: work, into: recvBuffer + k * c * s, elementSize: s) }
+        }
+    }
+}
