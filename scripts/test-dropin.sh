@@ -2,7 +2,7 @@
 # Tests of the drop-in libtorus_mpi.so on real mpirun (part of scripts/test.sh): the check program
 # preloaded and linked (every C and Fortran type x op against PMPI_Allreduce, fallbacks, a pending
 # wildcard receive), every algorithm forced, the pass-through, split/allreduce/free cycles,
-# MPI_THREAD_MULTIPLE, the C API, invalid settings, mpi_f08, and the C, Fortran and mpi4py
+# MPI_THREAD_MULTIPLE, MPI_Reduce_scatter_block and MPI_Allgather, the C API, invalid settings, mpi_f08, and the C, Fortran and mpi4py
 # training examples plain and preloaded. Prints one line per case and "dropin: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,8 @@ cc=(mpicc -O2 -Wall)
     "${cc[@]}" -o "$out/check_iallreduce" Tests/DropIn/check_iallreduce.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -DPLAIN_MPI -o "$out/check_mpi_iallreduce" Tests/DropIn/check_iallreduce.c -ldl &&
     "${cc[@]}" -o "$out/check_mismatch" Tests/DropIn/check_mismatch.c &&
+    "${cc[@]}" -o "$out/check_halves" Tests/DropIn/check_halves.c -ldl &&
+    "${cc[@]}" -DCAPI -o "$out/check_halves_capi" Tests/DropIn/check_halves.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -o "$out/sgd" Examples/c/sgd.c -lm &&
     mpif90 -O2 -o "$out/sgd_f" Examples/fortran/sgd.f90 &&
     mpif90 -O2 -o "$out/check_f08" Tests/DropIn/check_f08.f90 >"$out/log" 2>&1 ||
@@ -50,6 +52,25 @@ run "TORUS_ALGORITHM=mpi passes everything through, np=2" "${mpirun[@]}" -np 2 "
 run "1000 split/allreduce/free cycles, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_dropin" --cycles 1000 --large 4096
 grep -h "cycles" "$out/log" | sed 's/^/    /'
 run "MPI_THREAD_MULTIPLE, two threads on two communicators, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_threads"
+
+# MPI_Reduce_scatter_block and MPI_Allgather against PMPI's, every call the library can take taken
+# (72 per rank: 5 types x 4 counts x 4 calls, less the double max reduce-scatters it leaves to MPI).
+for np in 1 2 3 4; do
+    run "reduce-scatter and all-gather preloaded, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_halves"
+    expect "reduce-scatter and all-gather taken by the library, np=$np" "the library took $([ $np -gt 1 ] && echo 72 || echo 0) calls"
+done
+for algorithm in sixring ring rabenseifner; do
+    run "reduce-scatter and all-gather, TORUS_ALGORITHM=$algorithm, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=$algorithm "$out/check_halves"
+    expect "TORUS_ALGORITHM=$algorithm: reduce-scatter and all-gather taken" "the library took 72 calls"
+done
+# Rabenseifner runs the halves on powers of two only: at np=3 the rules choose, and TORUS_VERBOSE=2 says why.
+run "TORUS_ALGORITHM=rabenseifner at np=3: the halves fall back" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_ALGORITHM=rabenseifner \
+    -x TORUS_VERBOSE=2 "$out/check_halves"
+expect "TORUS_ALGORITHM=rabenseifner at np=3: the fallback is said" "TORUS_ALGORITHM=rabenseifner cannot: rabenseifner runs a reduce-scatter"
+run "reduce-scatter and all-gather through the C API, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1 "$out/check_halves_capi"
+expect "C API: torus_reduce_scatter_block and torus_allgather taken" "the library took 72 calls"
+run_failing "TORUS_CHECK=1, a reduce-scatter count differs" "called ReduceScatter with different arguments (this is rank 0): count: ranks 0-2 passed 100000; rank 3 passed 100001" \
+    "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_CHECK=1 -x TORUS_MIN_BYTES=1M "$out/check_halves" mismatch
 
 # The C API, linked through pkg-config, no preload.
 for np in 1 2 3; do
@@ -178,6 +199,8 @@ for example in sgd sgd_f; do
 done
 run "mpi_f08 preloaded, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K -x TORUS_VERBOSE=2 "$out/check_f08"
 [ "$(grep -c 'torus: allreduce' "$out/log")" -ge 3 ] && pass "mpi_f08 calls taken by the library" || fail "mpi_f08 calls taken by the library"
+expect "mpi_f08 MPI_Reduce_scatter_block taken by the library" "torus: reduce-scatter 1200036 bytes on 3 ranks"
+expect "mpi_f08 MPI_Allgather taken by the library" "torus: all-gather 1200036 bytes on 3 ranks"
 
 # mpi4py: the same loss curve plain and preloaded (to float tolerance), bit-identical across two preloaded runs.
 if $python -c "import mpi4py, numpy" 2>/dev/null; then

@@ -26,6 +26,7 @@
  */
 #include "torus.h"
 #include "dropin_swift.h"
+#include "dropin_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,31 +49,25 @@ static const uint16_t class_ops[] = {
     [CLASS_BYTE] = 1u << TORUS_BAND | 1u << TORUS_BOR | 1u << TORUS_BXOR,
 };
 
-typedef struct {
-    MPI_Datatype handle;
-    int32_t code;   /* element type code, from the class and MPI's size of the type */
-    int32_t size;   /* bytes */
-    uint16_t ops;   /* ops the library takes for this type */
-} type_entry;
 
 #define MAX_TYPES 40
 static type_entry types[MAX_TYPES];
 static int type_count;
 static MPI_Op ops[TORUS_OP_CODES];
 
-static int64_t min_bytes;
-static int32_t pass_through;
-static int32_t verbose;
+int64_t min_bytes;
+int32_t pass_through;
+int32_t verbose;
 /* TORUS_CHECK=1: the ranks agree on every call's arguments before it goes anywhere. */
-static int check_calls;
+int check_calls;
 /* TORUS_NAN_CHECK=1: every float call's input and result are scanned for NaN and Inf. */
-static int nan_check;
-static atomic_llong nan_calls;
+int nan_check;
+atomic_llong nan_calls;
 static int keyval = MPI_KEYVAL_INVALID;
 static int self_keyval = MPI_KEYVAL_INVALID;
 static atomic_int configured;          /* 0 not yet, 1 done */
 static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
-static atomic_llong calls_taken, calls_passed;
+atomic_llong calls_taken, calls_passed;
 
 static int element_code(enum type_class class, int size) {
     switch (class) {
@@ -151,10 +146,6 @@ static void add_type(MPI_Datatype handle, enum type_class class, int is_unsigned
 
 /* Frees every private communicator while MPI is still usable (MPI_Finalize deletes MPI_COMM_SELF's
  * attributes first); the communicators' own attributes may be deleted later, or never. */
-typedef struct torus_state {
-    void *swift;
-    struct torus_state *prev, *next;
-} torus_state;
 static torus_state states = {NULL, &states, &states};
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 static char not_ours; /* attribute value for communicators the library never takes */
@@ -262,7 +253,7 @@ static int pass(const void *sendbuf, void *recvbuf, int count, MPI_Datatype data
     return PMPI_Allreduce(sendbuf, recvbuf, count, datatype, op, comm);
 }
 
-static int ensure_configured(void) {
+int ensure_configured(void) {
     if (__builtin_expect(atomic_load_explicit(&configured, memory_order_acquire), 1)) return 1;
     int initialized = 0, finalized = 0;
     PMPI_Initialized(&initialized);
@@ -273,14 +264,14 @@ static int ensure_configured(void) {
 }
 
 /* The table's entry of a datatype, or NULL if the library does not know it. */
-static const type_entry *type_of(MPI_Datatype datatype) {
+const type_entry *type_of(MPI_Datatype datatype) {
     for (int i = 0; i < type_count; i++)
         if (types[i].handle == datatype) return &types[i];
     return NULL;
 }
 
 /* The op code of a predefined op the library reduces, or -1. */
-static int op_code_of(MPI_Op op) {
+int op_code_of(MPI_Op op) {
     for (int i = 0; i < TORUS_OP_CODES; i++)
         if (ops[i] == op) return i;
     return -1;
@@ -312,7 +303,7 @@ static const char *buffer_refusal(const void *sendbuf, void *recvbuf, int64_t by
 }
 
 /* The state of a communicator, made on first use; NULL if the library never takes its calls. */
-static torus_state *state_of(MPI_Comm comm, int *error) {
+torus_state *state_of(MPI_Comm comm, int *error) {
     void *value = NULL;
     int flag = 0;
     *error = MPI_SUCCESS;
@@ -394,7 +385,7 @@ static int agree(const void *sendbuf, void *recvbuf, int count, MPI_Datatype dat
     if (all == NULL) return MPI_SUCCESS;
     int error = PMPI_Allgather(mine, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
     char message[2048];
-    if (error == MPI_SUCCESS && torus_swift_check_records(all, size, rank, message, sizeof message) != 0) {
+    if (error == MPI_SUCCESS && torus_swift_check_records(all, size, rank, "AllReduce", message, sizeof message) != 0) {
         fprintf(stderr, "torus_mpi: rank %d: %s\n", rank, message);
         error = MPI_ERR_ARG;
     }
@@ -407,7 +398,7 @@ static int allreduce_checked(const void *sendbuf, void *recvbuf, int count, MPI_
                              MPI_Comm comm);
 
 /* The element type code of a floating-point MPI type the library knows, else -1. */
-static int float_code(MPI_Datatype datatype) {
+int float_code(MPI_Datatype datatype) {
     const type_entry *t = type_of(datatype);
     if (t == NULL) return -1;
     return t->code == TORUS_F32 || t->code == TORUS_F64 || t->code == TORUS_F16 || t->code == TORUS_BF16 ? t->code : -1;
@@ -720,7 +711,7 @@ extern int mpi_fortran_bottom __attribute__((weak));
 extern int mpi_fortran_bottom__ __attribute__((weak));
 extern int MPI_FORTRAN_BOTTOM __attribute__((weak));
 
-static void *fortran_buffer(void *address) {
+void *fortran_buffer(void *address) {
     if (address == NULL) return address;
     if (address == &mpi_fortran_in_place_ || address == &mpi_fortran_in_place || address == &mpi_fortran_in_place__ ||
         address == &MPI_FORTRAN_IN_PLACE)

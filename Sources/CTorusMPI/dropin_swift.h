@@ -23,8 +23,9 @@ int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *ve
 
 /* TORUS_CHECK: the records of `size` ranks (5 int64 each: count, type code or -1, op code or -1,
  * path -1 MPI or -2 the library, in place) gathered in rank order. 0 when all agree, else 1 and a
- * message naming the ranks and their values. */
-int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank, char *message, int32_t length);
+ * message naming the ranks and their values (`function`: "AllReduce", "ReduceScatter", "AllGather"). */
+int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank, const char *function, char *message,
+                              int32_t length);
 
 /* TORUS_NAN_CHECK: prints where `count` elements of type code `type` hold NaN or Inf, if they do
  * (`what`: "input" or "result"; `function`: "MPI_Allreduce" or "MPI_Iallreduce"; `call`: the
@@ -39,6 +40,12 @@ void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);
 /* AllReduce on the state's private communicator; `sendbuf` NULL means in place. 0 or a message. */
 int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
                           char *message, int32_t length);
+
+/* ReduceScatter (`collective` 1, MPI_Reduce_scatter_block) or AllGather (2, MPI_Allgather; `op`
+ * unused) of blocks of `count` elements on the state's private communicator; `sendbuf` NULL means
+ * in place. 0 or a message. */
+int torus_swift_half(void *state, int32_t collective, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
+                     char *message, int32_t length);
 
 /* Starts a nonblocking AllReduce on the state's private communicator; a retained request, or NULL
  * and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes.

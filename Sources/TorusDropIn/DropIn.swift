@@ -145,12 +145,31 @@ func torusSwiftAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeR
     }
 }
 
+@_cdecl("torus_swift_half")
+func torusSwiftHalf(_ state: UnsafeMutableRawPointer, _ collective: Int32, _ sendBuffer: UnsafeRawPointer?,
+                    _ recvBuffer: UnsafeMutableRawPointer, _ count: Int64, _ type: Int32, _ op: Int32,
+                    _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+    let c = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator
+    let type = ElementType.allCases[Int(type)]
+    do {
+        if Collective.allCases[Int(collective)] == .allGather {
+            try c.allGather(sendBuffer, recvBuffer, blockCount: Int(count), type: type)
+        } else {
+            try c.reduceScatter(sendBuffer, recvBuffer, blockCount: Int(count), type: type, op: ReduceOp.allCases[Int(op)])
+        }
+        return 0
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return 1
+    }
+}
+
 @_cdecl("torus_swift_check_records")
-func torusSwiftCheckRecords(_ records: UnsafePointer<Int64>, _ size: Int32, _ rank: Int32, _ text: UnsafeMutablePointer<CChar>?,
-                            _ length: Int32) -> Int32 {
+func torusSwiftCheckRecords(_ records: UnsafePointer<Int64>, _ size: Int32, _ rank: Int32, _ function: UnsafePointer<CChar>,
+                            _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
     let table = (0..<Int(size)).map { r in (0..<5).map { records[r * 5 + $0] } }
     guard let what = CallArguments.disagreements(table) else { return 0 }
-    write(CallArguments.mismatchMessage(what, size: Int(size), rank: Int(rank)), to: text, length: length)
+    write(CallArguments.mismatchMessage(what, size: Int(size), rank: Int(rank), function: String(cString: function)), to: text, length: length)
     return 1
 }
 

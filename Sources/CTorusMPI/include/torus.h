@@ -6,8 +6,8 @@
  *     mpicc app.c $(PKG_CONFIG_PATH=<that directory> pkg-config --cflags --libs torus_mpi)
  *
  * The same library, preloaded (mpirun -x LD_PRELOAD=.../libtorus_mpi.so) or linked before libmpi,
- * also replaces MPI_Allreduce and the Fortran MPI_ALLREDUCE of unmodified programs: see README.md,
- * "Drop-in MPI_Allreduce". Settings come from the TORUS_* environment variables.
+ * also replaces MPI_Allreduce, MPI_Reduce_scatter_block and MPI_Allgather (and their Fortran
+ * bindings) in unmodified programs: see README.md, "Drop-in MPI_Allreduce". Settings come from the TORUS_* environment variables.
  */
 #ifndef TORUS_H
 #define TORUS_H
@@ -52,7 +52,19 @@ int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype
 int torus_test(torus_request *request, int *flag);
 int torus_wait(torus_request *request);
 
-/* Calls of this process the library took and passed to PMPI_Allreduce so far (either may be NULL). */
+/*
+ * ReduceScatter and AllGather with the same rules, exactly as the drop-in MPI_Reduce_scatter_block
+ * and MPI_Allgather: the reduce-scatter and all-gather halves of the torus algorithms for the calls
+ * the library is sure of (as torus_allreduce; TORUS_MIN_BYTES counts the whole buffer of p blocks;
+ * an all-gather also needs sendcount == recvcount and sendtype == recvtype, or MPI_IN_PLACE);
+ * PMPI_Reduce_scatter_block and PMPI_Allgather for the rest. Arguments as MPI's. Return MPI error codes.
+ */
+int torus_reduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op,
+                               MPI_Comm comm);
+int torus_allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount,
+                    MPI_Datatype recvtype, MPI_Comm comm);
+
+/* Calls of this process the library took and passed to MPI so far (either may be NULL). */
 void torus_call_counts(long long *taken, long long *passed);
 
 #ifdef __cplusplus
