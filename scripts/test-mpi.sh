@@ -31,6 +31,21 @@ grep -h "passed" "$out/log" | sed 's/^/    /'
 run "torus-bench --reduction-threads 1" "${mpirun[@]}" -np 2 "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a sixring,ring --reduction-threads 1
 grep -q "^# reduction threads per rank: 1," "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] \
     && pass "torus-bench reports its reduction threads, results checked" || fail "torus-bench reports its reduction threads, results checked"
+# ReduceScatter and AllGather over MPI: every algorithm that has the halves beside MPI's own, results
+# checked bit for bit (nccl-tests' sizes: the whole buffer of p blocks), at np 2, 4 (rabenseifner
+# refused at np=3, not a power of two, below) and 8.
+for collective in reduce-scatter all-gather; do
+    for np in 2 4 8; do
+        run "torus-bench --collective $collective, np=$np" "${mpirun[@]}" -np $np "$bin/torus-bench" --collective $collective \
+            -b 1K -e 8M -f 8 -n 2 -w 1 -a auto,sixring,ring,rabenseifner,mpi
+        [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 5 ] && ! grep -q FAILED "$out/log" \
+            && pass "torus-bench --collective $collective, np=$np: 0 wrong" || fail "torus-bench --collective $collective, np=$np: 0 wrong"
+    done
+done
+run_failing "torus-bench --collective reduce-scatter -a rabenseifner at np=3" "runs a reduce-scatter or all-gather alone only on a power-of-two group" \
+    "${mpirun[@]}" -np 3 "$bin/torus-bench" --collective reduce-scatter -b 1K -e 1K -a rabenseifner
+run_failing "torus-bench --collective all-gather -a recursive-doubling" "recursive-doubling has no all-gather" \
+    "${mpirun[@]}" -np 2 "$bin/torus-bench" --collective all-gather -b 1K -e 1K -a recursive-doubling
 # Shape-aware sixring over MPI: 12 ranks form a 3×2×2 grid, where 32 MiB runs the tuned plan (52
 # parts, all-gather pieces of several ranges); np=6 (3×2×1, crossing parts) runs in the check above.
 run "sixring's tuned plan on a 3x2x2 grid, 32 MiB, np=12" "${mpirun[@]}" -np 12 "$bin/torus-bench" -b 32M -e 32M -n 1 -w 0 -a sixring

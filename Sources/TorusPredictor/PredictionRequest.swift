@@ -8,6 +8,9 @@ public struct PredictionRequest: Sendable {
     /// Each group's torus view; `machineNodeOf` places its ranks (groups may share nodes).
     public var groups: [GroupTopology]
     public var algorithm: Algorithm
+    /// AllReduce, or one half alone: a ReduceScatter or AllGather of each group's buffer of `bytes`
+    /// (p blocks of bytes / p, rounded down to whole elements).
+    public var collective: Collective = .allReduce
     /// Bytes of each group's buffer.
     public var bytes: Int
     public var type: ElementType
@@ -77,13 +80,12 @@ public struct Prediction: Sendable {
 
     public var groupSize: Int { request.groups.map(\.size).max() ?? 1 }
     public var algbw: Double { time > 0 ? Double(request.bytes) / time : 0 }
-    public var busbw: Double {
-        let p = Double(groupSize)
-        return p > 1 ? algbw * 2 * (p - 1) / p : 0
-    }
+    /// nccl-tests' bus bandwidth: algbw · 2(p−1)/p for AllReduce, algbw · (p−1)/p for the halves.
+    public var busbw: Double { algbw * request.collective.busFactor(ranks: groupSize) }
 
     /// The bus bandwidth bound of DESIGN §1 for the first group's torus view: one link bandwidth
-    /// per directed link a node can drive on the group's axes (6β on a 3D torus); nil on a full network.
+    /// per directed link a node can drive on the group's axes (6β on a 3D torus); nil on a full
+    /// network. The same for either half alone: each moves (p−1)/p of the buffer through every node.
     public var boundBusbw: Double? {
         guard request.model.network == .torus, let g = request.groups.first else { return nil }
         return g.grid.busBandwidthBound(linkBandwidth: request.model.machine.linkBandwidth)

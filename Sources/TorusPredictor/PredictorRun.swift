@@ -99,6 +99,10 @@ struct PredictorRun {
             }
         }
         if request.payload {
+            guard request.collective == .allReduce else {
+                throw TorusError.invalidValue(name: "--payload", value: "\(request.collective)",
+                                              expected: "an all-reduce: payload mode checks AllReduce results (the halves are proven by `torus schedule verify --collective`)")
+            }
             guard ranks * (request.bytes * 2) <= 8 << 30 else {
                 throw TorusError.invalidValue(name: "--payload", value: "\(ranks) ranks × \(request.bytes) bytes",
                                               expected: "at most 8 GiB of buffers in payload mode; drop --payload for timing only")
@@ -117,7 +121,9 @@ struct PredictorRun {
         let groupOf = rankGroup, rankOf = rankInGroup
         var perRank: [(scratch: Int, streams: [(label: String, steps: [CompactStep])])?] = concurrentMap(ranks) { g in
             do {
-                let schedule = try request.algorithm.schedule(topology: request.groups[Int(groupOf[g])], rank: Int(rankOf[g]), count: count)
+                let group = request.groups[Int(groupOf[g])]
+                let schedule = try request.algorithm.schedule(request.collective, topology: group, rank: Int(rankOf[g]),
+                                                              count: request.collective == .allReduce ? count : count / group.size)
                 return (schedule.scratchCount, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
             } catch {
                 failure.append(rank: g, error)

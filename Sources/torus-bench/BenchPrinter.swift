@@ -3,6 +3,7 @@ import Foundation
 import TorusCore
 import TorusMPI
 import TorusRuntime
+import TorusSchedules
 
 /// Prints on world rank 0 in the chosen layout.
 struct BenchPrinter {
@@ -31,7 +32,7 @@ struct BenchPrinter {
         let groups = world.size / comm.size
         let where_ = groups > 1 ? "\(groups) data-parallel groups of \(comm.size) ranks at once" : "\(comm.size) ranks"
         if settings.osu {
-            emit("# OSU MPI Allreduce Latency Test v7.4")
+            emit("# OSU MPI \(["Allreduce", "Reduce_scatter", "Allgather"][Collective.allCases.firstIndex(of: settings.collective)!]) Latency Test v7.4")
             emit("# TorusCollectives torus-bench: algorithm \(algorithm), \(where_), \(comm.topology)")
             emit("# Datatype: \(settings.type.mpiName ?? settings.type.ncclName).")
             var h = pad("# Size", 10, left: true) + pad("Avg Latency(us)", 20)
@@ -40,7 +41,7 @@ struct BenchPrinter {
             emit(h)
             return
         }
-        emit("# TorusCollectives torus-bench: AllReduce, algorithm \(algorithm), \(where_), \(comm.topology)")
+        emit("# TorusCollectives torus-bench: \(["AllReduce", "ReduceScatter", "AllGather"][Collective.allCases.firstIndex(of: settings.collective)!]), algorithm \(algorithm), \(where_), \(comm.topology)")
         emit("# iterations \(settings.iterations), warm-up \(settings.warmup), check \(checkable ? 1 : 0); time = median over calls of the slowest rank")
         emit("# reduction threads per rank: \(reductionThreadsLine)")
         emit("#")
@@ -64,8 +65,10 @@ struct BenchPrinter {
         }
         if settings.osu {
             // OSU reports the blocking call as the user makes it: out of place (in place under -l).
+            // Its osu_allgather sizes one rank's message; osu_reduce_scatter the whole buffer.
             let r = pair[0]
-            var line = pad("\(r.bytes)", 10, left: true) + pad(String(format: "%.2f", r.avgUs), 20)
+            let size = settings.collective == .allGather ? r.count * settings.type.size : r.bytes
+            var line = pad("\(size)", 10, left: true) + pad(String(format: "%.2f", r.avgUs), 20)
             if settings.full {
                 line += pad(String(format: "%.2f", r.minUs), 20) + pad(String(format: "%.2f", r.maxUs), 20) + pad("\(r.iterations)", 12)
             }

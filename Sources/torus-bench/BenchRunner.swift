@@ -13,6 +13,7 @@ struct BenchRunner {
 
     /// One measured (route, size, placement).
     struct Row: Codable {
+        var collective: String
         var algorithm: String
         var bytes: Int
         var count: Int
@@ -37,7 +38,8 @@ struct BenchRunner {
     }
 
     func run() throws {
-        let p = comm.size
+        let p = comm.size, r = comm.rank, s = settings.type.size
+        let collective = settings.collective
         let groups = world.size / p
         let checkable = settings.check && VerifiableInputs.inexact(type: settings.type, op: settings.op, ranks: p) == nil
         let kernel = try ReductionKernel(type: settings.type, op: settings.op)
@@ -48,27 +50,32 @@ struct BenchRunner {
         let recv = UnsafeMutableRawPointer.allocate(byteCount: max(maxBytes, 64), alignment: 64)
         defer { send.deallocate(); recv.deallocate() }
         let printer = BenchPrinter(settings: settings, world: world, comm: comm, checkable: checkable)
+        for case let .schedule(a)? in settings.routes {
+            if let why = a.unavailable(collective, topology: comm.topology) {
+                throw TorusError.invalidValue(name: "-a", value: a.rawValue, expected: "an algorithm that runs a \(collective) here: \(why)")
+            }
+        }
         for route in settings.routes {
             let name = route?.description ?? "auto"
-            if case .library? = route, settings.type.mpiName == nil {
+            if case .library? = route, settings.type.mpiName == nil, collective != .allGather {
                 printer.note("skipping mpi: MPI has no datatype for \(settings.type.rawValue)")
                 continue
             }
             printer.header(name)
             var rows: [Row] = []
             for bytes in settings.sizes {
-                let count = bytes / settings.type.size
-                let input = VerifiableInputs.bytes(type: settings.type, op: settings.op, rank: comm.rank, count: count, values: .mpiComparable)
+                // nccl-tests: an AllReduce of `bytes`; a ReduceScatter or AllGather of p blocks of `count` in `bytes`.
+                let count = collective == .allReduce ? bytes / s : bytes / (s * p)
+                guard count > 0 else { continue }
+                let whole = collective == .allReduce ? count : count * p
+                // This rank's input: the whole buffer, or (AllGather) its block.
+                let input = VerifiableInputs.bytes(type: settings.type, op: settings.op, rank: r,
+                                                   count: collective == .reduceScatter ? whole : count, values: .mpiComparable)
                 var pair: [Row] = []
                 for inPlace in [false, true] {
-                    let call = {
-                        if inPlace {
-                            try comm.run(route, nil, recv, count: count, type: settings.type, op: settings.op)
-                        } else {
-                            try comm.run(route, send, recv, count: count, type: settings.type, op: settings.op)
-                        }
-                    }
-                    let fill = { input.withUnsafeBytes { (inPlace ? recv : send).copyMemory(from: $0.baseAddress!, byteCount: input.count) } }
+                    let call = { try comm.run(route, collective, inPlace ? nil : send, recv, count: count, type: settings.type, op: settings.op) }
+                    let target = !inPlace ? send : collective == .allGather ? recv + r * count * s : recv
+                    let fill = { input.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: input.count) } }
                     fill()
                     for _ in 0..<settings.warmup { fill(); try call() }
                     var times: [Double] = []
@@ -83,16 +90,35 @@ struct BenchRunner {
                     if checkable {
                         fill()
                         try call()
-                        let result = Array(UnsafeRawBufferPointer(start: recv, count: input.count))
-                        wrong = try sum(VerifiableInputs.countWrong(result, pattern: pattern, type: settings.type))
+                        wrong = try sum(countWrong(recv, count: count, pattern: pattern))
                     }
-                    pair.append(try row(name, bytes: count * settings.type.size, count: count, inPlace: inPlace,
-                                        times: times, wrong: wrong, groups: groups))
+                    pair.append(try row(name, bytes: whole * s, count: count, inPlace: inPlace, times: times, wrong: wrong, groups: groups))
                 }
                 rows += pair
                 printer.row(pair)
             }
             printer.footer(rows)
+        }
+    }
+
+    /// Wrong elements of this rank's result: the AllReduce `pattern` (periodic), block `rank` of it
+    /// (ReduceScatter), or every rank's input block (AllGather).
+    func countWrong(_ recv: UnsafeMutableRawPointer, count: Int, pattern: [UInt8]) -> Int {
+        let s = settings.type.size, p = comm.size
+        switch settings.collective {
+        case .allReduce:
+            return VerifiableInputs.countWrong(UnsafeRawBufferPointer(start: recv, count: count * s), pattern: pattern, type: settings.type)
+        case .reduceScatter:
+            // Block r starts r·c elements into the periodic pattern: rotate it to start there.
+            let period = pattern.count / s, shift = comm.rank * count % period * s
+            let rotated = Array(pattern[shift...] + pattern[..<shift])
+            return VerifiableInputs.countWrong(UnsafeRawBufferPointer(start: recv, count: count * s), pattern: rotated, type: settings.type)
+        case .allGather:
+            return (0..<p).reduce(0) { total, k in
+                let expected = VerifiableInputs.bytes(type: settings.type, op: settings.op, rank: k, count: count, values: .mpiComparable)
+                return total + VerifiableInputs.countWrong(UnsafeRawBufferPointer(start: recv + k * count * s, count: count * s),
+                                                           pattern: expected, type: settings.type)
+            }
         }
     }
 
@@ -110,8 +136,8 @@ struct BenchRunner {
         mean = total / Double(world.size)
         let p = Double(comm.size)
         let algbw = median > 0 ? Double(bytes) / median / 1e9 : 0
-        return Row(algorithm: name, bytes: bytes, count: count, type: settings.type.rawValue, op: settings.op.rawValue, ranks: comm.size,
-                   groups: groups, inPlace: inPlace, timeUs: median * 1e6, algbwGbps: algbw, busbwGbps: algbw * 2 * (p - 1) / p,
+        return Row(collective: settings.collective.rawValue, algorithm: name, bytes: bytes, count: count, type: settings.type.rawValue, op: settings.op.rawValue, ranks: comm.size,
+                   groups: groups, inPlace: inPlace, timeUs: median * 1e6, algbwGbps: algbw, busbwGbps: algbw * settings.collective.busFactor(ranks: comm.size),
                    wrong: wrong, avgUs: mean * 1e6, minUs: lo * 1e6, maxUs: hi * 1e6, iterations: times.count,
                    reductionThreads: ReductionThreads.current?.threads ?? 0)
     }
@@ -125,21 +151,38 @@ struct BenchRunner {
 }
 
 extension MPICommunicator {
-    /// One AllReduce by the given route: the library (`PMPI_Allreduce`), a forced algorithm, or the
-    /// automatic choice (nil).
-    func run(_ route: AllReduceRoute?, _ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer, count: Int,
+    /// One call of `collective` by the given route: the library (`PMPI_Allreduce`,
+    /// `PMPI_Reduce_scatter_block`, `PMPI_Allgather`), a forced algorithm, or the automatic choice
+    /// (nil). `count`: the AllReduce's elements, or one rank's block.
+    func run(_ route: AllReduceRoute?, _ collective: Collective, _ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer, count: Int,
              type: ElementType, op: ReduceOp) throws {
-        switch route {
-        case .library?:
+        switch (route, collective) {
+        case (.library?, .allGather):
+            _ = try libraryHalf(.allGather, send, recv, blockCount: count, type: type, op: op)
+        case (.library?, _):
             guard let datatype = type.mpiDatatype else {
                 throw TorusError.invalidValue(name: "-d", value: type.rawValue, expected: "a type MPI has, for -a mpi")
             }
-            try mpiCheck(PMPI_Allreduce(send ?? UnsafeRawPointer(torus_MPI_IN_PLACE()), recv, Int32(count), datatype, op.mpiOp, handle),
-                    "MPI_Allreduce")
-        case let .schedule(a)?:
-            try allReduce(send, recv, count: count, type: type, op: op, algorithm: a)
-        case nil:
-            try allReduce(send, recv, count: count, type: type, op: op)
+            let sendBuffer = send ?? UnsafeRawPointer(torus_MPI_IN_PLACE())
+            if collective == .allReduce {
+                try mpiCheck(PMPI_Allreduce(sendBuffer, recv, Int32(count), datatype, op.mpiOp, handle), "MPI_Allreduce")
+            } else {
+                try mpiCheck(PMPI_Reduce_scatter_block(sendBuffer, recv, Int32(count), datatype, op.mpiOp, handle), "MPI_Reduce_scatter_block")
+            }
+        case (_, .allReduce):
+            try allReduce(send, recv, count: count, type: type, op: op, algorithm: route?.algorithm)
+        case (_, .reduceScatter):
+            try reduceScatter(send, recv, blockCount: count, type: type, op: op, algorithm: route?.algorithm)
+        case (_, .allGather):
+            try allGather(send, recv, blockCount: count, type: type, algorithm: route?.algorithm)
         }
+    }
+}
+
+extension AllReduceRoute {
+    /// The algorithm of a schedule route.
+    var algorithm: Algorithm? {
+        if case let .schedule(a) = self { return a }
+        return nil
     }
 }

@@ -12,13 +12,16 @@ import TorusSchedules
 struct TorusBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "torus-bench",
-        abstract: "AllReduce micro-benchmark under mpirun: TorusCollectives algorithms beside MPI's own.",
+        abstract: "AllReduce, ReduceScatter and AllGather micro-benchmark under mpirun: TorusCollectives algorithms beside MPI's own.",
         discussion: """
             Sizes run from -b to -e, multiplied by -f. Each size runs out of place, then in place: -w \
             warm-up calls, then -n timed calls, each between barriers; the time of a call is the \
             slowest rank's, and the table shows the median over calls. algbw = bytes / time, \
-            busbw = algbw · 2(p−1)/p (GB/s = 10^9 B/s), as nccl-tests reports them. With -c 1 inputs are \
-            built so the result is exact in any order and every rank's result is compared bit for bit.
+            busbw = algbw · 2(p−1)/p for AllReduce and algbw · (p−1)/p for ReduceScatter and AllGather \
+            (GB/s = 10^9 B/s), as nccl-tests reports them; for those two the size is the whole buffer of \
+            p blocks and the count one rank's block (nccl-tests' reduce_scatter_perf and all_gather_perf). \
+            With -c 1 inputs are built so the result is exact in any order and every rank's result is \
+            compared bit for bit.
             Example: mpirun --oversubscribe -np 8 torus-bench -b 64K -e 64M -f 4 -a sixring,mpi
             """
     )
@@ -42,6 +45,8 @@ struct TorusBench: ParsableCommand {
     @Option(name: [.customShort("a"), .customLong("algorithms")],
             help: "Comma-separated: auto, mpi, \(Algorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
     var algorithms: String = "sixring,mpi"
+    @Option(name: .customLong("collective"), help: "all-reduce (MPI_Allreduce), reduce-scatter (MPI_Reduce_scatter_block) or all-gather (MPI_Allgather).")
+    var collective: String = "all-reduce"
     @Option(name: .customLong("split"), help: "tp=T: run on every data-parallel subcommunicator of a DP×TP layout at once.")
     var split: String?
     @Option(name: .customLong("reduction-threads"),
@@ -89,6 +94,7 @@ struct TorusBench: ParsableCommand {
 
 /// The checked arguments.
 struct BenchSettings {
+    var collective: Collective
     var sizes: [Int]
     var type: ElementType
     var op: ReduceOp
@@ -111,6 +117,7 @@ struct BenchSettings {
             try MemoryBudget.check(4 * Double(local) * Double(hi), for: "\(local) rank\(local == 1 ? "" : "s") on this node with \(ByteCount.format(hi)) buffers",
                                    override: "--ignore-memory")
         }
+        collective = try Collective(parsing: a.collective, name: "--collective")
         type = try ElementType(parsing: a.datatype, name: "-d")
         op = try ReduceOp(parsing: a.op, name: "-o")
         try op.check(type)

@@ -9,7 +9,7 @@ import TorusSim
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Predict AllReduce time, bandwidth and link load on a torus (discrete-event simulation).",
+        abstract: "Predict AllReduce (or ReduceScatter, AllGather) time, bandwidth and link load on a torus (discrete-event simulation).",
         discussion: """
             Runs every rank's schedule in virtual time over a model of links, routers, MPI overhead and \
             reduction speed (--preset, --set). Prints time, algbw, busbw (nccl-tests definitions), the bound \
@@ -19,6 +19,9 @@ struct SimCommand: ParsableCommand {
               torus sim --torus 4x4x4 -a sixring,ring,rabenseifner --sweep 8:1G --csv
               torus sim --torus 48x6x48 --job tp=6,pp=8,dp=288 --bytes 1G
               torus sim --torus 8x8x8 --bytes 256M --sweep-threads 0:12
+              torus sim --torus 4x4x4 --collective reduce-scatter -a sixring,ring,rabenseifner --bytes 64M
+            --collective reduce-scatter or all-gather predicts one half: --bytes is then the whole buffer \
+            of p blocks, and busbw = algbw · (p−1)/p (nccl-tests' reduce_scatter_perf and all_gather_perf).
             """
     )
 
@@ -31,6 +34,7 @@ struct SimCommand: ParsableCommand {
     @OptionGroup var algorithmOption: AlgorithmOption<Defaults>
     @OptionGroup var size: SizeOption<Defaults>
     @OptionGroup var reduction: ReductionOptions
+    @OptionGroup var collectiveOption: CollectiveOption
 
     @Option(name: .long, help: "Size sweep MIN:MAX, doubling (one row per size; replaces --bytes).")
     var sweep: String?
@@ -85,6 +89,7 @@ struct SimCommand: ParsableCommand {
     var ignoreMemory = false
 
     struct Row: Codable {
+        var collective: String
         var algorithm: String
         var torus: String
         var bytes: Int
@@ -143,10 +148,17 @@ struct SimCommand: ParsableCommand {
         }
         let groups = try self.groups(machine)
         if model.network == .full && groups.count > 1 { throw ValidationError("--network full models one group: drop --job") }
+        let collective = collectiveOption.collective
+        if collective != .allReduce {
+            if payload { throw ValidationError("--payload checks AllReduce results: drop it for --collective \(collective)") }
+            for a in algorithms {
+                if let why = a.unavailable(collective, topology: groups[0]) { throw ValidationError("--collective \(collective): \(why)") }
+            }
+        }
 
         if !ignoreMemory, let available = MemoryBudget.available() {
             for algorithm in algorithms {
-                let need = try Self.memoryEstimate(groups: groups, algorithm: algorithm, bytes: sizes.max() ?? 0,
+                let need = try Self.memoryEstimate(groups: groups, algorithm: algorithm, collective: collective, bytes: sizes.max() ?? 0,
                                                    elementSize: type.size, payload: payload, available: available)
                 try MemoryBudget.check(need, for: "predicting \(algorithm.rawValue) on \(machine)", override: "--ignore-memory",
                                        available: available)
@@ -158,8 +170,9 @@ struct SimCommand: ParsableCommand {
         for size in sizes {
             for algorithm in algorithms {
                 for model in models {
-                    let request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
+                    var request = PredictionRequest(machine: machine, groups: groups, algorithm: algorithm, bytes: size, type: type, op: op,
                                                     model: model, payload: payload, trace: trace != nil, threads: threads)
+                    request.collective = collective
                     bar.label = "\(algorithm.rawValue) \(ByteCount.format(size))"
                     let p = try Predictor.run(request, progress: bar.update)
                     bar.clear()
@@ -228,8 +241,8 @@ struct SimCommand: ParsableCommand {
     /// 16x16x16 used 0.3 GB and on 24x24x24 1.2 GB, ring on 16x16x16 2.7 GB), plus three buffers of
     /// `bytes` per rank with `--payload`. Rank 0's schedule gives the steps, built only when the
     /// cost model's count of rounds does not already rule the run out.
-    static func memoryEstimate(groups: [GroupTopology], algorithm: Algorithm, bytes: Int, elementSize: Int, payload: Bool,
-                               available: Int) throws -> Double {
+    static func memoryEstimate(groups: [GroupTopology], algorithm: Algorithm, collective: Collective = .allReduce, bytes: Int,
+                               elementSize: Int, payload: Bool, available: Int) throws -> Double {
         let rounds = CostModel(alpha: 1, beta: 0, gamma: 0)
         var total = 0.0, steps: [GroupTopology: Int] = [:]
         for group in groups {
@@ -238,7 +251,9 @@ struct SimCommand: ParsableCommand {
             let atLeast = ranks * max(1, rounds.estimate(algorithm, topology: group, bytes: bytes)) * 120
             if total + atLeast > Double(available) { return total + atLeast }
             if steps[group] == nil {
-                steps[group] = try algorithm.schedule(topology: group, rank: 0, count: max(1, bytes / elementSize)).stepCount
+                let count = max(1, bytes / elementSize)
+                steps[group] = try algorithm.schedule(collective, topology: group, rank: 0,
+                                                      count: collective == .allReduce ? count : max(1, count / group.size)).stepCount
             }
             total += ranks * (Double(steps[group]!) * 120 + 32768)
         }
@@ -263,7 +278,7 @@ struct SimCommand: ParsableCommand {
     func row(_ p: Prediction) -> Row {
         let r = p.request
         let extremes = p.linkExtremes
-        return Row(algorithm: r.algorithm.rawValue, torus: r.machine.description, bytes: r.bytes, timeS: p.time,
+        return Row(collective: r.collective.rawValue, algorithm: r.algorithm.rawValue, torus: r.machine.description, bytes: r.bytes, timeS: p.time,
                    algbwGbps: p.algbw / 1e9, busbwGbps: p.busbw / 1e9, boundBusbwGbps: p.boundBusbw.map { $0 / 1e9 },
                    boundFraction: p.boundFraction, ranks: r.groups.reduce(0) { $0 + $1.size }, groups: r.groups.count, groupSize: p.groupSize,
                    preset: r.model.name, network: r.model.network.rawValue, mode: r.payload ? "payload" : "timing",
@@ -278,7 +293,8 @@ struct SimCommand: ParsableCommand {
         let request = p.request
         var lines: [String] = []
         let what = r.groups > 1 ? "\(r.groups) groups of \(r.groupSize) ranks at once (job \(job ?? ""))" : "\(r.ranks) ranks"
-        lines.append("torus sim: \(r.algorithm) on \(r.torus), \(what), \(ByteCount.format(r.bytes)) of \(request.type.rawValue) \(request.op.rawValue), "
+        let half = request.collective == .allReduce ? "" : " \(request.collective)"
+        lines.append("torus sim: \(r.algorithm)\(half) on \(r.torus), \(what), \(ByteCount.format(r.bytes)) of \(request.type.rawValue) \(request.op.rawValue), "
                      + (request.payload ? "payload (checked: \(r.wrongElements == 0 ? "correct" : "WRONG"))" : "timing only"))
         lines.append("model: \(request.model)")
         lines.append(String(format: "time %.3f us   algbw %.2f GB/s   busbw %.2f GB/s", r.timeS * 1e6, r.algbwGbps, r.busbwGbps))

@@ -79,6 +79,30 @@ import Testing
         #expect(o["bytes"] as? Int == 1 << 20)
     }
 
+    /// One half alone: half the AllReduce's bytes through every node, so about half its time,
+    /// busbw by nccl-tests' (p−1)/p, the same bound; the bad combinations are refused.
+    @Test func reduceScatterAndAllGatherArePredicted() throws {
+        var times: [String: Double] = [:]
+        for collective in ["all-reduce", "reduce-scatter", "all-gather"] {
+            let r = try TorusExecutable.run(["sim", "--torus", "4x4x4", "--bytes", "64M", "--preset", "ideal", "--collective", collective, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            #expect(o["collective"] as? String == collective)
+            times[collective] = o["time_s"] as? Double ?? 0
+            let algbw = o["algbw_gbps"] as? Double ?? 0, busbw = o["busbw_gbps"] as? Double ?? 0
+            #expect(abs(busbw - algbw * (collective == "all-reduce" ? 2 : 1) * 63 / 64) < 1e-6 * busbw)
+            #expect((o["bound_fraction"] as? Double ?? 0) > 0.85, "\(collective): \(r.stdout)")
+        }
+        for half in ["reduce-scatter", "all-gather"] {
+            let ratio = times[half]! / times["all-reduce"]!
+            #expect(ratio > 0.4 && ratio < 0.6, "\(half) takes \(ratio) of the AllReduce's time")
+        }
+        let refused = try TorusExecutable.run(["sim", "--torus", "3x1x1", "--collective", "all-gather", "-a", "rabenseifner"])
+        #expect(refused.status != 0 && refused.stderr.contains("power-of-two group"), "\(refused.stderr)")
+        let payload = try TorusExecutable.run(["sim", "--torus", "2x2x2", "--collective", "reduce-scatter", "--payload"])
+        #expect(payload.status != 0 && payload.stderr.contains("--payload checks AllReduce results"), "\(payload.stderr)")
+    }
+
     @Test func sweepPrintsARowPerSizeAndCSVAColumnPerKey() throws {
         let r = try TorusExecutable.run(["sim", "--torus", "2x2x2", "-a", "sixring,ring", "--sweep", "1K:8K"])
         #expect(r.status == 0, "\(r.stderr)")

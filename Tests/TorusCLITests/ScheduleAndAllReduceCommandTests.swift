@@ -10,6 +10,18 @@ import Testing
         #expect(r.stdout.contains("share a directed link: 0"))
     }
 
+    @Test func verifyProvesTheHalvesAndRefusesAlgorithmsWithout() throws {
+        for collective in ["reduce-scatter", "all-gather"] {
+            let r = try TorusExecutable.run(["schedule", "verify", "-a", "sixring,ring", "--collective", collective, "--torus", "3x4x2", "--count", "5"])
+            #expect(r.status == 0 && r.stdout.components(separatedBy: "PROVEN").count == 3, "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("24 ranks, 120 elements"))
+        }
+        let show = try TorusExecutable.run(["schedule", "show", "--collective", "all-gather", "--torus", "2x1x1", "--count", "3"])
+        #expect(show.stdout.contains("sixring all-gather rank 0 of 2, 6 elements"), "\(show.stdout)")
+        let refused = try TorusExecutable.run(["schedule", "verify", "-a", "recursive-doubling", "--collective", "reduce-scatter"])
+        #expect(refused.status != 0 && refused.stderr.contains("recursive-doubling has no reduce-scatter"), "\(refused.stderr)")
+    }
+
     @Test func verifyReportsUnevenLinkLoadAsJSON() throws {
         let r = try TorusExecutable.run(["schedule", "verify", "--torus", "3x4x5", "--count", "600", "--json"])
         #expect(r.status == 0)
