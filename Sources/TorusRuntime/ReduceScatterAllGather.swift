@@ -3,13 +3,10 @@ import TorusSchedules
 
 // ReduceScatter (MPI_Reduce_scatter_block) and AllGather (MPI_Allgather): the halves of the
 // algorithms that are a reduce-scatter followed by an all-gather (`ReduceScatterAllGather`),
-// chosen and run under the same rules as AllReduce.
-//
-// The schedule's data buffer holds all p blocks, laid out as the algorithm's `BlockLayout` says,
-// which is not rank order for sixring (six ranges per rank, one per part). A call copies the
-// user's blocks into that layout (a ReduceScatter's input, an AllGather's own block) and the
-// result out of it, one pass over memory; where the layout is rank order (ring) the user's
-// buffers are used as they are.
+// chosen and run under the same rules as AllReduce. Their schedules work on the user's layout
+// (block r at r·c, `BlockLayout.rewrite`): an AllGather runs in the receive buffer itself; a
+// ReduceScatter in a work buffer of p blocks that starts as the input (read as the schedule goes,
+// as an out-of-place AllReduce reads its input), whose block r is then copied out.
 
 extension Communicator {
     /// ReduceScatter: `recvBuffer[i] = op over all ranks of sendBuffer[rank · blockCount + i]`
@@ -128,35 +125,26 @@ extension Communicator {
         } else {
             chosen = options.selection.choose(collective, topology: topology, bytes: p * c * s).0
         }
-        let layout = scratch.layout(chosen, blockCount: c) { chosen.layout(topology: topology, blockCount: c) }
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
             let stalled = StalledCall(call: call, route: "\(chosen.rawValue) \(collective)", arguments: arguments)
             executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
         }
-        func run(data: UnsafeMutableRawPointer, input: UnsafeRawPointer?) throws {
+        func run(data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, result: Range<Int>) throws {
             try executor.run(chosen, collective, count: p * c,
                              build: { try chosen.schedule(collective, topology: topology, rank: rank, count: c) },
-                             data: data, input: input, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
+                             data: data, input: input, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch,
+                             result: result)
         }
-        let work = scratch.workBuffer(bytes: p * c * s)
+        let mine = rank * c ..< (rank + 1) * c
         if collective == .reduceScatter {
-            if layout.isRankOrder {
-                // The executor reads the input as it goes (no copy up front).
-                try run(data: work, input: input)
-            } else {
-                for k in 0..<p { layout.pack(rank: k, from: input + k * c * s, into: work, elementSize: s) }
-                try run(data: work, input: nil)
-            }
-            layout.unpack(rank: rank, from: work, into: recvBuffer, elementSize: s)
-        } else if layout.isRankOrder {
-            let mine = recvBuffer + rank * c * s
-            if input != UnsafeRawPointer(mine) { mine.copyMemory(from: input, byteCount: c * s) }
-            try run(data: recvBuffer, input: nil)
+            let work = scratch.workBuffer(bytes: p * c * s)
+            try run(data: work, input: input, result: mine)
+            recvBuffer.copyMemory(from: work + rank * c * s, byteCount: c * s)
         } else {
-            layout.pack(rank: rank, from: input, into: work, elementSize: s)
-            try run(data: work, input: nil)
-            for k in 0..<p { layout.unpack(rank: k, from: work, into: recvBuffer + k * c * s, elementSize: s) }
+            let block = recvBuffer + rank * c * s
+            if input != UnsafeRawPointer(block) { block.copyMemory(from: input, byteCount: c * s) }
+            try run(data: recvBuffer, input: nil, result: 0 ..< p * c)
         }
     }
 }

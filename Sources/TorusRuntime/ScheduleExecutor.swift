@@ -70,20 +70,23 @@ public struct ScheduleExecutor {
     /// `run(_:…)` does. A call like a recent one (same algorithm, collective, count, element size and options) takes its schedule's tables from
     /// `scratch`'s cache (`RunCache`): nothing is built and nothing allocated. `build` makes the
     /// schedule (this rank's, on this group) when the cache lacks it.
+    /// `result`: the elements of `data` the caller reads afterwards (a ReduceScatter's own block);
+    /// of the others, those the schedule never writes are not copied from `input`.
     public func run(_ algorithm: Algorithm, _ collective: Collective = .allReduce, count: Int, build: () throws -> Schedule,
                     data: UnsafeMutableRawPointer, input: UnsafeRawPointer? = nil, kernel: ReductionKernel, transport: Transport,
-                    engine: ReductionEngine, scratch space: ScratchSpace) throws {
+                    engine: ReductionEngine, scratch space: ScratchSpace, result: Range<Int>? = nil) throws {
         let storage = try space.runs.storage(algorithm, collective, count: count, elementSize: kernel.type.size, rules: options.rules,
                                              build: build)
-        try run(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space)
+        try run(storage, data: data, input: input, kernel: kernel, transport: transport, engine: engine, scratch: space, result: result)
     }
 
     private func run(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, kernel: ReductionKernel,
-                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace) throws {
+                     transport: Transport, engine: ReductionEngine, scratch space: ScratchSpace, result: Range<Int>? = nil) throws {
         guard hasSteps(storage, data: data, input: input, elementSize: kernel.type.size) else { return }
         // Made in place (not returned through an optional: the run's state is large).
         var run = ExecutorRun(storage: storage, data: data, input: input, scratch: space.buffer(bytes: storage.scratchCount * kernel.type.size),
                               options: options, kernel: kernel, transport: transport, engine: engine, observer: observer, onStall: onStall)
+        if let result { run.result = result.lowerBound * kernel.type.size ..< result.upperBound * kernel.type.size }
         defer { run.release() }
         try run.execute()
     }
@@ -183,6 +186,8 @@ private struct ExecutorRun {
     /// The out-of-place input, and the byte ranges of `data` not written yet (still equal to it).
     var input: UnsafeRawPointer?
     var fresh = IntervalSet()
+    /// The bytes of `data` copied from `input` at the end where the schedule never wrote them.
+    var result = 0 ..< Int.max
     /// Issued segments not finished yet, over all streams.
     var unfinished = 0
     /// Transfers in flight, each with its stream and serial.
@@ -307,7 +312,7 @@ private struct ExecutorRun {
             }
             if pollReductions() { progressed = true }
             if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
-                materialize(0, Int.max)
+                materialize(result.lowerBound, result.upperBound)
                 return true
             }
             if try completeTransfers(.poll) { progressed = true }
@@ -328,7 +333,7 @@ private struct ExecutorRun {
             }
             if pollReductions() { progressed = true }
             if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
-                materialize(0, Int.max)
+                materialize(result.lowerBound, result.upperBound)
                 return
             }
             if progressed { continue }

@@ -1,17 +1,20 @@
+import Synchronization
 import TorusCore
 
 /// The collectives the library runs, as MPI names them: MPI_Allreduce, MPI_Reduce_scatter_block,
 /// MPI_Allgather.
 ///
 /// ReduceScatter and AllGather are the two halves of the algorithms that do an AllReduce as a
-/// reduce-scatter followed by an all-gather (`ReduceScatterAllGather`). Their schedules work on a
-/// data buffer of p·c elements (c: the elements of one rank's block). After the reduce-scatter half
-/// rank r holds the reduced values of the ranges `BlockLayout.ranges[r]`; the all-gather half
-/// starts from each rank holding its contribution in those ranges. The layout is the algorithm's:
-/// sixring's six parts leave each rank six ranges, one per part, not the user's block r. The
-/// runtime therefore copies between the user's buffers (blocks in rank order) and the schedule's
-/// buffer through the layout, which every message then finds contiguous — one pass over memory,
-/// skipped where the layout is the blocks in rank order (ring).
+/// reduce-scatter followed by an all-gather (`ReduceScatterAllGather`). An algorithm writes each
+/// half for a buffer of p·c elements (c: the elements of one rank's block) in its own layout: after
+/// its reduce-scatter rank r holds the reduced values of the ranges `BlockLayout.ranges[r]`, which
+/// for sixring are six ranges, one per part, not the user's block r·c ..< (r+1)·c. The schedule
+/// the library runs is that half rewritten to the user's layout (`BlockLayout.rewrite`): every
+/// range a step names is mapped, piece by piece, to where those elements lie in rank order, so a
+/// message over the blocks of several ranks becomes one message per block. No data is copied to
+/// or from a layout of the algorithm's own; messages get smaller and more numerous instead
+/// (sixring's first phase on 4×4×4 sends 16 pieces where the AllReduce sends one), which costs
+/// little where the halves pay, on large buffers.
 public enum Collective: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
     case allReduce = "all-reduce"
     case reduceScatter = "reduce-scatter"
@@ -45,8 +48,8 @@ public enum Collective: String, CaseIterable, Codable, Sendable, CustomStringCon
     }
 }
 
-/// Where each rank's block lies in a reduce-scatter or all-gather schedule's data buffer: rank r's
-/// c elements are `ranges[r]`, in order (their concatenation is the user's block r).
+/// Where each rank's block lies in an algorithm's own layout of a ReduceScatter's or AllGather's
+/// buffer: rank r's c elements are `ranges[r]`, in order (their concatenation is the user's block r).
 public struct BlockLayout: Hashable, Sendable {
     public let blockCount: Int
     public let ranges: [[Range<Int>]]
@@ -56,7 +59,11 @@ public struct BlockLayout: Hashable, Sendable {
         self.ranges = ranges
     }
 
-    /// Rank r's block is elements r·c ..< (r+1)·c: the user's buffer is the schedule's.
+    /// Rank r's block is elements r·c ..< (r+1)·c, the user's layout.
+    public static func rankOrder(ranks: Int, blockCount c: Int) -> BlockLayout {
+        BlockLayout(blockCount: c, ranges: (0..<ranks).map { [$0 * c ..< ($0 + 1) * c] })
+    }
+
     public var isRankOrder: Bool {
         ranges.enumerated().allSatisfy { r, list in
             list.filter { !$0.isEmpty } == (blockCount == 0 ? [] : [r * blockCount ..< (r + 1) * blockCount])
@@ -79,6 +86,67 @@ public struct BlockLayout: Hashable, Sendable {
             }
         }
         return nil
+    }
+
+    /// Streams written for this layout, rewritten for rank order: each data range a step names is
+    /// cut where it crosses from one piece of a block to another, and each cut moved to where the
+    /// piece lies in rank order (adjacent cuts merged). A send and its receive name the same range,
+    /// so both sides cut alike. Scratch regions stay; a receive-and-reduce's scratch is cut with
+    /// its target.
+    public func rewrite(_ streams: [Stream]) -> [Stream] {
+        if isRankOrder { return streams }
+        // (start here, length, start in rank order), sorted by start here.
+        var pieces: [(from: Int, count: Int, to: Int)] = []
+        for (r, list) in ranges.enumerated() {
+            var at = r * blockCount
+            for range in list where !range.isEmpty {
+                pieces.append((range.lowerBound, range.count, at))
+                at += range.count
+            }
+        }
+        pieces.sort { $0.from < $1.from }
+        let starts = pieces.map(\.from)
+        /// (offset into the region, count, offset in rank order) of each cut of a data range.
+        func cuts(_ region: Region) -> [(Int, Int, Int)] {
+            guard region.buffer == .data, region.count > 0 else { return [(0, region.count, region.offset)] }
+            var lo = 0, hi = starts.count
+            while lo + 1 < hi {   // the last piece starting at or before the region
+                let mid = (lo + hi) / 2
+                if starts[mid] <= region.offset { lo = mid } else { hi = mid }
+            }
+            var out: [(Int, Int, Int)] = []
+            var e = region.offset, i = lo
+            while e < region.end {
+                let piece = pieces[i], n = Swift.min(region.end, piece.from + piece.count) - e
+                let to = piece.to + (e - piece.from)
+                if let last = out.last, last.2 + last.1 == to { out[out.count - 1].1 += n } else { out.append((e - region.offset, n, to)) }
+                e += n
+                i += 1
+            }
+            return out
+        }
+        func moved(_ region: Region, _ cut: (Int, Int, Int)) -> Region {
+            region.buffer == .data ? Region(.data, cut.2, cut.1) : region.slice(cut.0, cut.1)
+        }
+        return streams.map { stream in
+            var steps: [Step] = []
+            for step in stream.steps {
+                switch step {
+                case let .send(peer, r): steps += cuts(r).map { .send(peer: peer, region: moved(r, $0)) }
+                case let .recv(peer, r): steps += cuts(r).map { .recv(peer: peer, region: moved(r, $0)) }
+                case let .recvReduce(peer, scratch, target):
+                    steps += cuts(target).map { .recvReduce(peer: peer, scratch: scratch.slice($0.0, $0.1), target: moved(target, $0)) }
+                case let .reduce(source, target):
+                    // One of the two is scratch in every algorithm with halves: cut by the data one.
+                    let data = source.buffer == .data ? source : target
+                    steps += cuts(data).map { .reduce(source: moved(source, $0), target: moved(target, $0)) }
+                case let .copy(source, target):
+                    let data = source.buffer == .data ? source : target
+                    steps += cuts(data).map { .copy(source: moved(source, $0), target: moved(target, $0)) }
+                }
+            }
+            return Stream(label: stream.label, steps: steps)
+        }
     }
 }
 
@@ -110,18 +178,26 @@ extension Algorithm {
         return halves.halvesUnavailable(topology: topology)
     }
 
-    /// The layout of the blocks in `collective`'s data buffer (rank order for an AllReduce, where
-    /// it does not matter).
-    public func layout(topology: GroupTopology, blockCount: Int) -> BlockLayout {
+    /// The layout in which the algorithm writes its halves (`BlockLayout`), made once per group
+    /// and block size (a few are kept: building it walks every rank's blocks).
+    func ownLayout(topology: GroupTopology, blockCount: Int) -> BlockLayout {
         guard let halves = implementation as? any ReduceScatterAllGather.Type else {
-            return BlockLayout(blockCount: blockCount, ranges: (0..<topology.size).map { [$0 * blockCount ..< ($0 + 1) * blockCount] })
+            return .rankOrder(ranks: topology.size, blockCount: blockCount)
         }
-        return BlockLayout(blockCount: blockCount,
-                           ranges: (0..<topology.size).map { halves.blockRanges(topology: topology, rank: $0, blockCount: blockCount) })
+        let key = LayoutKey(algorithm: self, topology: topology, blockCount: blockCount)
+        if let known = layoutCache.withLock({ $0[key] }) { return known }
+        let layout = BlockLayout(blockCount: blockCount,
+                                 ranges: (0..<topology.size).map { halves.blockRanges(topology: topology, rank: $0, blockCount: blockCount) })
+        layoutCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = layout
+        }
+        return layout
     }
 
     /// The schedule of `rank` for `collective`: for an AllReduce of `count` elements, for a
-    /// ReduceScatter or AllGather of blocks of `count` elements (a data buffer of p·count).
+    /// ReduceScatter or AllGather of blocks of `count` elements (a data buffer of p·count, block r
+    /// at r·count).
     public func schedule(_ collective: Collective, topology: GroupTopology, rank: Int, count: Int) throws -> Schedule {
         guard collective != .allReduce else { return try schedule(topology: topology, rank: rank, count: count) }
         if let why = unavailable(collective, topology: topology) {
@@ -136,6 +212,14 @@ extension Algorithm {
         let halves = implementation as! any ReduceScatterAllGather.Type
         let (streams, scratch) = halves.halfStreams(collective, topology: topology, rank: rank, blockCount: count)
         return Schedule(algorithm: self, collective: collective, rank: rank, size: topology.size, count: topology.size * count,
-                        scratchCount: scratch, streams: streams)
+                        scratchCount: scratch, streams: ownLayout(topology: topology, blockCount: count).rewrite(streams))
     }
 }
+
+private struct LayoutKey: Hashable {
+    var algorithm: Algorithm
+    var topology: GroupTopology
+    var blockCount: Int
+}
+
+private let layoutCache = Mutex<[LayoutKey: BlockLayout]>([:])

@@ -86,12 +86,12 @@ public enum ScheduleVerifier {
                                       problems: ["too large to verify symbolically: " + why], messages: 0, elementsSent: 0)
         }
         let schedules = try (0..<topology.size).map { try algorithm.schedule(collective, topology: topology, rank: $0, count: count) }
-        let layout = collective == .allReduce ? nil : algorithm.layout(topology: topology, blockCount: count)
-        return verify(schedules, topology: topology, layout: layout)
+        return verify(schedules, topology: topology)
     }
 
-    /// Proves the schedules of every rank; a ReduceScatter's or AllGather's need the layout of
-    /// their blocks, which must split the buffer into p blocks of c.
+    /// Proves the schedules of every rank. A ReduceScatter's or AllGather's blocks lie in rank
+    /// order unless `layout` says where (streams in an algorithm's own layout, before
+    /// `BlockLayout.rewrite`); it must split the buffer into p blocks of c.
     public static func verify(_ schedules: [Schedule], topology: GroupTopology, layout: BlockLayout? = nil) -> VerificationReport {
         var run = SymbolicRun(schedules: schedules, topology: topology, layout: layout)
         return run.execute()
@@ -126,8 +126,9 @@ private struct SymbolicRun {
     init(schedules: [Schedule], topology: GroupTopology, layout: BlockLayout?) {
         self.schedules = schedules
         self.topology = topology
-        self.layout = layout
         collective = schedules.first?.collective ?? .allReduce
+        let ranks = schedules.count, elements = schedules.first?.count ?? 0
+        self.layout = layout ?? (collective == .allReduce || ranks == 0 ? nil : .rankOrder(ranks: ranks, blockCount: elements / ranks))
         p = schedules.count
         count = schedules.first?.count ?? 0
         words = (p + 63) / 64
@@ -156,7 +157,7 @@ private struct SymbolicRun {
             if let layout, layout.ranges.count == p, layout.blockCount * p == count {
                 if let why = layout.problem { problems.append("the block layout is wrong: \(why)") }
             } else {
-                problems.append("a \(collective) needs the layout of \(p) blocks of \(count / max(1, p)) elements")
+                problems.append("the block layout does not split \(count) elements into \(p) blocks")
             }
         }
         guard problems.isEmpty else { report.problems = problems; return report }

@@ -4,8 +4,8 @@ import TorusCore
 @testable import TorusSchedules
 
 /// ReduceScatter and AllGather: the halves of sixring, ring and Rabenseifner are proven on their
-/// own, their block layouts split the buffer into p blocks of c, and the verifier catches a wrong
-/// layout or a wrong half.
+/// own, in the algorithm's layout and rewritten to rank order; the layouts split the buffer into p
+/// blocks of c; the verifier catches a wrong layout or a wrong half.
 @Suite struct CollectiveHalvesTests {
     static let halves: [Algorithm] = [.sixRing, .ring, .rabenseifner]
     static let cases: [(Algorithm, String)] = halves.flatMap { a in
@@ -49,6 +49,11 @@ import TorusCore
                     }
                     let report = ScheduleVerifier.verify(schedules, topology: topology, layout: layout)
                     #expect(report.proven, "\(shape) \(plan.parts.count) parts \(collective) c=\(c):\n\(report)")
+                    // Rewritten to rank order, as the library runs it.
+                    let rewritten = schedules.map { var s = $0; s.streams = layout.rewrite(s.streams); return s }
+                    let inRankOrder = ScheduleVerifier.verify(rewritten, topology: topology)
+                    #expect(inRankOrder.proven, "\(shape) \(plan.parts.count) parts \(collective) c=\(c) in rank order:\n\(inRankOrder)")
+                    #expect(inRankOrder.elementsSent == report.elementsSent && inRankOrder.messages >= report.messages)
                 }
             }
         }
@@ -56,34 +61,54 @@ import TorusCore
 
     @Test func layouts() throws {
         let cube = GroupTopology.box(try TorusShape(parsing: "2x2x2"))
-        let ring = Algorithm.ring.layout(topology: cube, blockCount: 10)
+        let ring = Algorithm.ring.ownLayout(topology: cube, blockCount: 10)
         #expect(ring.isRankOrder && ring.problem == nil)
-        let six = Algorithm.sixRing.layout(topology: cube, blockCount: 12)
+        let six = Algorithm.sixRing.ownLayout(topology: cube, blockCount: 12)
         #expect(!six.isRankOrder && six.problem == nil)
         #expect(six.ranges.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 2 } })
         // Rabenseifner's blocks go by the bits of the rank reversed.
-        let rab = Algorithm.rabenseifner.layout(topology: cube, blockCount: 1)
+        let rab = Algorithm.rabenseifner.ownLayout(topology: cube, blockCount: 1)
         #expect(rab.ranges.map { $0[0].lowerBound } == [0, 4, 2, 6, 1, 5, 3, 7])
         #expect(BlockLayout(blockCount: 2, ranges: [[0..<2], [1..<3]]).problem?.contains("ranks 0 and 1") == true)
         #expect(BlockLayout(blockCount: 2, ranges: [[0..<2], [2..<3]]).problem?.contains("not its block's 2") == true)
+        // The rewrite moves each range piece by piece, in order: in Rabenseifner's layout [2, 4) is
+        // rank 2's block (the user's [4, 6)) and [4, 6) rank 1's (the user's [2, 4)).
+        let two = Algorithm.rabenseifner.ownLayout(topology: .box(try TorusShape(parsing: "4x1x1")), blockCount: 2)
+        #expect(two.ranges == [[0..<2], [4..<6], [2..<4], [6..<8]])
+        let rewritten = two.rewrite([Stream(label: "t", steps: [.send(peer: 1, region: .data(2..<6)), .recv(peer: 1, region: .data(0..<4)),
+                                                                .recvReduce(peer: 1, scratch: .scratch(0, 3), target: .data(3..<6))])])
+        #expect(rewritten[0].steps == [.send(peer: 1, region: .data(4..<6)), .send(peer: 1, region: .data(2..<4)),
+                                       .recv(peer: 1, region: .data(0..<2)), .recv(peer: 1, region: .data(4..<6)),
+                                       .recvReduce(peer: 1, scratch: .scratch(0, 1), target: .data(5..<6)),
+                                       .recvReduce(peer: 1, scratch: .scratch(1, 2), target: .data(2..<4))])
+        // Pieces adjacent in both layouts merge.
+        let merged = BlockLayout(blockCount: 2, ranges: [[2..<4], [0..<2]]).rewrite([Stream(label: "t", steps: [.send(peer: 1, region: .data(0..<4))])])
+        #expect(merged[0].steps == [.send(peer: 1, region: .data(2..<4)), .send(peer: 1, region: .data(0..<2))])
+        let whole = BlockLayout(blockCount: 1, ranges: [[0..<1], [1..<2], [3..<4], [2..<3]]).rewrite([Stream(label: "t", steps: [.send(peer: 1, region: .data(0..<2))])])
+        #expect(whole[0].steps == [.send(peer: 1, region: .data(0..<2))])
     }
 
     @Test func theVerifierCatchesAWrongLayoutOrHalf() throws {
         let topology = GroupTopology.box(try TorusShape(parsing: "2x2x1"))
         for collective in [Collective.reduceScatter, .allGather] {
             let schedules = try (0..<4).map { try Algorithm.sixRing.schedule(collective, topology: topology, rank: $0, count: 6) }
-            var layout = Algorithm.sixRing.layout(topology: topology, blockCount: 6)
-            #expect(ScheduleVerifier.verify(schedules, topology: topology, layout: layout).proven)
+            #expect(ScheduleVerifier.verify(schedules, topology: topology).proven)
             // Ranks 0 and 1 swapped: each would read the other's block.
-            layout = BlockLayout(blockCount: 6, ranges: [layout.ranges[1], layout.ranges[0]] + layout.ranges[2...])
-            let report = ScheduleVerifier.verify(schedules, topology: topology, layout: layout)
-            #expect(!report.proven, "\(collective)")
-            #expect(!ScheduleVerifier.verify(schedules, topology: topology).proven, "\(collective) without a layout")
+            let swapped = BlockLayout(blockCount: 6, ranges: [[6..<12], [0..<6], [12..<18], [18..<24]])
+            #expect(!ScheduleVerifier.verify(schedules, topology: topology, layout: swapped).proven, "\(collective)")
+            // The streams before the rewrite are not in rank order.
+            let own = try (0..<4).map { rank -> Schedule in
+                var s = try Algorithm.sixRing.schedule(collective, topology: topology, rank: rank, count: 6)
+                s.streams = SixRingAllReduce.halfStreams(collective, topology: topology, rank: rank, blockCount: 6).streams
+                return s
+            }
+            #expect(!ScheduleVerifier.verify(own, topology: topology).proven, "\(collective) before the rewrite")
+            #expect(ScheduleVerifier.verify(own, topology: topology, layout: Algorithm.sixRing.ownLayout(topology: topology, blockCount: 6)).proven)
         }
         // An all-gather's schedules are not a reduce-scatter.
         var gathers = try (0..<4).map { try Algorithm.ring.schedule(.allGather, topology: topology, rank: $0, count: 3) }
         for i in gathers.indices { gathers[i].collective = .reduceScatter }
-        let report = ScheduleVerifier.verify(gathers, topology: topology, layout: Algorithm.ring.layout(topology: topology, blockCount: 3))
+        let report = ScheduleVerifier.verify(gathers, topology: topology)
         #expect(!report.proven && report.problems.joined().contains("contributions"))
     }
 
