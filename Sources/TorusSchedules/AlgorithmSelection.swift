@@ -47,12 +47,10 @@ public struct AlgorithmSelection: Sendable {
 
     /// The cheapest candidate, and an explanation listing every estimate. For a ReduceScatter or
     /// AllGather (`bytes`: the whole buffer, p blocks) the candidates are those that run the half
-    /// on the group, each estimated at half its AllReduce (one of its two halves); ring runs any
-    /// group when no candidate can.
+    /// on the group (`CostModel.estimate(_:_:…)`); ring runs any group when no candidate can.
     public func choose(_ collective: Collective = .allReduce, topology: GroupTopology, bytes: Int) -> (Algorithm, String) {
         let able = candidates.filter { $0.unavailable(collective, topology: topology) == nil }
-        let factor = collective == .allReduce ? 1.0 : 0.5
-        let estimates = (able.isEmpty ? [.ring] : able).map { ($0, factor * model.estimate($0, topology: topology, bytes: bytes)) }
+        let estimates = (able.isEmpty ? [.ring] : able).map { ($0, model.estimate($0, collective, topology: topology, bytes: bytes)) }
         let best = estimates.min { $0.1 < $1.1 }!.0
         let list = estimates.sorted { $0.1 < $1.1 }
             .map { String(format: "%@ %.1f us", $0.0.rawValue, $0.1 * 1e6) }.joined(separator: ", ")

@@ -160,10 +160,30 @@ public protocol ReduceScatterAllGather: AllReduceAlgorithm {
     static func halfStreams(_ half: Collective, topology: GroupTopology, rank: Int, blockCount: Int) -> (streams: [Stream], scratch: Int)
     /// The ranges of the data buffer where `rank`'s block lies (`BlockLayout`).
     static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int) -> [Range<Int>]
+    /// Messages a rank sends in one half once rewritten to rank order, as α steps for the cost model.
+    static func halfSteps(topology: GroupTopology) -> Double
+}
+
+extension CostModel {
+    /// Estimated seconds for a ReduceScatter or AllGather of a buffer of `bytes` (p blocks) with
+    /// `algorithm`'s half: its messages (`halfSteps`), half its AllReduce's link time, and for a
+    /// ReduceScatter all of its reductions (an AllGather reduces nothing).
+    public func estimate(_ algorithm: Algorithm, _ collective: Collective, topology: GroupTopology, bytes: Int) -> Double {
+        guard collective != .allReduce else { return estimate(algorithm, topology: topology, bytes: bytes) }
+        guard topology.size > 1, let halves = algorithm.implementation as? any ReduceScatterAllGather.Type else { return 0 }
+        let links = CostModel(alpha: 0, beta: beta, gamma: 0).estimate(algorithm, topology: topology, bytes: bytes)
+        let reductions = CostModel(alpha: 0, beta: 0, gamma: gamma).estimate(algorithm, topology: topology, bytes: bytes)
+        return alpha * halves.halfSteps(topology: topology) + 0.5 * links + (collective == .reduceScatter ? reductions : 0)
+    }
 }
 
 extension ReduceScatterAllGather {
     public static func halvesUnavailable(topology: GroupTopology) -> String? { nil }
+
+    /// Message steps of one half in rank order, for the cost model: half the AllReduce's.
+    public static func halfSteps(topology: GroupTopology) -> Double {
+        0.5 * estimate(CostModel(alpha: 1, beta: 0, gamma: 0), topology: topology, bytes: 1)
+    }
 }
 
 extension Algorithm {
@@ -172,7 +192,7 @@ extension Algorithm {
         guard collective != .allReduce else { return nil }
         guard let halves = implementation as? any ReduceScatterAllGather.Type else {
             let able = Algorithm.allCases.filter { $0.implementation is any ReduceScatterAllGather.Type }.map(\.rawValue)
-            return "\(rawValue) has no \(collective) (it is not a reduce-scatter followed by an all-gather); use one of "
+            return "\(rawValue) has no \(collective) (the library runs the halves of \(able.joined(separator: ", ")) alone); use one of "
                 + able.joined(separator: ", ")
         }
         return halves.halvesUnavailable(topology: topology)

@@ -112,6 +112,26 @@ import TorusCore
         #expect(!report.proven && report.problems.joined().contains("contributions"))
     }
 
+    /// Selection counts the messages of the rewritten halves: sixring's pieces are many and small
+    /// on a small buffer, so it wins only where the bytes on its six links pay for them.
+    @Test func selectionWeighsTheHalvesMessages() throws {
+        let cube = GroupTopology.box(try TorusShape(parsing: "4x4x4"))
+        let sixSteps: Double = 6 * 63   // 3 steps of 16 ranges, 3 of 4, 3 of 1, per part
+        #expect(SixRingAllReduce.halfSteps(topology: cube) == sixSteps)
+        #expect(RingAllReduce.halfSteps(topology: cube) == 63)
+        let selection = AlgorithmSelection()
+        for collective in [Collective.reduceScatter, .allGather] {
+            #expect(selection.choose(collective, topology: cube, bytes: 64 << 10).0 != .sixRing)
+            #expect(selection.choose(collective, topology: cube, bytes: 256 << 20).0 == .sixRing)
+            let (chosen, why) = selection.choose(collective, topology: .box(try TorusShape(parsing: "3x1x1")), bytes: 1 << 20)
+            #expect(chosen != .rabenseifner && !why.contains("rabenseifner"), "\(why)")
+        }
+        // A ReduceScatter reduces what an AllReduce does; an AllGather nothing.
+        let m = CostModel(alpha: 0, beta: 0, gamma: 1e-9)
+        #expect(m.estimate(.ring, .reduceScatter, topology: cube, bytes: 1 << 20) == m.estimate(.ring, topology: cube, bytes: 1 << 20))
+        #expect(m.estimate(.ring, .allGather, topology: cube, bytes: 1 << 20) == 0)
+    }
+
     @Test func algorithmsWithoutHalvesSaySo() throws {
         let topology = GroupTopology.box(try TorusShape(parsing: "2x2x1"))
         let why = Algorithm.recursiveDoubling.unavailable(.reduceScatter, topology: topology)

@@ -173,6 +173,18 @@ extension SixRingAllReduce: ReduceScatterAllGather {
                        collective: half)
     }
 
+    /// In rank order a piece of a phase holds one range per rank whose block it covers: along the
+    /// k-th axis of a part's order, n_k − 1 steps of p / (n_1⋯n_k) ranges each; six parts.
+    public static func halfSteps(topology: GroupTopology) -> Double {
+        let axes = topology.grid.dims.filter { $0 > 1 }
+        var covered = Double(topology.size), steps = 0.0
+        for n in axes {
+            covered /= Double(n)
+            steps += Double(n - 1) * max(1, covered)
+        }
+        return Double(SixRingPlan.partCount) * steps
+    }
+
     public static func blockRanges(topology: GroupTopology, rank: Int, blockCount: Int) -> [Range<Int>] {
         blockRanges(topology: topology, rank: rank, blockCount: blockCount,
                     plan: SixRingPlan.of(dims: topology.grid.dims, count: topology.size * blockCount))
