@@ -204,6 +204,10 @@ expect "mpi_f08 MPI_Allgather taken by the library" "torus: all-gather 1200036 b
 
 # mpi4py: the same loss curve plain and preloaded (to float tolerance), bit-identical across two preloaded runs.
 if $python -c "import mpi4py, numpy" 2>/dev/null; then
+    run "mpi4py Reduce_scatter_block and Allgather preloaded, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1 \
+        -x TORUS_VERBOSE=2 $python Tests/DropIn/check_halves.py
+    grep -q "torus: reduce-scatter 600012 bytes" "$out/log" && grep -q "torus: all-gather 1200024 bytes" "$out/log" \
+        && pass "mpi4py Reduce_scatter_block and Allgather taken by the library" || fail "mpi4py Reduce_scatter_block and Allgather taken by the library"
     run "mpi4py training plain, np=4" "${mpirun[@]}" -np 4 $python Examples/python/train_mlp.py
     grep "loss curve" "$out/log" > "$out/py.plain"
     for i in 1 2; do
