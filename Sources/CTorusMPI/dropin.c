@@ -55,7 +55,7 @@ static type_entry types[MAX_TYPES];
 static int type_count;
 static MPI_Op ops[TORUS_OP_CODES];
 
-int64_t min_bytes;
+int64_t min_bytes, reduce_scatter_min_bytes;
 int32_t pass_through;
 int32_t verbose;
 /* TORUS_CHECK=1: the ranks agree on every call's arguments before it goes anywhere. */
@@ -180,7 +180,7 @@ static void stop(const char *message) {
 static void configure(void) {
     char message[2048];
     uint16_t takes[TORUS_TYPE_CODES] = {0};
-    if (torus_swift_configure(&min_bytes, &pass_through, &verbose, takes, message, sizeof message) != 0) {
+    if (torus_swift_configure(&min_bytes, &reduce_scatter_min_bytes, &pass_through, &verbose, takes, message, sizeof message) != 0) {
         stop(message);
         return;
     }

@@ -6,8 +6,9 @@
  *   - a predefined type of the table; for a reduce-scatter an op the library takes for it (as
  *     MPI_Allreduce); for an all-gather, sendcount == recvcount and sendtype == recvtype (or
  *     MPI_IN_PLACE);
- *   - count > 0, and the whole buffer (p blocks) at least TORUS_MIN_BYTES; distinct,
- *     non-overlapping buffers;
+ *   - count > 0, and the whole buffer (p blocks) at least TORUS_MIN_BYTES (unset: 16 MiB for an
+ *     all-gather as for MPI_Allreduce, 1 MiB for a reduce-scatter, whose MPI call is slower);
+ *     distinct, non-overlapping buffers;
  *   - an intracommunicator of two or more ranks.
  * Everything else goes to PMPI_Reduce_scatter_block or PMPI_Allgather unchanged. TORUS_CHECK and
  * TORUS_NAN_CHECK apply as to MPI_Allreduce.
@@ -52,7 +53,7 @@ static const char *refusal(const half_call *c, const type_entry **t, int *o, int
     if (PMPI_Comm_test_inter(c->comm, &inter) != MPI_SUCCESS || inter || PMPI_Comm_size(c->comm, size) != MPI_SUCCESS || *size < 2)
         return "not an intracommunicator of two or more ranks";
     int64_t block = (int64_t)c->count * (*t)->size, total = block * *size;
-    if (total < min_bytes) return "below TORUS_MIN_BYTES";
+    if (total < (c->half == REDUCE_SCATTER ? reduce_scatter_min_bytes : min_bytes)) return "below TORUS_MIN_BYTES";
     return NULL;
 }
 

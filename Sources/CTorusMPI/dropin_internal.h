@@ -26,7 +26,7 @@ typedef struct torus_state {
 } torus_state;
 
 /* Settings, written once (ensure_configured) and read by every call after. */
-extern int64_t min_bytes;
+extern int64_t min_bytes, reduce_scatter_min_bytes;
 extern int32_t pass_through;
 extern int32_t verbose;
 extern int check_calls;

@@ -13,12 +13,12 @@
 
 /*
  * Reads and checks the TORUS_* environment and the placement of the world ranks (MPI is
- * initialised). On success returns 0 and fills: the smallest call in bytes the library takes,
- * whether it passes every call through (TORUS_ALGORITHM=mpi), the verbosity, and per element type
+ * initialised). On success returns 0 and fills: the smallest call in bytes the library takes
+ * (AllReduce and AllGather, then ReduceScatter), whether it passes every call through (TORUS_ALGORITHM=mpi), the verbosity, and per element type
  * a bit mask (1 << op code) of the ops whose answer the library gives exactly as MPI would.
  * On failure returns non-zero with a message naming the variable and the fix.
  */
-int torus_swift_configure(int64_t *min_bytes, int32_t *pass_through, int32_t *verbose, uint16_t *takes,
+int torus_swift_configure(int64_t *min_bytes, int64_t *reduce_scatter_min_bytes, int32_t *pass_through, int32_t *verbose, uint16_t *takes,
                           char *message, int32_t length);
 
 /* TORUS_CHECK: the records of `size` ranks (5 int64 each: count, type code or -1, op code or -1,

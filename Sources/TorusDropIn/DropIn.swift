@@ -45,6 +45,9 @@ final class DropInState {
 public struct DropInSettings: Equatable, Sendable {
     /// Calls of fewer bytes go to PMPI_Allreduce without entering Swift.
     public var minBytes: Int
+    /// The same for MPI_Reduce_scatter_block (`MPICommunicator.defaultReduceScatterLibraryBelowBytes`
+    /// unless set); MPI_Allgather uses `minBytes`.
+    public var reduceScatterMinBytes: Int
     /// `TORUS_ALGORITHM=mpi`: every call goes to PMPI_Allreduce.
     public var passThrough: Bool
 
@@ -55,10 +58,13 @@ public struct DropInSettings: Equatable, Sendable {
         passThrough = environment.route == .library
         if let bytes = environment.minBytes {
             minBytes = bytes
+            reduceScatterMinBytes = bytes
         } else if case .schedule = environment.route {
             minBytes = 0
+            reduceScatterMinBytes = 0
         } else {
             minBytes = MPICommunicator.defaultLibraryBelowBytes
+            reduceScatterMinBytes = MPICommunicator.defaultReduceScatterLibraryBelowBytes
         }
     }
 
@@ -87,7 +93,8 @@ func message(of error: Error) -> String {
 }
 
 @_cdecl("torus_swift_configure")
-func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ passThrough: UnsafeMutablePointer<Int32>,
+func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatterMinBytes: UnsafeMutablePointer<Int64>,
+                         _ passThrough: UnsafeMutablePointer<Int32>,
                          _ verbose: UnsafeMutablePointer<Int32>, _ takes: UnsafeMutablePointer<UInt16>,
                          _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
     do {
@@ -96,6 +103,7 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ passThrough:
         _ = try MPIEnvironment.placement()
         let settings = DropInSettings(environment)
         minBytes.pointee = Int64(settings.minBytes)
+        reduceScatterMinBytes.pointee = Int64(settings.reduceScatterMinBytes)
         passThrough.pointee = settings.passThrough ? 1 : 0
         verbose.pointee = Int32(environment.verbose)
         for (t, type) in ElementType.allCases.enumerated() {

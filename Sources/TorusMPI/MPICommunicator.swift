@@ -18,6 +18,10 @@ public final class MPICommunicator: Communicator, RecordGathering {
     /// this project's 2-core machine (README, "Choosing the algorithm"): with 2, 4 and 8 ranks
     /// sixring overtakes Open MPI's AllReduce between 4 and 16 MiB. `TORUS_MIN_BYTES` overrides it.
     public static let defaultLibraryBelowBytes = 16 << 20
+    /// The same for ReduceScatter (`PMPI_Reduce_scatter_block`): Open MPI 4.1's is slower than ring
+    /// and Rabenseifner from 1 MiB on here (4–7× at 1 MiB with 2 and 4 ranks, README "ReduceScatter
+    /// and AllGather on MPI") and faster below 256 KiB. AllGather keeps `defaultLibraryBelowBytes`.
+    public static let defaultReduceScatterLibraryBelowBytes = 1 << 20
 
     public let handle: MPI_Comm
     public let rank: Int
@@ -80,6 +84,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
+        options.reduceScatterLibraryBelowBytes = environment.minBytes ?? MPICommunicator.defaultReduceScatterLibraryBelowBytes
         options.check = environment.check
         options.nanCheck = environment.nanCheck
         options.executor.stallSeconds = environment.stallSeconds

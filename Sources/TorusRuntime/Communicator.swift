@@ -9,6 +9,9 @@ public struct CollectiveOptions: Sendable {
     /// Calls smaller than this many bytes go to the backend's own library AllReduce when it has
     /// one for the type and op (MPI has none for 16-bit floats), else to `smallAlgorithm`.
     public var libraryBelowBytes: Int
+    /// The same for ReduceScatter (whose library call may be slower than AllReduce's); AllGather
+    /// uses `libraryBelowBytes`.
+    public var reduceScatterLibraryBelowBytes: Int
     public var smallAlgorithm: Algorithm
     /// The algorithm above the threshold; nil lets the cost model choose.
     public var largeAlgorithm: Algorithm?
@@ -27,6 +30,7 @@ public struct CollectiveOptions: Sendable {
                 executor: ExecutorOptions = ExecutorOptions(), verbose: Int = 0) {
         self.route = route
         self.libraryBelowBytes = libraryBelowBytes
+        reduceScatterLibraryBelowBytes = libraryBelowBytes
         self.smallAlgorithm = smallAlgorithm
         self.largeAlgorithm = largeAlgorithm
         self.selection = selection

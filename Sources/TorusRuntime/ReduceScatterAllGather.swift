@@ -90,9 +90,10 @@ extension Communicator {
             note = "TORUS_ALGORITHM=\(a) cannot: \(why); "
         case nil: break
         }
-        if bytes < options.libraryBelowBytes { return (.library, note + "below the \(options.libraryBelowBytes)-byte threshold") }
+        let threshold = collective == .reduceScatter ? options.reduceScatterLibraryBelowBytes : options.libraryBelowBytes
+        if bytes < threshold { return (.library, note + "below the \(threshold)-byte threshold") }
         if let a = options.largeAlgorithm, a.unavailable(collective, topology: topology) == nil {
-            return (.schedule(a), note + "at or above the \(options.libraryBelowBytes)-byte threshold")
+            return (.schedule(a), note + "at or above the \(threshold)-byte threshold")
         }
         let (a, reason) = options.selection.choose(collective, topology: topology, bytes: bytes)
         return (.schedule(a), note + reason)

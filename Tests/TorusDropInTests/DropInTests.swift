@@ -13,6 +13,9 @@ import TorusRuntime
         let defaults = DropInSettings(try TorusEnvironment.read([:]))
         #expect(defaults.minBytes == MPICommunicator.defaultLibraryBelowBytes && !defaults.passThrough)
         #expect(DropInSettings(try TorusEnvironment.read(["TORUS_MIN_BYTES": "1M"])).minBytes == 1 << 20)
+        #expect(DropInSettings(try TorusEnvironment.read(["TORUS_MIN_BYTES": "64M"])).reduceScatterMinBytes == 64 << 20)
+        let forced = DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "ring"]))
+        #expect(defaults.reduceScatterMinBytes == 1 << 20 && forced.reduceScatterMinBytes == 0)
         // A named algorithm takes every size unless a threshold is given too.
         #expect(DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "ring"])).minBytes == 0)
         #expect(DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "ring", "TORUS_MIN_BYTES": "64K"])).minBytes == 64 << 10)

@@ -118,6 +118,14 @@ import TorusRuntime
                 failures.add("rank \(r): \(route) \(why)")
             }
             comm.options.route = nil
+            // A ReduceScatter has a threshold of its own; an AllGather uses the AllReduce's.
+            comm.options.libraryBelowBytes = 16 << 20
+            comm.options.reduceScatterLibraryBelowBytes = 1 << 20
+            let rs = try comm.explainRoute(.reduceScatter, blockCount: (2 << 20) / 4 / p, type: .float32)
+            let ag = try comm.explainRoute(.allGather, blockCount: (2 << 20) / 4 / p, type: .float32)
+            if rs.0 == .library || ag.0 != .library || !ag.1.contains("below the 16777216-byte threshold") {
+                failures.add("rank \(r): thresholds: \(rs) \(ag)")
+            }
         }
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
