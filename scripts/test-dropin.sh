@@ -71,6 +71,9 @@ run "reduce-scatter and all-gather through the C API, np=3" "${mpirun[@]}" -np 3
 expect "C API: torus_reduce_scatter_block and torus_allgather taken" "the library took 72 calls"
 run_failing "TORUS_CHECK=1, a reduce-scatter count differs" "called ReduceScatter with different arguments (this is rank 0): count: ranks 0-2 passed 100000; rank 3 passed 100001" \
     "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_CHECK=1 -x TORUS_MIN_BYTES=1M "$out/check_halves" mismatch
+run "TORUS_NAN_CHECK=1 on MPI_Reduce_scatter_block, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_NAN_CHECK=1 -x TORUS_MIN_BYTES=1 "$out/check_halves" nan
+expect "TORUS_NAN_CHECK: a reduce-scatter's input reported" "rank 1, MPI_Reduce_scatter_block call 1: the input has"
+expect "TORUS_NAN_CHECK: a reduce-scatter's result reported" "rank 0, MPI_Reduce_scatter_block call 1: the result has"
 
 # The C API, linked through pkg-config, no preload.
 for np in 1 2 3; do

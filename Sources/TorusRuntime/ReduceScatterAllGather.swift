@@ -113,10 +113,18 @@ extension Communicator {
         let inPlace = sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer)
         let arguments = CallArguments(count: c, type: type, op: kernel.op, route: route, inPlace: inPlace)
         if options.check { try checkAgreement(arguments, function: collective == .reduceScatter ? "ReduceScatter" : "AllGather") }
-        if case .library = route, try libraryHalf(collective, sendBuffer, recvBuffer, blockCount: c, type: type, op: kernel.op) { return }
         // This rank's own block: a ReduceScatter's input (p blocks), an AllGather's contribution.
         let input: UnsafeRawPointer = sendBuffer ?? UnsafeRawPointer(collective == .allGather ? recvBuffer + rank * c * s : recvBuffer)
+        let (inputCount, resultCount) = collective == .reduceScatter ? (p * c, c) : (c, p * c)
+        if options.nanCheck { reportNonFinite(input, count: inputCount, type: type, call: call, what: "input") }
+        var done = false
+        defer { if done && options.nanCheck { reportNonFinite(recvBuffer, count: resultCount, type: type, call: call, what: "result") } }
+        if case .library = route, try libraryHalf(collective, sendBuffer, recvBuffer, blockCount: c, type: type, op: kernel.op) {
+            done = true
+            return
+        }
         guard p > 1 else {
+            done = true
             if input != UnsafeRawPointer(recvBuffer) { recvBuffer.copyMemory(from: input, byteCount: c * s) }
             return
         }
@@ -147,5 +155,6 @@ extension Communicator {
             if input != UnsafeRawPointer(block) { block.copyMemory(from: input, byteCount: c * s) }
             try run(data: recvBuffer, input: nil, result: 0 ..< p * c)
         }
+        done = true
     }
 }

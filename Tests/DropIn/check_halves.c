@@ -7,8 +7,11 @@
  * Prints "check_halves: N checks passed, the library took T calls" (T from torus_call_counts).
  * `check_halves mismatch`: the last rank passes one element more to both calls, under the default
  * error handler (with TORUS_CHECK=1 every rank reports it and the job stops).
+ * `check_halves nan`: rank 1's reduce-scatter input holds a NaN at index 7, in rank 0's block (with
+ * TORUS_NAN_CHECK=1 rank 1's input and rank 0's result are reported).
  */
 #include <dlfcn.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +61,15 @@ int main(int argc, char **argv) {
         REDUCE_SCATTER(in, out, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
         ALLGATHER(in, c, MPI_FLOAT, out, c, MPI_FLOAT, MPI_COMM_WORLD);
         printf("rank %d: mismatched calls returned\n", rank);
+        MPI_Finalize();
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "nan") == 0) {
+        enum { C = 1000 };
+        float *in = calloc((size_t)C * (size_t)size, sizeof(float)), out[C];
+        if (rank == 1) in[7] = NAN;
+        REDUCE_SCATTER(in, out, C, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        printf("rank %d: reduce-scatter with a NaN returned\n", rank);
         MPI_Finalize();
         return 0;
     }
