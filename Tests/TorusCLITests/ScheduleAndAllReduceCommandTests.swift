@@ -63,7 +63,7 @@ import Testing
 
 @Suite struct AllReduceCommandTests {
     @Test func runsEveryAlgorithmCheckedWithLinkCounts() throws {
-        let r = try TorusExecutable.run(["allreduce", "--torus", "3x3x3", "-a", "sixring,ring", "--bytes", "64K", "-n", "1", "--json"])
+        let r = try TorusExecutable.run(["allreduce", "--torus", "3x3x3", "-a", "sixring,ring", "--bytes", "1M", "-n", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try r.stdout.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])

@@ -63,9 +63,11 @@ import TorusCore
         let cube = GroupTopology.box(try TorusShape(parsing: "2x2x2"))
         let ring = Algorithm.ring.ownLayout(topology: cube, blockCount: 10)
         #expect(ring.isRankOrder && ring.problem == nil)
-        let six = Algorithm.sixRing.ownLayout(topology: cube, blockCount: 12)
+        let six = Algorithm.sixRing.ownLayout(topology: cube, blockCount: 6000)   // six parts from 31.6 Ki elements on 2×2×2
         #expect(!six.isRankOrder && six.problem == nil)
-        #expect(six.ranges.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 2 } })
+        #expect(six.ranges.allSatisfy { $0.count == 6 && $0.allSatisfy { $0.count == 1000 } })
+        let small = Algorithm.sixRing.ownLayout(topology: cube, blockCount: 12)   // one part
+        #expect(!small.isRankOrder && small.problem == nil && small.ranges.allSatisfy { $0.count == 1 })
         // Rabenseifner's blocks go by the bits of the rank reversed.
         let rab = Algorithm.rabenseifner.ownLayout(topology: cube, blockCount: 1)
         #expect(rab.ranges.map { $0[0].lowerBound } == [0, 4, 2, 6, 1, 5, 3, 7])

@@ -63,8 +63,16 @@ import TorusCore
     @Test func theTunedPlanIsUsedWhereItsMessagesAreLarge() throws {
         #expect(SixRingPlan.of(dims: [4, 4, 4], count: 1 << 28).parts == SixRingPlan.rotations(dims: [4, 4, 4]).parts)
         #expect(SixRingPlan.of(dims: [8, 1, 1], count: 1 << 28).isEqualSplit)
-        let square = SixRingPlan.of(dims: [8, 8, 1], count: 100)
+        let square = SixRingPlan.of(dims: [8, 8, 1], count: 1 << 20)
         #expect(square.isEqualSplit && square.parts.count == 4)
+        // Small buffers run one part: on 4×4×4 the rotations send 108 messages a rank, so below
+        // 1536 × 108 elements sent (count · 2 · 63/64) one part runs.
+        let rotations = SixRingPlan.rotations(dims: [4, 4, 4])
+        #expect(rotations.messagesPerRank == 108)
+        let edge = Int((Double(SixRingPlan.singlePartBelowElements * 108) * 64 / 126).rounded(.up))
+        #expect(SixRingPlan.of(dims: [4, 4, 4], count: edge - 1).parts.count == 1)
+        #expect(SixRingPlan.of(dims: [4, 4, 4], count: edge).parts == rotations.parts)
+        #expect(SixRingPlan.of(dims: [8, 8, 1], count: 100).parts.count == 1 && SixRingPlan.of(dims: [2, 1, 1], count: 1).parts.count == 1)
         let dims = [6, 4, 4], p = 96.0
         let tuned = SixRingPlan.candidates(dims: dims)
         #expect(tuned.count == 2 && tuned[1].messagesPerRank < tuned[0].messagesPerRank)

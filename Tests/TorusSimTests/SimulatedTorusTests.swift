@@ -12,7 +12,7 @@ import TorusSchedules
     func linkCountersShowSixLinksBusyVersusOne(k: Int) throws {
         let torus = SimulatedTorus(shape: try TorusShape(k, k, k))
         let p = torus.size
-        let count = 6 * p * 64  // divides evenly at every phase
+        let count = 6 * p * 1024  // divides evenly at every phase; messages of 1.5 Ki elements or more: six parts
         try torus.run { comm in
             _ = try comm.allReduce([Float](repeating: 1, count: count), op: .sum, algorithm: .sixRing)
         }

@@ -130,6 +130,10 @@ struct SixRingPlan: Sendable {
     /// `mostMessagesOverRotations` times the rotations' messages, each averaging at least
     /// `minimumMessageElements`; the rotations when none does.
     static func of(dims: [Int], count: Int) -> SixRingPlan {
+        let equal = rotations(dims: dims)
+        let p = Double(dims.reduce(1, *))
+        let sent = Double(count) * 2 * (p - 1) / p
+        if sent < Double(singlePartBelowElements * equal.messagesPerRank) { return single(dims: dims) }
         let tuned: [SixRingPlan]
         if let known = cache.withLock({ $0[dims] }) {
             tuned = known
@@ -137,14 +141,25 @@ struct SixRingPlan: Sendable {
             tuned = candidates(dims: dims)
             cache.withLock { $0[dims] = tuned }
         }
-        let equal = rotations(dims: dims)
-        let p = Double(dims.reduce(1, *))
-        let sent = Double(count) * 2 * (p - 1) / p
         let most = mostMessagesOverRotations * equal.messagesPerRank
         func fits(_ plan: SixRingPlan) -> Bool {
             plan.isEqualSplit || (plan.messagesPerRank <= most && sent >= Double(minimumMessageElements * plan.messagesPerRank))
         }
         return tuned.first(where: fits) ?? equal
+    }
+
+    /// Below this average message, in elements, of the six rotations, one part runs instead: each
+    /// part adds 2·Σ(n−1) messages, and with `tofu-d`'s 1 µs of software overhead per message and
+    /// 6.8 GB/s links five more parts pay off only once a message's wire time matches its overhead,
+    /// as for Swing's ports (`SwingAllReduce.multiPortLeastMessageElements`). (README, "Sixring on
+    /// small buffers", has the predicted and measured times.)
+    static let singlePartBelowElements = 1536
+
+    /// One part, + direction, the axes in order: the rotations' first part with the whole buffer.
+    static func single(dims: [Int]) -> SixRingPlan {
+        let order = dims.indices.filter { dims[$0] > 1 }
+        return SixRingPlan(parts: [Part(direction: .plus, order: order, gatherOrder: order.reversed(), share: 1)], isEqualSplit: true,
+                           dims: dims)
     }
 
     /// The six rotations: part 2i runs + and part 2i+1 −, pair i takes the axis order (X,Y,Z) rotated by i.
