@@ -6,19 +6,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "check.h"
 #include <torus.h>
 
 static int rank, failures, checks;
-#define CHECK(condition, ...)                                                                                \
-    do {                                                                                                     \
-        checks++;                                                                                            \
-        if (!(condition)) {                                                                                  \
-            failures++;                                                                                      \
-            fprintf(stderr, "rank %d: FAIL ", rank);                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fprintf(stderr, "\n");                                                                           \
-        }                                                                                                    \
-    } while (0)
 
 int main(int argc, char **argv) {
     int size;

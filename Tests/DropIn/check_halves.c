@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 #include <mpi.h>
 
 #ifdef CAPI
@@ -28,16 +29,6 @@
 #endif
 
 static int rank, size, failures, checks;
-#define CHECK(condition, ...)                                                                                \
-    do {                                                                                                     \
-        checks++;                                                                                            \
-        if (!(condition)) {                                                                                  \
-            failures++;                                                                                      \
-            fprintf(stderr, "rank %d: FAIL ", rank);                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fprintf(stderr, "\n");                                                                           \
-        }                                                                                                    \
-    } while (0)
 
 /* Inputs whose sums are exact in any order: small integers, as each type. */
 static void fill(void *buffer, MPI_Datatype type, int n, int seed) {
