@@ -22,15 +22,6 @@ public enum Collective: String, CaseIterable, Codable, Sendable, CustomStringCon
 
     public var description: String { rawValue }
 
-    /// The MPI function it stands for (for messages).
-    public var mpiName: String {
-        switch self {
-        case .allReduce: return "MPI_Allreduce"
-        case .reduceScatter: return "MPI_Reduce_scatter_block"
-        case .allGather: return "MPI_Allgather"
-        }
-    }
-
     /// nccl-tests' bus-bandwidth factor: 2(p−1)/p for AllReduce, (p−1)/p for the halves.
     public func busFactor(ranks p: Int) -> Double {
         let share = p > 0 ? Double(p - 1) / Double(p) : 0
@@ -138,9 +129,11 @@ public struct BlockLayout: Hashable, Sendable {
                     steps += cuts(target).map { .recvReduce(peer: peer, scratch: scratch.slice($0.0, $0.1), target: moved(target, $0)) }
                 case let .reduce(source, target):
                     // One of the two is scratch in every algorithm with halves: cut by the data one.
+                    precondition(source.buffer != target.buffer, "rewrite: a reduce between two data ranges")
                     let data = source.buffer == .data ? source : target
                     steps += cuts(data).map { .reduce(source: moved(source, $0), target: moved(target, $0)) }
                 case let .copy(source, target):
+                    precondition(source.buffer != target.buffer, "rewrite: a copy between two data ranges")
                     let data = source.buffer == .data ? source : target
                     steps += cuts(data).map { .copy(source: moved(source, $0), target: moved(target, $0)) }
                 }

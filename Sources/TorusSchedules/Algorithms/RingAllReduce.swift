@@ -41,8 +41,8 @@ public enum RingAllReduce: AllReduceAlgorithm {
 }
 
 extension RingAllReduce: ReduceScatterAllGather {
-    /// Ring position j works on block order[j], so that each rank's block is its own: the user's
-    /// buffers are the schedule's (`BlockLayout.isRankOrder`).
+    /// Ring position j works on block order[j], so that each rank's block is its own: the layout is
+    /// rank order already (`BlockLayout.isRankOrder`, nothing to rewrite).
     public static func halfStreams(_ half: Collective, topology: GroupTopology, rank: Int, blockCount: Int) -> (streams: [Stream], scratch: Int) {
         let order = ringOrder(topology), p = order.count
         let position = order.firstIndex(of: rank)!
