@@ -73,6 +73,9 @@ import TorusCore
         #expect(SixRingPlan.of(dims: [4, 4, 4], count: edge - 1).parts.count == 1)
         #expect(SixRingPlan.of(dims: [4, 4, 4], count: edge).parts == rotations.parts)
         #expect(SixRingPlan.of(dims: [8, 8, 1], count: 100).parts.count == 1 && SixRingPlan.of(dims: [2, 1, 1], count: 1).parts.count == 1)
+        // A ring of two has one link class: one part at any size.
+        #expect(SixRingPlan.of(dims: [2, 1, 1], count: 1 << 28).parts.count == 1 && SixRingPlan.of(dims: [1, 2, 1], count: 1 << 28).parts.count == 1)
+        #expect(SixRingPlan.of(dims: [3, 1, 1], count: 1 << 28).parts.count == 6)
         let dims = [6, 4, 4], p = 96.0
         let tuned = SixRingPlan.candidates(dims: dims)
         #expect(tuned.count == 2 && tuned[1].messagesPerRank < tuned[0].messagesPerRank)

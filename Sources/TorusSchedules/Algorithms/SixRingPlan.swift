@@ -133,7 +133,11 @@ struct SixRingPlan: Sendable {
         let equal = rotations(dims: dims)
         let p = Double(dims.reduce(1, *))
         let sent = Double(count) * 2 * (p - 1) / p
-        if sent < Double(singlePartBelowElements * equal.messagesPerRank) { return single(dims: dims) }
+        // A ring of two (one link class: both neighbours are the one peer, DESIGN §1's single link
+        // on an axis of 2) gains no link from more parts, only messages; and small buffers run one part.
+        if linkClasses(dims: dims).count <= 1 || sent < Double(singlePartBelowElements * equal.messagesPerRank) {
+            return single(dims: dims)
+        }
         let tuned: [SixRingPlan]
         if let known = cache.withLock({ $0[dims] }) {
             tuned = known
