@@ -112,7 +112,7 @@ extension Communicator {
         let type = kernel.type, s = type.size, p = size
         let inPlace = sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer)
         let arguments = CallArguments(count: c, type: type, op: kernel.op, route: route, inPlace: inPlace)
-        if options.check { try checkAgreement(arguments, function: collective == .reduceScatter ? "ReduceScatter" : "AllGather") }
+        if options.check { try checkAgreement(arguments, function: collective.title) }
         // This rank's own block: a ReduceScatter's input (p blocks), an AllGather's contribution.
         let input: UnsafeRawPointer = sendBuffer ?? UnsafeRawPointer(collective == .allGather ? recvBuffer + rank * c * s : recvBuffer)
         let (inputCount, resultCount) = collective == .reduceScatter ? (p * c, c) : (c, p * c)

@@ -22,6 +22,15 @@ public enum Collective: String, CaseIterable, Codable, Sendable, CustomStringCon
 
     public var description: String { rawValue }
 
+    /// "AllReduce", "ReduceScatter", "AllGather" (headers and messages).
+    public var title: String {
+        switch self {
+        case .allReduce: return "AllReduce"
+        case .reduceScatter: return "ReduceScatter"
+        case .allGather: return "AllGather"
+        }
+    }
+
     /// nccl-tests' bus-bandwidth factor: 2(p−1)/p for AllReduce, (p−1)/p for the halves.
     public func busFactor(ranks p: Int) -> Double {
         let share = p > 0 ? Double(p - 1) / Double(p) : 0

@@ -32,7 +32,13 @@ struct BenchPrinter {
         let groups = world.size / comm.size
         let where_ = groups > 1 ? "\(groups) data-parallel groups of \(comm.size) ranks at once" : "\(comm.size) ranks"
         if settings.osu {
-            emit("# OSU MPI \(["Allreduce", "Reduce_scatter", "Allgather"][Collective.allCases.firstIndex(of: settings.collective)!]) Latency Test v7.4")
+            let osuName: String
+            switch settings.collective {
+            case .allReduce: osuName = "Allreduce"
+            case .reduceScatter: osuName = "Reduce_scatter"
+            case .allGather: osuName = "Allgather"
+            }
+            emit("# OSU MPI \(osuName) Latency Test v7.4")
             emit("# TorusCollectives torus-bench: algorithm \(algorithm), \(where_), \(comm.topology)")
             emit("# Datatype: \(settings.type.mpiName ?? settings.type.ncclName).")
             var h = pad("# Size", 10, left: true) + pad("Avg Latency(us)", 20)
@@ -41,7 +47,7 @@ struct BenchPrinter {
             emit(h)
             return
         }
-        emit("# TorusCollectives torus-bench: \(["AllReduce", "ReduceScatter", "AllGather"][Collective.allCases.firstIndex(of: settings.collective)!]), algorithm \(algorithm), \(where_), \(comm.topology)")
+        emit("# TorusCollectives torus-bench: \(settings.collective.title), algorithm \(algorithm), \(where_), \(comm.topology)")
         emit("# iterations \(settings.iterations), warm-up \(settings.warmup), check \(checkable ? 1 : 0); time = median over calls of the slowest rank")
         emit("# reduction threads per rank: \(reductionThreadsLine)")
         emit("#")
