@@ -42,7 +42,7 @@ let package = Package(
         // The discrete-event predictor behind `torus sim`: needs the schedules and the issue rules, not the runtime.
         .target(name: "TorusPredictor", dependencies: ["TorusSchedules"]),
         .target(name: "TorusSim", dependencies: ["TorusRuntime", "TorusPredictor"]),
-        .target(name: "TorusMPI", dependencies: ["TorusRuntime", "CMPI", "CHwloc"]),
+        .target(name: "TorusMPI", dependencies: ["TorusRuntime", "TorusPredictor", "CMPI", "CHwloc"]),
         // The drop-in: C entry points (MPI_Allreduce, the Fortran bindings, torus.h's C API, the
         // per-communicator attribute) over the Swift decisions and executor in TorusDropIn.
         .target(name: "CTorusMPI", dependencies: ["CMPI"]),
@@ -56,7 +56,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "torus-bench",
-            dependencies: ["TorusMPI", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TorusMPI", "TorusPredictor", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Run under mpirun by scripts/test-mpi.sh (not a product: a test program).
         .executableTarget(name: "torus-mpi-check", dependencies: ["TorusMPI", "CMPI"], path: "Tests/MPI/CheckAllReduce"),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SystemLibraryTests", dependencies: ["CMPI", "CHwloc", "torus-mpi-check"]),
         .testTarget(name: "TorusDropInTests", dependencies: ["TorusDropIn", "CTorusMPI"]),
         // Runs the built `torus` executable; depends on it so `swift build --build-tests` builds it.
-        .testTarget(name: "TorusCLITests", dependencies: ["torus"]),
+        .testTarget(name: "TorusCLITests", dependencies: ["torus", "TorusPredictor"]),
         // The parsers as fuzz targets; FuzzRegressionTests replays their seeds and past crashes.
         .target(name: "TorusFuzzing", dependencies: ["TorusRuntime"]),
         .testTarget(name: "TorusFuzzingTests", dependencies: ["TorusFuzzing"], exclude: ["Inputs"]),

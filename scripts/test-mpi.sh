@@ -118,6 +118,33 @@ assert all(r["ranks"] == 4 and r["groups"] == 2 and r["wrong"] == 0 for r in row
 assert {r["algorithm"] for r in rows} == {"sixring"}  # mpi has no bf16: skipped
 PY
 
+# Calibration: torus-bench --calibrate measures this machine into a model file; a second
+# calibration of as many ranks is refused without --force (the file unchanged), another rank count
+# is added; torus sim predicts with the file; TORUS_MODEL routes each call by its estimates, MPI's
+# AllReduce among them (TORUS_VERBOSE=2 shows them), with results checked.
+model="$out/model.json"
+rm -f "$model"
+run "torus-bench --calibrate, np=2" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$model" -e 1M
+grep -q "^#   eager-limit" "$out/log" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert [c['ranks'] for c in d['calibrations']] == [2]" "$model" \
+    && pass "the model file holds the np=2 calibration" || fail "the model file holds the np=2 calibration"
+cp "$model" "$out/model.before"
+run_failing "torus-bench --calibrate again without --force" "add --force to replace" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$model" -e 1M
+cmp -s "$model" "$out/model.before" && pass "the refused calibration left the file as it was" || fail "the refused calibration left the file as it was"
+run "torus-bench --calibrate, np=3, added" "${mpirun[@]}" -np 3 "$bin/torus-bench" --calibrate "$model" -e 1M
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert [c['ranks'] for c in d['calibrations']] == [2, 3]" "$model" \
+    && pass "the np=3 calibration was added" || fail "the np=3 calibration was added"
+echo '{"not": "a model"}' > "$out/other.json"
+run_failing "torus-bench --calibrate onto a file that is not a model" "does not parse" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$out/other.json" -e 1M
+grep -q '"not"' "$out/other.json" && pass "a file that is not a model is left alone" || fail "a file that is not a model is left alone"
+run "torus sim --model" "$bin/torus" sim --model "$model" --torus 2x1x1 -a ring,recursive-doubling --sweep 64K:1M
+grep -q "calibrated-np2" "$out/log" && pass "torus sim predicts with the np=2 calibration" || fail "torus sim predicts with the np=2 calibration"
+run "TORUS_MODEL routes by the calibrated estimates, np=2" env TORUS_MODEL="$model" TORUS_VERBOSE=2 \
+    "${mpirun[@]}" -np 2 -x TORUS_MODEL -x TORUS_VERBOSE "$bin/torus-bench" -b 8 -e 1M -f 32 -n 2 -w 1 -a auto
+grep -q "calibrated estimates .*mpi" "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 1 ] \
+    && pass "auto chose from the calibrated estimates, results checked" || fail "auto chose from the calibrated estimates, results checked"
+run_failing "TORUS_MODEL naming no file" "TORUS_MODEL" env TORUS_MODEL=/nonexistent/model.json \
+    "${mpirun[@]}" -np 2 -x TORUS_MODEL "$bin/torus-bench" -b 8 -e 8 -n 1
+
 # The Swift DP×TP example: on the simulated torus with the generated placement, then on mpirun with
 # the generated rank map (TORUS_MIN_BYTES=0: every call through the library's algorithms).
 run "example-dp-tp on a simulated 2x2x2 torus" "$bin/example-dp-tp"

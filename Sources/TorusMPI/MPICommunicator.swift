@@ -85,6 +85,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
                                     verbose: environment.verbose)
         options.reduceScatterLibraryBelowBytes = environment.minBytes ?? MPICommunicator.defaultReduceScatterLibraryBelowBytes
+        options.selection.calibrated = try MPIEnvironment.calibratedCosts()
         options.check = environment.check
         options.nanCheck = environment.nanCheck
         options.executor.stallSeconds = environment.stallSeconds
@@ -98,15 +99,24 @@ public final class MPICommunicator: Communicator, RecordGathering {
         let routing: String
         if let r = options.route {
             routing = "every call → \(r) (TORUS_ALGORITHM)"
+        } else if let model = options.selection.calibrated, model.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil {
+            routing = "each call → the cheapest estimate of \(model.summary), mpi among them: \(routesPerSize)"
         } else {
-            routing = "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
+            routing = (options.selection.calibrated.map { "schedules estimated by \($0.summary), which has no MPI times on \(size) ranks; " } ?? "")
+                + "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
                 + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model: " + routesPerSize)"
         }
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
     }
 
-    /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …".
+    /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …"
+    /// (with a calibrated model that timed MPI here: at 8 bytes and every 16 times more up to 64 MiB).
     public var routesPerSize: String {
+        if let (_, _) = options.selection.chooseCalibrated(topology: topology, bytes: 8) {
+            return stride(from: 3, through: 26, by: 4).map { 1 << $0 }.map { bytes in
+                "\(ByteCount.format(bytes)) \(options.selection.chooseCalibrated(topology: topology, bytes: bytes)!.0?.rawValue ?? "mpi")"
+            }.joined(separator: ", ")
+        }
         let first = max(options.libraryBelowBytes, 1 << 20)
         return [first, first << 2, first << 4, first << 6]
             .map { "\(ByteCount.format($0)) \(options.selection.choose(topology: topology, bytes: $0).0.rawValue)" }

@@ -1,5 +1,6 @@
 import CMPI
 import TorusCore
+import TorusPredictor
 import TorusRuntime
 
 /// Starting and stopping MPI, and what the process learns once: the `TORUS_*` settings and where
@@ -9,6 +10,7 @@ public enum MPIEnvironment {
     nonisolated(unsafe) private static var initializedHere = false
     nonisolated(unsafe) private static var cachedPlacement: (TorusShape, [Int])?
     nonisolated(unsafe) private static var cachedEnvironment: TorusEnvironment?
+    nonisolated(unsafe) private static var cachedCosts: PredictorCosts??
 
     /// Initialises MPI at MPI_THREAD_FUNNELED (only the calling thread talks to MPI) unless the
     /// program already did; errors on world communicators are returned, not fatal.
@@ -44,6 +46,20 @@ public enum MPIEnvironment {
         let e = try TorusEnvironment.read()
         cachedEnvironment = e
         return e
+    }
+
+    /// The calibrated model of `TORUS_MODEL`, read once (nil when the variable is unset).
+    public static func calibratedCosts() throws -> PredictorCosts? {
+        if let c = cachedCosts { return c }
+        let costs = try environment().modelPath.map { path in
+            do {
+                return PredictorCosts(model: try CalibratedModel.load(path: path), path: path)
+            } catch let TorusError.invalidValue(_, value, expected) {
+                throw TorusError.invalidValue(name: "TORUS_MODEL", value: value, expected: expected)
+            }
+        }
+        cachedCosts = .some(costs)
+        return costs
     }
 
     /// The machine torus and the node of every world rank (from `TORUS_RANKMAP`, `TORUS_DIMS`, or

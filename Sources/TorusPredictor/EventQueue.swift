@@ -1,7 +1,8 @@
 /// What an event does: a stream hands its next send to the network, a message's head enters the
-/// next link, a reduction (or local copy) starts on the node's engine.
+/// next link, a reduction (or local copy) starts on the node's engine, a received message takes
+/// its turn on the receiving CPU (receive overhead, a shared-memory copy).
 enum EventKind: Int32 {
-    case issueSend = 0, hop = 1, reduce = 2
+    case issueSend = 0, hop = 1, reduce = 2, receive = 3
 }
 
 /// An event: a time and what happens then, packed in 16 bytes (kind in the top 2 bits, a stream in

@@ -5,6 +5,13 @@ import TorusSchedules
 /// per message; the head reaches the next link `hopDelay` after it entered one (cut-through) and the
 /// far end `linkLatency` after the tail left the last link. Ranks of one node exchange messages
 /// through memory; on a `full` network every ordered pair of ranks has its own link.
+///
+/// The protocol: a message above `eagerLimit` leaves only after a rendezvous handshake (one round
+/// trip, `MachineFigures.handshake`), and if its receive is posted after the request arrived, its
+/// data arrives a handshake and a transfer after the posting (`Partition.post`). A receive costs its
+/// rank `receiveOverhead` of CPU. With a finite `receiveCopyRate` (a shared-memory transport) the
+/// links carry no data: the receiving CPU copies every message at that rate, and the sending CPU
+/// copies an eager one in first.
 extension Partition {
     // MARK: Events
 
@@ -24,8 +31,10 @@ extension Partition {
         let dst = peerRank(g, Int(op.peer))
         let bytes = op.access.a.count * elementSize
         let cpuFree = t.cpuFree
-        let inject = max(time, cpuFree[g]) + model.machine.softwareOverhead
-        cpuFree[g] = inject
+        let machine = model.machine
+        let copyIn = bytes <= machine.eagerLimit && machine.receiveCopyRate.isFinite ? Double(bytes) / machine.receiveCopyRate : 0
+        cpuFree[g] = max(time, cpuFree[g]) + machine.softwareOverhead + copyIn
+        let inject = cpuFree[g] + machine.handshake(bytes: bytes)
         messageCount += 1
         let m = Message(src: Int32(g), stream: Int32(si), target: Int32(t.firstStream[dst] + Int(streams[si].index)), serial: serial,
                         bytes: bytes, node: t.rankNode[g], destination: t.rankNode[dst])
@@ -38,11 +47,11 @@ extension Partition {
             let pair = g * t.ranks + dst
             let pairFree = t.pairFree
             let start = max(inject, pairFree[pair])
-            pairFree[pair] = start + Double(bytes) / model.machine.linkBandwidth
+            pairFree[pair] = start + machine.wireTime(bytes: bytes)
             arrive(m, at: pairFree[pair] + model.machine.linkLatency)
         } else if m.node == m.destination {
             // Ranks of one node: a copy through memory.
-            arrive(m, at: inject + Double(bytes) / (model.machine.memoryBandwidth / 2))
+            arrive(m, at: inject + (machine.receiveCopyRate.isFinite ? 0 : Double(bytes) / (machine.memoryBandwidth / 2)))
         } else {
             hop(m, at: inject)
         }
@@ -54,7 +63,7 @@ extension Partition {
         let (link, next) = routing.nextHop(from: m.node, to: m.destination)
         let linkFree = t.linkFree
         let start = max(time, linkFree[link])
-        let busy = Double(m.bytes) / model.machine.linkBandwidth
+        let busy = model.machine.wireTime(bytes: m.bytes)
         linkFree[link] = start + busy
         t.linkBytes[link] += m.bytes
         m.node = next
@@ -100,12 +109,19 @@ extension Partition {
                 if let data { write(data, rank: Int(streams[ti].rank), at: into) }
                 else if let sender { copy(from: Int(m.src), senderTables.ops[sender].access.a, to: Int(streams[ti].rank), into) }
             }
-            received(stream: ti, serial: serial, arrival: arrival, payload: nil)
+            received(stream: ti, serial: serial, arrival: arrival, afterPosting: afterPosting(m.bytes), payload: nil)
         } else {
             let payload = data ?? sender.map { read(rank: Int(m.src), at: senderTables.ops[$0].access.a) }
-            t.early[ti].append(Early(src: m.src, arrival: arrival, payload: payload))
+            t.early[ti].append(Early(src: m.src, arrival: arrival, afterPosting: afterPosting(m.bytes), payload: payload))
             streams[ti].earlyCount += 1
         }
+    }
+
+    /// How long after its receive is posted a message's data can arrive at the soonest: a
+    /// rendezvous message's handshake and transfer (0 for an eager one).
+    func afterPosting(_ bytes: Int) -> Double {
+        let machine = model.machine
+        return bytes > machine.eagerLimit ? machine.handshake(bytes: bytes) + machine.wireTime(bytes: bytes) : 0
     }
 
     /// The sender's segment is complete.

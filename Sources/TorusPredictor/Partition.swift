@@ -71,6 +71,7 @@ struct Partition {
             let m = inFlight.removeValue(forKey: Partition.key(e.a, e.b))!
             hop(m, at: e.time)
         case .reduce: startReduction(stream: Int(e.a), serial: e.b, at: e.time)
+        case .receive: receivedOnCPU(stream: Int(e.a), serial: e.b, at: e.time)
         }
     }
 

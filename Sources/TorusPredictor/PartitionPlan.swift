@@ -41,7 +41,7 @@ struct PartitionPlan {
                 }
             }
         }
-        let arrival = model.machine.linkLatency + Double(smallest == Int.max ? 0 : smallest * elementSize) / model.machine.linkBandwidth
+        let arrival = model.machine.linkLatency + model.machine.wireTime(bytes: smallest == Int.max ? 0 : smallest * elementSize)
         // A hair short, so rounding in `time + busy + latency` cannot land inside the window.
         var lookahead = (crossesOnTheWay ? min(arrival, model.machine.hopDelay) : arrival) * (1 - 1e-9)
         if !(lookahead > 0) || !lookahead.isFinite {

@@ -56,7 +56,9 @@ struct PredictorRun {
 
     init(_ request: PredictionRequest) throws {
         self.request = request
-        model = request.model
+        var model = request.model
+        model.machine = model.machine.forCall(bytes: request.bytes)   // cached rates for a call that fits the cache
+        self.model = model
         rules = request.model.rules
         machine = request.machine
         routing = DimensionOrderRouting(machine)

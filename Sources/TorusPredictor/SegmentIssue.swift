@@ -50,7 +50,7 @@ extension Partition {
         if streams[si].earlyCount > 0, let k = early.pointee.firstIndex(where: { $0.src == src }) {
             let e = early.pointee.remove(at: k)
             streams[si].earlyCount -= 1
-            received(stream: si, serial: serial, arrival: e.arrival, payload: e.payload)
+            received(stream: si, serial: serial, arrival: e.arrival, afterPosting: e.afterPosting, payload: e.payload)
         } else {
             // The receive window keeps unmatched receives at `window` or fewer.
             precondition(Int(streams[si].waiting) < t.window, "predictor: more posted receives than the window")
@@ -59,21 +59,49 @@ extension Partition {
         }
     }
 
-    /// A posted receive met its message.
-    mutating func received(stream si: Int, serial: Int32, arrival: Double, payload: [UInt8]?) {
+    /// A posted receive met its message. With a receive overhead or a receiving copy, the message
+    /// then takes its turn on the receiving CPU at that time (an event: the CPU is reserved in time
+    /// order, so a send issued earlier is not held up by a copy that is due later).
+    /// A rendezvous message (`afterPosting` > 0) whose receive was posted after its request came
+    /// moves only then: its data arrives `afterPosting` after the posting at the soonest. The rule
+    /// reads times alone, so it holds whichever of the two the run handles first.
+    mutating func received(stream si: Int, serial: Int32, arrival: Double, afterPosting: Double, payload: [UInt8]?) {
         let tables = t.issueTables(si)
-        let streams = t.streams
         guard let i = tables.find(serial, count: streams[si].issue.opCount) else { return }
         let op = tables.ops[i]
-        let done = max(op.issue, arrival)
+        let done = max(op.issue + afterPosting, arrival)
         // An early message's data lands now (a matched one was copied on delivery).
         if let payload { write(payload, rank: Int(streams[si].rank), at: op.access.a) }
+        let machine = model.machine
+        if machine.receiveOverhead > 0 || machine.receiveCopyRate.isFinite {
+            schedule(done, .receive, Int32(si), serial)
+        } else {
+            complete(stream: si, index: i, at: done)
+        }
+    }
+
+    /// The receiving CPU's share of a message, one at a time with its other work.
+    mutating func receivedOnCPU(stream si: Int, serial: Int32, at time: Double) {
+        let tables = t.issueTables(si)
+        guard let i = tables.find(serial, count: streams[si].issue.opCount) else { return }
+        let machine = model.machine
+        let g = Int(streams[si].rank), cpuFree = t.cpuFree
+        cpuFree[g] = max(time, cpuFree[g]) + machine.receiveOverhead + Double(tables.ops[i].access.a.count * elementSize) / machine.receiveCopyRate
+        complete(stream: si, index: i, at: cpuFree[g])
+    }
+
+    /// The receive at table index `i` is over at `done`: a plain receive finishes; a
+    /// receive-and-reduce frees its window slot and may start its reduction.
+    mutating func complete(stream si: Int, index i: Int, at done: Double) {
+        let tables = t.issueTables(si)
+        let streams = t.streams
+        let op = tables.ops[i]
         if op.kind == .recv {
             resolve(stream: si, index: i, at: done)
         } else {
             if logMode { log(si, .received, op, at: done) }
             let (reduceAt, mayIssue) = rules.receiveDone(&streams[si].issue, tables, index: i, at: done)
-            if let reduceAt { schedule(reduceAt, .reduce, Int32(si), serial) }
+            if let reduceAt { schedule(reduceAt, .reduce, Int32(si), op.serial) }
             if mayIssue { advance(si) }
         }
     }

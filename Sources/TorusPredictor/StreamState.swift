@@ -31,10 +31,13 @@ struct Waiter {
     var serial: Int32
 }
 
-/// A message that arrived before its receive was posted.
+/// A message that arrived before its receive was posted (a rendezvous message: its request).
 struct Early {
     var src: Int32
     var arrival: Double
+    /// A rendezvous message's data arrives no sooner than this long after its receive is posted
+    /// (0 for an eager message).
+    var afterPosting: Double
     var payload: [UInt8]?
 }
 

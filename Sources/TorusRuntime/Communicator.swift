@@ -44,6 +44,26 @@ public struct CollectiveOptions: Sendable {
     }
 }
 
+/// Why a call took its route (`Communicator.decideRoute`); the text is made when printed.
+enum RouteReason: CustomStringConvertible {
+    case forcedByCaller
+    case forcedByOptions
+    case belowThreshold(Int)
+    case atOrAboveThreshold(Int)
+    /// A model's choice, with its estimates.
+    case chosen(String)
+
+    var description: String {
+        switch self {
+        case .forcedByCaller: return "forced by the caller"
+        case .forcedByOptions: return "forced by the options (TORUS_ALGORITHM)"
+        case let .belowThreshold(bytes): return "below the \(bytes)-byte threshold"
+        case let .atOrAboveThreshold(bytes): return "at or above the \(bytes)-byte threshold"
+        case let .chosen(why): return why
+        }
+    }
+}
+
 /// A group of ranks that can reduce together: the public face of every backend.
 public protocol Communicator: AnyObject {
     /// This rank, in 0..<size.
@@ -218,12 +238,15 @@ extension Communicator {
         return algorithm
     }
 
-    /// The route of a call: an algorithm forced by argument, then by the options, then the library
-    /// below the size threshold, then the large-message algorithm or the cost model's choice.
+    /// The route of a call: an algorithm forced by argument, then by the options, then a calibrated
+    /// model's cheapest estimate (the library's AllReduce among the candidates, when the model timed
+    /// it on this many ranks), then the library below the size threshold, then the large-message
+    /// algorithm or the cost model's choice.
     /// `TORUS_VERBOSE=2` prints it (rank 0 of the group).
     public func chooseRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> AllReduceRoute {
-        let (route, why) = explainRoute(count: count, type: type, forced: forced)
-        if options.verbose >= 2 && rank == 0 { printRoute(bytes: count * type.size, route, why) }
+        let options = self.options   // read once (through the protocol, each read copies it)
+        let (route, why) = decideRoute(count: count, type: type, forced: forced, options: options)
+        if options.verbose >= 2 && rank == 0 { printRoute(bytes: count * type.size, route, "\(why)") }
         return route
     }
 
@@ -232,15 +255,39 @@ extension Communicator {
         printError("torus: allreduce \(bytes) bytes on \(size) ranks: \(route) (\(why))")
     }
 
+    /// The calibrated model's route for `collective` of `bytes` (nil without a model that timed the
+    /// library here), worked out once per size and kept with the communicator's scratch.
+    func calibratedRoute(_ collective: Collective, bytes: Int, options: CollectiveOptions) -> (AllReduceRoute, String)? {
+        guard options.selection.calibrated != nil else { return nil }
+        let key = CalibratedRouteKey(collective: collective, bytes: bytes)
+        if let known = scratch.calibratedRoutes.withLock({ $0[key] }) { return known }
+        let chosen = options.selection.chooseCalibrated(collective, topology: topology, bytes: bytes).map { (a, why) in
+            (a.map { AllReduceRoute.schedule($0) } ?? .library, why)
+        }
+        scratch.calibratedRoutes.withLock { routes in
+            if routes.count >= 1024 { routes.removeAll() }
+            routes[key] = .some(chosen)
+        }
+        return chosen
+    }
+
     /// The route of a call and why it was chosen.
     public func explainRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> (AllReduceRoute, String) {
+        let (route, why) = decideRoute(count: count, type: type, forced: forced, options: options)
+        return (route, "\(why)")
+    }
+
+    /// The route of a call and why, the reason's text made only when asked for: a call below the
+    /// threshold pays for no string.
+    func decideRoute(count: Int, type: ElementType, forced: Algorithm?, options: CollectiveOptions) -> (AllReduceRoute, RouteReason) {
         let bytes = count * type.size
-        if let forced { return (.schedule(forced), "forced by the caller") }
-        if let r = options.route { return (r, "forced by the options (TORUS_ALGORITHM)") }
-        if bytes < options.libraryBelowBytes { return (.library, "below the \(options.libraryBelowBytes)-byte threshold") }
-        if let a = options.largeAlgorithm { return (.schedule(a), "at or above the \(options.libraryBelowBytes)-byte threshold") }
+        if let forced { return (.schedule(forced), .forcedByCaller) }
+        if let r = options.route { return (r, .forcedByOptions) }
+        if let (route, why) = calibratedRoute(.allReduce, bytes: bytes, options: options) { return (route, .chosen(why)) }
+        if bytes < options.libraryBelowBytes { return (.library, .belowThreshold(options.libraryBelowBytes)) }
+        if let a = options.largeAlgorithm { return (.schedule(a), .atOrAboveThreshold(options.libraryBelowBytes)) }
         let (a, reason) = options.selection.choose(topology: topology, bytes: bytes)
-        return (.schedule(a), reason)
+        return (.schedule(a), .chosen(reason))
     }
 
     /// AllReduce of an array, out of place: returns the reduced array.

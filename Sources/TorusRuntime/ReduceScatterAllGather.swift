@@ -90,6 +90,7 @@ extension Communicator {
             note = "TORUS_ALGORITHM=\(a) cannot: \(why); "
         case nil: break
         }
+        if let (route, why) = calibratedRoute(collective, bytes: bytes, options: options) { return (route, note + why) }
         let threshold = collective == .reduceScatter ? options.reduceScatterLibraryBelowBytes : options.libraryBelowBytes
         if bytes < threshold { return (.library, note + "below the \(threshold)-byte threshold") }
         if let a = options.largeAlgorithm, a.unavailable(collective, topology: topology) == nil {

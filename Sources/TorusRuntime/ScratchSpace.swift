@@ -1,3 +1,5 @@
+import Synchronization
+import TorusSchedules
 /// What a communicator keeps between calls: cache-line-aligned scratch memory that grows to the
 /// largest request, the work buffer of ReduceScatter calls, and the tables of recent schedules
 /// (`runs`). Kept until the owner goes away. One user at a time: a communicator's collectives run
@@ -7,6 +9,9 @@ public final class ScratchSpace {
     private var work = GrowingBuffer()
     /// Recent schedules, ready to run again.
     public let runs = RunCache()
+    /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
+    /// its estimates are worked out once per size, not on every call.
+    let calibratedRoutes = Mutex<[CalibratedRouteKey: (AllReduceRoute, String)?]>([:])
 
     public init() {}
 
@@ -20,6 +25,11 @@ public final class ScratchSpace {
 
     /// At least `bytes` bytes for a ReduceScatter's data buffer (apart from `buffer`).
     public func workBuffer(bytes: Int) -> UnsafeMutableRawPointer { work.at(least: bytes) }
+}
+
+struct CalibratedRouteKey: Hashable {
+    var collective: Collective
+    var bytes: Int
 }
 
 /// Cache-line-aligned memory that grows to the largest request.

@@ -41,6 +41,9 @@ public struct TorusEnvironment: Sendable {
     public var minBytes: Int?
     /// `TORUS_SEGMENT_BYTES`: the executor's segment size.
     public var segmentBytes: Int?
+    /// `TORUS_MODEL=FILE`: a calibrated model (`torus-bench --calibrate FILE`); automatic
+    /// selection then picks the route its estimates favour, the library's AllReduce among them.
+    public var modelPath: String?
     /// `TORUS_REDUCTION_THREADS`: reduction worker threads per process (0 = reduce inline); nil
     /// lets the backend choose from the free cores.
     public var reductionThreads: Int?
@@ -81,6 +84,7 @@ public struct TorusEnvironment: Sendable {
             e.dims = try TorusShape(parsing: v, name: "TORUS_DIMS")
         }
         if let v = env["TORUS_RANKMAP"], !v.isEmpty { e.rankMapPath = v }
+        if let v = env["TORUS_MODEL"], !v.isEmpty { e.modelPath = v }
         if let v = env["TORUS_VERBOSE"], !v.isEmpty {
             guard let n = Int(v), (0...2).contains(n) else {
                 throw TorusError.invalidValue(name: "TORUS_VERBOSE", value: v, expected: "0, 1 or 2")

@@ -33,28 +33,66 @@ public struct CostModel: Hashable, Codable, Sendable {
     }
 }
 
+/// Costs measured on the machine (`TORUS_MODEL=FILE`, written by `torus-bench --calibrate`):
+/// estimates for every candidate, the backend library's own call among them.
+public protocol CalibratedCosts: Sendable {
+    /// What was measured, where (for `TORUS_VERBOSE`).
+    var summary: String { get }
+    /// Seconds for `collective` of `bytes` (the whole buffer) by `algorithm` on the group.
+    func seconds(_ algorithm: Algorithm, _ collective: Collective, topology: GroupTopology, bytes: Int) -> Double
+    /// Seconds for the library's own call on `ranks` ranks, if it was measured (nil: the size
+    /// threshold decides between the library and the schedules).
+    func librarySeconds(_ collective: Collective, ranks: Int, bytes: Int) -> Double?
+}
+
 /// Picks the algorithm for a call from the group's shape, the message size and the cost model,
 /// and says why.
 public struct AlgorithmSelection: Sendable {
     public var model: CostModel
     /// Algorithms considered.
     public var candidates: [Algorithm]
+    /// A measured model; when set, it estimates the candidates instead of `model`, and the library
+    /// competes with them (`chooseCalibrated`).
+    public var calibrated: (any CalibratedCosts)?
 
-    public init(model: CostModel = .generic, candidates: [Algorithm] = Algorithm.allCases) {
+    public init(model: CostModel = .generic, candidates: [Algorithm] = Algorithm.allCases, calibrated: (any CalibratedCosts)? = nil) {
         self.model = model
         self.candidates = candidates
+        self.calibrated = calibrated
     }
 
     /// The cheapest candidate, and an explanation listing every estimate. For a ReduceScatter or
     /// AllGather (`bytes`: the whole buffer, p blocks) the candidates are those that run the half
     /// on the group (`CostModel.estimate(_:_:…)`); ring runs any group when no candidate can.
     public func choose(_ collective: Collective = .allReduce, topology: GroupTopology, bytes: Int) -> (Algorithm, String) {
-        let able = candidates.filter { $0.unavailable(collective, topology: topology) == nil }
-        let estimates = (able.isEmpty ? [.ring] : able).map { ($0, model.estimate($0, collective, topology: topology, bytes: bytes)) }
+        let estimates = scheduleEstimates(collective, topology: topology, bytes: bytes)
         let best = estimates.min { $0.1 < $1.1 }!.0
-        let list = estimates.sorted { $0.1 < $1.1 }
-            .map { String(format: "%@ %.1f us", $0.0.rawValue, $0.1 * 1e6) }.joined(separator: ", ")
         let what = collective == .allReduce ? "" : " (\(collective))"
-        return (best, "\(best.rawValue)\(what) for \(bytes) bytes on \(topology): estimates \(list)")
+        return (best, "\(best.rawValue)\(what) for \(bytes) bytes on \(topology): \(calibrated == nil ? "" : "calibrated ")estimates \(Self.list(estimates))")
+    }
+
+    /// With a calibrated model that timed the library's call on this many ranks: the cheapest of
+    /// the library (nil) and the schedules, and the estimates. Nil without such a model.
+    public func chooseCalibrated(_ collective: Collective = .allReduce, topology: GroupTopology, bytes: Int) -> (Algorithm?, String)? {
+        guard let calibrated, let library = calibrated.librarySeconds(collective, ranks: topology.size, bytes: bytes) else { return nil }
+        let estimates = scheduleEstimates(collective, topology: topology, bytes: bytes)
+        let best = estimates.min { $0.1 < $1.1 }!
+        let what = collective == .allReduce ? "" : " (\(collective))"
+        let all = Self.list([(nil, library)] + estimates)
+        return library <= best.1 ? (nil, "mpi\(what) for \(bytes) bytes: calibrated estimates \(all)")
+            : (best.0, "\(best.0.rawValue)\(what) for \(bytes) bytes on \(topology): calibrated estimates \(all)")
+    }
+
+    /// Each candidate that runs `collective` on the group (ring when none does), with its estimate.
+    func scheduleEstimates(_ collective: Collective, topology: GroupTopology, bytes: Int) -> [(Algorithm, Double)] {
+        let able = candidates.filter { $0.unavailable(collective, topology: topology) == nil }
+        return (able.isEmpty ? [.ring] : able).map { a in
+            (a, topology.size < 2 ? 0 : calibrated?.seconds(a, collective, topology: topology, bytes: bytes) ?? model.estimate(a, collective, topology: topology, bytes: bytes))
+        }
+    }
+
+    /// "sixring 1.2 us, mpi 3.4 us, …", cheapest first.
+    static func list(_ estimates: [(Algorithm?, Double)]) -> String {
+        estimates.sorted { $0.1 < $1.1 }.map { String(format: "%@ %.1f us", $0.0?.rawValue ?? "mpi", $0.1 * 1e6) }.joined(separator: ", ")
     }
 }

@@ -134,7 +134,6 @@ struct BenchRunner {
         try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &hi, 1, torus_MPI_DOUBLE(), torus_MPI_MAX(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
         try mpiCheck(PMPI_Allreduce(UnsafeRawPointer(torus_MPI_IN_PLACE()), &total, 1, torus_MPI_DOUBLE(), torus_MPI_SUM(), torus_MPI_COMM_WORLD()), "MPI_Allreduce")
         mean = total / Double(world.size)
-        let p = Double(comm.size)
         let algbw = median > 0 ? Double(bytes) / median / 1e9 : 0
         return Row(collective: settings.collective.rawValue, algorithm: name, bytes: bytes, count: count, type: settings.type.rawValue, op: settings.op.rawValue, ranks: comm.size,
                    groups: groups, inPlace: inPlace, timeUs: median * 1e6, algbwGbps: algbw, busbwGbps: algbw * settings.collective.busFactor(ranks: comm.size),

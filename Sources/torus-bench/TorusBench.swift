@@ -60,6 +60,10 @@ struct TorusBench: ParsableCommand {
     var json = false
     @Flag(name: .customLong("ignore-memory"), help: "Run even when the estimated memory exceeds what this machine has available.")
     var ignoreMemory = false
+    @Option(name: .customLong("calibrate"), help: ArgumentHelp("Measure this machine and write its model to FILE (JSON; added to FILE if it holds a model already), for `torus sim --model FILE` and TORUS_MODEL=FILE.", valueName: "FILE"))
+    var calibrate: String?
+    @Flag(name: .customLong("force"), help: "With --calibrate: replace the file's calibration of this many ranks if it has one.")
+    var force = false
 
     func validate() throws {
         guard factor >= 2 else { throw ValidationError("-f must be 2 or more, got \(factor)") }
@@ -77,6 +81,13 @@ struct TorusBench: ParsableCommand {
             if let n = reductionThreads { setenv("TORUS_REDUCTION_THREADS", "\(n)", 1) }
             try MPIEnvironment.initialize()
             let world = try MPICommunicator.world()
+            if let calibrate {
+                // -e bounds the sizes of MPI's AllReduce it times (default 64 MiB).
+                let largest = try ByteCount.parse(maxBytes, name: "-e")
+                try Calibrator(world: world, path: calibrate, replace: force, largest: max(8, largest)).run()
+                try MPIEnvironment.finalize()
+                return
+            }
             let settings = try BenchSettings(self, worldSize: world.size)
             let comm = try settings.communicator(world)
             try BenchRunner(settings: settings, world: world, comm: comm).run()

@@ -42,8 +42,14 @@ struct SimCommand: ParsableCommand {
     @Option(name: .long, help: "Reduction threads per node to sweep, MIN:MAX or a list such as 0,1,2,4 (one row each; 0: inline, on the thread that issues messages; one --algorithm and no --sweep).")
     var sweepThreads: String?
 
-    @Option(name: .long, help: "Machine model.")
-    var preset: NetworkModel = .tofuD
+    @Option(name: .long, help: "Machine model (default tofu-d).")
+    var preset: NetworkModel?
+
+    @Option(name: .long, help: ArgumentHelp("A calibrated model (`mpirun -np N torus-bench --calibrate FILE`): the calibration of the group's number of ranks, or the nearest.", valueName: "FILE"))
+    var model: String?
+
+    @Flag(name: .long, help: "Print the model's figures and where each comes from, then stop.")
+    var showModel = false
 
     @Option(name: .long, help: ArgumentHelp("Override a model parameter, NAME=VALUE (repeatable).",
                                             discussion: NetworkModel.parameters.map { "\($0.name) (\($0.unit))" }.joined(separator: ", ")))
@@ -120,9 +126,7 @@ struct SimCommand: ParsableCommand {
 
     func run() throws {
         let algorithms = algorithmOption.algorithms, machine = torusOption.torus, type = reduction.type, op = reduction.op
-        var model = preset
-        model.network = network
-        for s in set { try cliErrors { try model.set(s) } }
+        if preset != nil && self.model != nil { throw ValidationError("choose one of --preset and --model") }
         let sizes = try cliErrors { try self.sizes(elementSize: type.size) }
         if json && csv { throw ValidationError("choose one of --json and --csv") }
         if (trace != nil || heatmap != nil) && (sizes.count > 1 || algorithms.count > 1) {
@@ -132,13 +136,6 @@ struct SimCommand: ParsableCommand {
         if threadCounts != nil && (sizes.count > 1 || algorithms.count > 1 || trace != nil || heatmap != nil) {
             throw ValidationError("--sweep-threads varies one run: give one --algorithm and no --sweep, --trace or --heatmap")
         }
-        let models = try threadCounts.map { counts in
-            try counts.map { n -> NetworkModel in
-                var m = model
-                try m.set("reduction-threads=\(n)")
-                return m
-            }
-        } ?? [model]
         if (rankmap != nil || naive) && job == nil {
             throw ValidationError("\(rankmap != nil ? "--rankmap" : "--naive") places the ranks of a --job: add --job tp=…,pp=…,dp=…")
         }
@@ -147,6 +144,26 @@ struct SimCommand: ParsableCommand {
             try MemoryBudget.check(Double(machine.nodeCount) * 32768, for: "predicting on \(machine) (\(machine.nodeCount) nodes)", override: "--ignore-memory")
         }
         let groups = try self.groups(machine)
+        var model = preset ?? .tofuD
+        if let path = self.model {
+            let calibration = try cliErrors { try CalibratedModel.load(path: path) }.calibration(ranks: groups[0].size)
+            model = calibration.model
+            model.name = "calibrated-np\(calibration.ranks)"
+        }
+        model.network = network
+        for s in set { try cliErrors { try model.set(s) } }
+        if showModel {
+            print("model: \(model.name)")
+            for f in model.figures { print(String(format: "  %-18@ %-22@ %@", f.name, f.value, f.source)) }
+            return
+        }
+        let models = try threadCounts.map { counts in
+            try counts.map { n -> NetworkModel in
+                var m = model
+                try m.set("reduction-threads=\(n)")
+                return m
+            }
+        } ?? [model]
         if model.network == .full && groups.count > 1 { throw ValidationError("--network full models one group: drop --job") }
         let collective = collectiveOption.collective
         if collective != .allReduce {

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TorusPredictor
+import TorusSchedules
 
 @Suite struct RankMapCommandTests {
     static func temporary(_ name: String) -> String {
@@ -164,6 +166,9 @@ import Testing
         (["sim", "--sweep-threads", "1,2", "-a", "sixring,ring"], "one --algorithm"),
         (["sim", "--set", "reduction-threads=-1"], "an integer from 0 to 4096"),
         (["sim", "--torus", "4x4x4", "--job", "tp=3"], "tp·pp dividing"),
+        (["sim", "--set", "eager-limit=huge"], "--set eager-limit"),
+        (["sim", "--model", "/nonexistent/model.json"], "a model file written by `mpirun -np N torus-bench --calibrate FILE`"),
+        (["sim", "--model", "/nonexistent/model.json", "--preset", "ideal"], "choose one of --preset and --model"),
         // Refused at once with an estimate, not run until the machine runs out of memory.
         (["sim", "--torus", "1000x1000x1000"], "pass --ignore-memory to run anyway"),
     ])
@@ -171,6 +176,27 @@ import Testing
         let r = try TorusExecutable.run(arguments)
         #expect(r.status != 0)
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
+    }
+
+    /// Every figure of a preset says where it comes from; a calibrated model file is read and predicts.
+    @Test func showModelNamesEverySourceAndModelFilesPredict() throws {
+        let shown = try TorusExecutable.run(["sim", "--show-model"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        for text in ["model: tofu-d", "eager-limit", "16K", "assumed", "rendezvous-delay", "Ajima", "receive-overhead"] {
+            #expect(shown.stdout.contains(text), "\(text) in \(shown.stdout)")
+        }
+        var model = NetworkModel(name: "calibrated", machine: MachineFigures.generic)
+        model.machine.receiveCopyRate = 4e9
+        model.sources = ["link-latency": "measured here"]
+        let calibration = Calibration(ranks: 2, ranksPerNode: 2, host: "h", library: "l", date: "d", model: model,
+                                      libraryAllReduce: [TimedSize(bytes: 8, seconds: 1e-6)], pingPong: [], notes: [])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cli-model-\(UUID().uuidString).json").path
+        try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [calibration])).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let described = try TorusExecutable.run(["sim", "--model", path, "--torus", "2x1x1", "--show-model"])
+        #expect(described.status == 0 && described.stdout.contains("calibrated-np2") && described.stdout.contains("measured here"), "\(described.stdout) \(described.stderr)")
+        let predicted = try TorusExecutable.run(["sim", "--model", path, "--torus", "2x1x1", "-a", "ring", "--bytes", "1M"])
+        #expect(predicted.status == 0 && predicted.stdout.contains("receiver copies at 4 GB/s"), "\(predicted.stdout) \(predicted.stderr)")
     }
 
     /// An argument error shows the usage (exit 64); a run-time error only its message (exit 1).

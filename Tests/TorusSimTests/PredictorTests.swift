@@ -14,6 +14,7 @@ import TorusSchedules
         m.machine.linkLatency = 2e-6
         m.machine.hopDelay = 0
         m.machine.softwareOverhead = 3e-6
+        m.machine.eagerLimit = .max  // the formulas know no rendezvous
         m.machine.reductionRatePerThread = 10e9
         m.machine.reductionThreads = 1
         m.machine.memoryBandwidth = .infinity

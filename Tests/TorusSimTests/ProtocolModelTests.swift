@@ -1,0 +1,223 @@
+import Foundation
+import Synchronization
+import Testing
+import TorusCore
+import TorusSchedules
+@testable import TorusSim
+
+/// The predictor's protocol model (eager and rendezvous, send and receive overheads, a receiving
+/// copy), the calibrated model file, and automatic selection from it.
+@Suite struct ProtocolModelTests {
+    /// Two ranks, one link each way, no reductions to speak of: recursive doubling sends one message each.
+    static func pair(_ edit: (inout MachineFigures) -> Void = { _ in }) -> NetworkModel {
+        var m = NetworkModel.generic
+        m.machine.linkBandwidth = 1e9
+        m.machine.linkLatency = 1e-6
+        m.machine.hopDelay = 0
+        m.machine.softwareOverhead = 2e-6
+        m.machine.eagerLimit = .max
+        m.machine.rendezvousDelay = 0
+        m.machine.reductionRatePerThread = .infinity
+        m.machine.memoryBandwidth = .infinity
+        m.segmentBytes = 0
+        edit(&m.machine)
+        return m
+    }
+
+    static func time(_ model: NetworkModel, bytes: Int, algorithm: Algorithm = .recursiveDoubling, trace: Bool = false) throws -> Prediction {
+        let shape = try TorusShape([2, 1, 1])
+        return try Predictor.run(PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: algorithm, bytes: bytes, model: model, trace: trace))
+    }
+
+    @Test func oneMessageCostsOverheadLatencyAndTransfer() throws {
+        let t = try Self.time(Self.pair(), bytes: 4000).time
+        #expect(abs(t - (2e-6 + 4000 / 1e9 + 1e-6)) < 1e-12)
+    }
+
+    @Test func aRendezvousMessageWaitsForItsHandshakeAndAnEagerOneDoesNot() throws {
+        let eager = try Self.time(Self.pair { $0.eagerLimit = 4000; $0.rendezvousDelay = 3e-6 }, bytes: 4000).time
+        let rendezvous = try Self.time(Self.pair { $0.eagerLimit = 3996; $0.rendezvousDelay = 3e-6 }, bytes: 4000).time
+        let plain = try Self.time(Self.pair(), bytes: 4000).time
+        #expect(abs(eager - plain) < 1e-12)
+        #expect(abs(rendezvous - plain - 3e-6) < 1e-12)
+    }
+
+    @Test func theReceiverPaysItsOverhead() throws {
+        let plain = try Self.time(Self.pair(), bytes: 64).time
+        let charged = try Self.time(Self.pair { $0.receiveOverhead = 5e-6 }, bytes: 64).time
+        #expect(abs(charged - plain - 5e-6) < 1e-12)
+    }
+
+    @Test func aReceivingCopyReplacesTheLinkTransfer() throws {
+        // 1 MB at 2 GB/s on the receiving CPU; the links' 1 GB/s no longer counts (rendezvous: the
+        // sender copies nothing).
+        let model = Self.pair { $0.receiveCopyRate = 2e9; $0.eagerLimit = 1000 }
+        let t = try Self.time(model, bytes: 1_000_000).time
+        #expect(abs(t - (2e-6 + 1e-6 + 1_000_000 / 2e9)) < 1e-12)
+        var slowLinks = model
+        slowLinks.machine.linkBandwidth = 1e3
+        #expect(try Self.time(slowLinks, bytes: 1_000_000).time == t)
+        // An eager message is copied in by the sender too.
+        let eager = try Self.time(Self.pair { $0.receiveCopyRate = 2e9 }, bytes: 1_000_000).time
+        #expect(abs(eager - t - 1_000_000 / 2e9) < 1e-12)
+    }
+
+    @Test func aCopyDueLaterDoesNotHoldUpASendIssuedEarlier() throws {
+        // Ring of two: both ranks send at once and copy what they receive. The two ranks are
+        // alike, so their steps must take equal times (a copy reserved out of time order once made
+        // rank 1's send wait for it).
+        var model = Self.pair { $0.receiveCopyRate = 2e9; $0.eagerLimit = 1000; $0.reductionRatePerThread = 5e9; $0.reductionThreads = 0 }
+        model.segmentBytes = 1 << 20
+        let p = try Self.time(model, bytes: 1 << 20, algorithm: .ring, trace: true)
+        let byRank = Dictionary(grouping: p.trace, by: \.rank).mapValues { $0.map { $0.end - $0.start } }
+        #expect(byRank.count == 2)
+        #expect(byRank[0]!.count == byRank[1]!.count)
+        for (a, b) in zip(byRank[0]!.sorted(), byRank[1]!.sorted()) { #expect(abs(a - b) < 1e-12) }
+    }
+
+    @Test func aLatePostedRendezvousReceiveMovesTheDataAfterThePosting() throws {
+        // Ring of two with a window of one: the second message of a step arrives before its receive
+        // is posted; as a rendezvous message it then pays the handshake after the posting.
+        var eager = Self.pair { $0.eagerLimit = .max; $0.rendezvousDelay = 4e-6 }
+        eager.segmentBytes = 1024
+        eager.window = 1
+        var rendezvous = eager
+        rendezvous.machine.eagerLimit = 512
+        let (e, r) = (try Self.time(eager, bytes: 8192, algorithm: .ring).time, try Self.time(rendezvous, bytes: 8192, algorithm: .ring).time)
+        // 8 receives one after another per rank; all but the first of each step are posted after
+        // their request came, so each waits a handshake and a transfer (5.024 us) after its posting.
+        // Were the handshake paid only as the send leaves (all sends leave at once), the ring
+        // would pay it about once per step: r − e near 8 us.
+        #expect(r >= 6 * (4e-6 + 1024 / 1e9) - 1e-12)
+        #expect(r - e >= 4 * 4e-6)
+    }
+
+    @Test func everyPresetFigureSaysWhereItComesFrom() throws {
+        for model in NetworkModel.presets {
+            for f in model.figures where !["segment-bytes", "window"].contains(f.name) {
+                #expect(model.sources[f.name] != nil, "\(model.name): \(f.name) has no source")
+            }
+        }
+        var m = NetworkModel.tofuD
+        try m.set("eager-limit=64K")
+        try m.set("rendezvous-delay=2e-6")
+        try m.set("receive-overhead=1e-6")
+        try m.set("receive-copy-rate=5e9")
+        #expect(m.machine.eagerLimit == 64 << 10 && m.machine.rendezvousDelay == 2e-6 && m.machine.receiveOverhead == 1e-6 && m.machine.receiveCopyRate == 5e9)
+        #expect(m.sources["eager-limit"] == "set: 64K")
+        try m.set("eager-limit=inf")
+        #expect(m.machine.eagerLimit == .max)
+        #expect(throws: TorusError.self) { try m.set("receive-copy-rate=0") }
+        #expect(throws: TorusError.self) { try m.set("rendezvous-delay=-1") }
+    }
+
+    // MARK: The model file
+
+    static func calibration(ranks: Int, library: [(Int, Double)] = [(8, 1e-6), (1 << 20, 100e-6)]) -> Calibration {
+        var model = NetworkModel(name: "calibrated", machine: pair { $0.receiveCopyRate = 4e9; $0.eagerLimit = 4032; $0.rendezvousDelay = 3e-6 }.machine)
+        model.sources = ["link-latency": "measured"]
+        return Calibration(ranks: ranks, ranksPerNode: ranks, host: "test", library: "test MPI", date: "2026-12-02T00:00:00Z", model: model,
+                           libraryAllReduce: library.map { TimedSize(bytes: $0.0, seconds: $0.1) }, pingPong: [], notes: [])
+    }
+
+    static func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("torus-model-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aModelFileRoundTripsWithInfiniteRates() throws {
+        var c = Self.calibration(ranks: 2)
+        c.model.machine.receiveCopyRate = .infinity
+        let text = String(decoding: try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [c])), as: UTF8.self)
+        #expect(text.contains("\"inf\""))
+        let path = try Self.write(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let back = try CalibratedModel.load(path: path)
+        #expect(back.calibrations[0].model == c.model)
+    }
+
+    @Test func badModelFilesSayWhatIsWrong() throws {
+        func message(_ text: String) throws -> String {
+            let path = try Self.write(text)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                _ = try CalibratedModel.load(path: path)
+                return ""
+            } catch { return "\(error)" }
+        }
+        #expect(try message("{").contains("does not parse"))
+        #expect(try message("{\"format\": \"torus-model/1\"}").contains("missing \"calibrations\""))
+        #expect(try message("{\"format\": \"other/9\", \"calibrations\": []}").contains("format torus-model/1"))
+        #expect(try message("{\"format\": \"torus-model/1\", \"calibrations\": []}").contains("at least one calibration"))
+        var bad = Self.calibration(ranks: 2)
+        bad.model.machine.linkBandwidth = -1
+        let text = String(decoding: try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [bad])), as: UTF8.self)
+        #expect(try message(text).contains("a rate that is not positive"))
+        let descending = String(decoding: try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(64, 1e-6), (8, 1e-6)])])), as: UTF8.self)
+        #expect(try message(descending).contains("ascending"))
+        #expect(throws: TorusError.self) { try CalibratedModel.load(path: "/nonexistent/model.json") }
+    }
+
+    @Test func calibrationsAreAddedAndReplacedOnlyOnRequest() throws {
+        let one = CalibratedModel(calibrations: [Self.calibration(ranks: 4)])
+        let two = try one.adding(Self.calibration(ranks: 2), replace: false)
+        #expect(two.calibrations.map(\.ranks) == [2, 4])
+        #expect(throws: TorusError.self) { try two.adding(Self.calibration(ranks: 4), replace: false) }
+        var newer = Self.calibration(ranks: 4)
+        newer.host = "newer"
+        #expect(try two.adding(newer, replace: true).calibrations.map(\.host) == ["test", "newer"])
+        #expect(two.calibration(ranks: 3).ranks == 4)
+        #expect(two.calibration(ranks: 1).ranks == 2)
+        #expect(two.calibration(ranks: 64).ranks == 4)
+    }
+
+    @Test func libraryTimesInterpolateOnLogAxes() {
+        let c = Self.calibration(ranks: 2, library: [(8, 1e-6), (8 << 10, 4e-6), (8 << 20, 4e-3)])
+        #expect(c.libraryAllReduceSeconds(bytes: 4) == 1e-6)
+        #expect(abs(c.libraryAllReduceSeconds(bytes: 8 << 10) - 4e-6) < 1e-15)
+        // Halfway in log(size) between 8 KiB and 8 MiB: the geometric mean of the times.
+        let mid = Int((Double(8 << 10) * Double(8 << 20)).squareRoot())
+        #expect(abs(c.libraryAllReduceSeconds(bytes: mid) - (4e-6 * 4e-3).squareRoot()) / 1e-4 < 1e-3)
+        #expect(abs(c.libraryAllReduceSeconds(bytes: 16 << 20) - 8e-3) < 1e-12)
+    }
+
+    // MARK: Selection
+
+    @Test func calibratedSelectionWeighsTheLibraryAgainstPredictedSchedules() throws {
+        let model = CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(8, 0.5e-6), (1 << 20, 1)])])
+        let costs = PredictorCosts(model: model, path: "test.json")
+        let selection = AlgorithmSelection(candidates: [.ring, .recursiveDoubling], calibrated: costs)
+        let pair = GroupTopology.box(try TorusShape([2, 1, 1]))
+        // 8 bytes: MPI's 0.5 us beats any schedule (2 us overhead a message).
+        let (small, why) = try #require(selection.chooseCalibrated(topology: pair, bytes: 8))
+        #expect(small == nil && why.contains("calibrated estimates") && why.contains("mpi 0.5 us"))
+        // 1 MiB: MPI's measured 1 s loses to the predicted schedules.
+        let (large, _) = try #require(selection.chooseCalibrated(topology: pair, bytes: 1 << 20))
+        #expect(large != nil)
+        // The estimate is the predictor's.
+        let predicted = try Predictor.run(PredictionRequest(machine: pair.machine!, groups: [pair], algorithm: .ring, bytes: 1 << 20,
+                                                            model: model.calibrations[0].model)).time
+        #expect(costs.seconds(.ring, .allReduce, topology: pair, bytes: 1 << 20) == predicted)
+        // No MPI times on 4 ranks, and none for the halves: the threshold rules decide.
+        #expect(selection.chooseCalibrated(topology: .box(try TorusShape([4, 1, 1])), bytes: 8) == nil)
+        #expect(selection.chooseCalibrated(.reduceScatter, topology: pair, bytes: 8) == nil)
+        #expect(selection.choose(topology: pair, bytes: 1 << 20).1.contains("calibrated estimates"))
+    }
+
+    @Test func theRuntimeRoutesByTheCalibratedModel() throws {
+        let model = CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(8, 0.5e-6), (1 << 20, 1)])])
+        var options = CollectiveOptions()
+        options.selection.calibrated = PredictorCosts(model: model, path: "test.json")
+        let torus = SimulatedTorus(shape: try TorusShape([2, 1, 1]), options: options)
+        let routes = Mutex<[Int: (AllReduceRoute, AllReduceRoute, String)]>([:])
+        try torus.run { comm in
+            let (small, why) = comm.explainRoute(count: 2, type: .float32)
+            let (large, _) = comm.explainRoute(count: 1 << 18, type: .float32)
+            routes.withLock { $0[comm.rank] = (small, large, why) }
+        }
+        let (small, large, why) = try #require(routes.withLock { $0[0] })
+        #expect(small == .library && why.contains("calibrated"))
+        #expect(large != .library)
+    }
+}
