@@ -18,11 +18,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "${mpirun[@]}" -np "$np" "$bin/torus-bench" --calibrate "$model"
-"${mpirun[@]}" -np "$np" "$bin/torus-bench" -b 64K -e 1M -f 16 -n 100 -w 5 -a sixring,ring,recursive-doubling --json >"$tmp/small.json"
-"${mpirun[@]}" -np "$np" "$bin/torus-bench" -b 16M -e 64M -f 4 -n 10 -w 2 -a sixring,ring,recursive-doubling --json >"$tmp/large.json"
+# Three rounds, the algorithms in a rotated order each time (timings here drift by tens of percent
+# over minutes); the plot takes the median of the rounds' medians.
+for order in sixring,ring,recursive-doubling ring,recursive-doubling,sixring recursive-doubling,sixring,ring; do
+    "${mpirun[@]}" -np "$np" "$bin/torus-bench" -b 64K -e 1M -f 16 -n 100 -w 5 -a "$order" --json >>"$tmp/measured.json"
+    "${mpirun[@]}" -np "$np" "$bin/torus-bench" -b 16M -e 64M -f 4 -n 10 -w 2 -a "$order" --json >>"$tmp/measured.json"
+done
 torus=$(python3 -c "import sys; n=int(sys.argv[1]); print(f'{n}x1x1')" "$np")
 # The runtime's own view of NP ranks on one host (a near-cubic grid) is what the model's links join.
 grid=$("${mpirun[@]}" -np "$np" env TORUS_VERBOSE=1 "$bin/torus-bench" -b 8 -e 8 -n 1 -a ring 2>&1 | sed -n 's/.*communicator of [0-9]* ranks: box \([0-9x]*\) .*/\1/p' | head -1)
 torus=${grid:-$torus}
 "$bin/torus" sim --model "$model" --torus "$torus" -a sixring,ring,recursive-doubling --sweep 32K:128M --csv >"$tmp/predicted.csv"
-/usr/bin/python3 scripts/plot-calibration.py "$tmp/predicted.csv" "$tmp/small.json" "$tmp/large.json" --svg "$svg" --title "np=$np on $(hostname), model $model"
+/usr/bin/python3 scripts/plot-calibration.py "$tmp/predicted.csv" "$tmp/measured.json" --svg "$svg" --title "np=$np on $(hostname), model $model"

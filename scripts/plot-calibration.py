@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Predicted against measured: reads `torus sim --csv` rows and `torus-bench --json` rows, prints a
-Markdown table (measured medians out of place, predicted times, their ratio) and writes an SVG of
+Markdown table (measured medians out of place — the median of them where several runs measured a
+size —, predicted times, their ratio) and writes an SVG of
 time against size on log-log axes: a line per algorithm predicted, its measured points as dots.
 Standard library only.
 
@@ -11,6 +12,7 @@ import csv
 import json
 import math
 import os
+import statistics
 import sys
 
 COLOURS = {"sixring": "#1f77b4", "ring": "#d62728", "recursive-doubling": "#2ca02c", "rabenseifner": "#9467bd", "swing": "#ff7f0e"}
@@ -38,7 +40,9 @@ def main():
                     continue
                 r = json.loads(line)
                 if not r["in_place"] and r["algorithm"] in predicted:
-                    measured.setdefault(r["algorithm"], {})[r["bytes"]] = r["time_us"]
+                    measured.setdefault(r["algorithm"], {}).setdefault(r["bytes"], []).append(r["time_us"])
+    # Several runs of a size: the median of their medians.
+    measured = {a: {b: statistics.median(ts) for b, ts in d.items()} for a, d in measured.items()}
     if not measured:
         sys.exit("plot-calibration: no measured rows for the predicted algorithms")
     print("| algorithm | bytes | measured µs | predicted µs | predicted / measured |")

@@ -35,7 +35,9 @@ struct Calibrator {
         let big = max(16 << 20, largest)
         let a = UnsafeMutableRawPointer.allocate(byteCount: big, alignment: 64), b = UnsafeMutableRawPointer.allocate(byteCount: big, alignment: 64)
         defer { a.deallocate(); b.deallocate() }
-        memset(a, 0, big)
+        // Inputs as an application's: floats that are not all zero (torus-bench's pattern).
+        let pattern = VerifiableInputs.bytes(type: .float32, op: .sum, rank: r, count: big / 4, values: .mpiComparable)
+        pattern.withUnsafeBytes { a.copyMemory(from: $0.baseAddress!, byteCount: big) }
         memset(b, 0, big)
         let say = { (text: String) in if r == 0 { printError("torus-bench --calibrate: " + text) } }
 
@@ -43,24 +45,20 @@ struct Calibrator {
         say("\(p) ranks, \(perNode) on rank 0's node (\(hosts[0])); ranks 0 and 1 \(hosts[0] == hosts[1] ? "share a node: shared-memory transport" : "are on different nodes: network links")")
         let sharedMemory = hosts[0] == hosts[1]
 
-        // Ping-pong, ranks 0 and 1.
-        let pingSizes = [8, 64, 512, 1 << 10, 2 << 10, 3 << 10, 4 << 10, 6 << 10, 8 << 10, 12 << 10, 16 << 10, 32 << 10, 64 << 10,
-                         256 << 10, 1 << 20, 4 << 20, 16 << 20]
-        var ping: [TimedSize] = []
-        for bytes in pingSizes {
-            let reps = bytes <= 64 << 10 ? 400 : bytes <= 1 << 20 ? 60 : 12
-            let t = try median(reps: reps) {
+        // Ping-pong, ranks 0 and 1: half the round trip.
+        let pingPong = { (bytes: Int, reps: Int) throws -> Double in
+            try median(reps: reps) {
                 guard r < 2 else { return }
                 let peer = Int32(1 - r)
-                if r == 0 {
-                    try mpiCheck(PMPI_Send(a, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle), "MPI_Send")
-                    try mpiCheck(PMPI_Recv(b, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Recv")
-                } else {
-                    try mpiCheck(PMPI_Recv(b, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Recv")
-                    try mpiCheck(PMPI_Send(a, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle), "MPI_Send")
-                }
-            }
-            ping.append(TimedSize(bytes: bytes, seconds: t / 2))
+                let send = { try mpiCheck(PMPI_Send(a, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle), "MPI_Send") }
+                let receive = { try mpiCheck(PMPI_Recv(b, Int32(bytes), torus_MPI_BYTE(), peer, 7, world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Recv") }
+                if r == 0 { try send(); try receive() } else { try receive(); try send() }
+            } / 2
+        }
+        let pingSizes = [8, 64, 512, 1 << 10, 2 << 10, 3 << 10, 4 << 10, 6 << 10, 8 << 10, 12 << 10, 16 << 10, 32 << 10, 64 << 10,
+                         256 << 10, 1 << 20, 4 << 20, 16 << 20]
+        let ping = try pingSizes.map { bytes in
+            TimedSize(bytes: bytes, seconds: try pingPong(bytes, bytes <= 64 << 10 ? 400 : bytes <= 1 << 20 ? 60 : 12))
         }
 
         // Exchanges with the neighbour, every rank at once.
@@ -76,20 +74,20 @@ struct Calibrator {
 
         // Large messages and reductions, out of cache as a large call's are (every rank at once).
         let streamBytes = 16 << 20
-        let moveRate = Double(streamBytes) / max(1e-9, try exchange(streamBytes, 12) - latency)
+        let moveRate = Double(streamBytes) / max(1e-9, try exchange(streamBytes, 30) - latency)
         let half = 32 << 20
         let m1 = UnsafeMutableRawPointer.allocate(byteCount: 2 * half, alignment: 64), m2 = UnsafeMutableRawPointer.allocate(byteCount: 2 * half, alignment: 64)
         defer { m1.deallocate(); m2.deallocate() }
         memset(m1, 1, 2 * half)
         memset(m2, 0, 2 * half)
-        let copyRate = Double(2 * half) / (try median(reps: 7) { memcpy(m2, m1, 2 * half) })
+        let copyRate = Double(2 * half) / (try median(reps: 15) { memcpy(m2, m1, 2 * half) })
         let kernel = try ReductionKernel(type: .float32, op: .sum)
-        let reduceRate = Double(2 * half) / (try median(reps: 7) { kernel.accumulate(into: m2, m1, count: half / 2) })
+        let reduceRate = Double(2 * half) / (try median(reps: 15) { kernel.accumulate(into: m2, m1, count: half / 2) })
 
         // The same in cache: a 1 MiB call's buffers stay there between calls.
         let hot = 1 << 20
-        let cachedMoveRate = Double(hot) / max(1e-9, try exchange(hot, 100) - latency)
-        let cachedReduceRate = Double(hot) / (try median(reps: 200) { kernel.accumulate(into: m2, m1, count: hot / 4) })
+        let cachedMoveRate = Double(hot) / max(1e-9, try exchange(hot, 600) - latency)
+        let cachedReduceRate = Double(hot) / (try median(reps: 1000) { kernel.accumulate(into: m2, m1, count: hot / 4) })
         let lastLevelCache = Self.lastLevelCacheBytes()
 
         // The executor above MPI: recursive doubling of 2 floats sends one message per round.
@@ -120,17 +118,7 @@ struct Calibrator {
             let middle = (ping.first { $0.bytes == found }!.seconds + above.seconds) / 2
             while hi - lo > 64 {
                 let mid = (lo + hi) / 2 / 64 * 64
-                let t = try median(reps: 300) {
-                    guard r < 2 else { return }
-                    let peer = Int32(1 - r)
-                    if r == 0 {
-                        try mpiCheck(PMPI_Send(a, Int32(mid), torus_MPI_BYTE(), peer, 7, world.handle), "MPI_Send")
-                        try mpiCheck(PMPI_Recv(b, Int32(mid), torus_MPI_BYTE(), peer, 7, world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Recv")
-                    } else {
-                        try mpiCheck(PMPI_Recv(b, Int32(mid), torus_MPI_BYTE(), peer, 7, world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Recv")
-                        try mpiCheck(PMPI_Send(a, Int32(mid), torus_MPI_BYTE(), peer, 7, world.handle), "MPI_Send")
-                    }
-                } / 2
+                let t = try pingPong(mid, 300)
                 if t > middle { hi = mid } else { lo = mid }
             }
             eager = lo

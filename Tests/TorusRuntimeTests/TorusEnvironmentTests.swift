@@ -19,6 +19,7 @@ import TorusSchedules
         let threads = try TorusEnvironment.read(["TORUS_REDUCTION_THREADS": "3", "TORUS_REDUCTION_CORES": "0,2-4"])
         #expect(threads.reductionThreads == 3 && threads.reductionCores == "0,2-4")
         #expect(try TorusEnvironment.read(["TORUS_PROGRESS_CORE": "1"]).progressCore == 1)
+        #expect(try TorusEnvironment.read(["TORUS_MODEL": "m.json"]).modelPath == "m.json" && TorusEnvironment().modelPath == nil)
         #expect(try TorusEnvironment.read(["TORUS_CHECK": "1"]).check && !(try TorusEnvironment.read(["TORUS_CHECK": "0"]).check))
         #expect(!(try TorusEnvironment.read([:]).check))
         let watch = try TorusEnvironment.read(["TORUS_TIMEOUT": "2.5", "TORUS_ON_STALL": "warn", "TORUS_NAN_CHECK": "1"])
