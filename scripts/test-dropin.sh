@@ -39,6 +39,10 @@ for np in 1 2 3 4 8; do
 done
 # The default threshold (16 MiB): the check's calls are smaller, so all go to MPI.
 run "preloaded, default TORUS_MIN_BYTES, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" "$out/check_dropin"
+# A calibrated model (TORUS_MODEL): every size asks it, MPI among the candidates, results checked.
+run "calibrating for the drop-in, np=2" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$out/model.json" -e 1M
+run "preloaded with TORUS_MODEL, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_MODEL="$out/model.json" -x TORUS_VERBOSE=2 "$out/check_dropin"
+expect "TORUS_MODEL: routes from the calibrated estimates" "calibrated estimates"
 # Linked before libmpi instead of preloaded.
 run "linked before libmpi, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1 "$out/check_linked"
 expect "linked library is loaded" "library loaded"

@@ -53,13 +53,19 @@ public struct DropInSettings: Equatable, Sendable {
 
     /// Calls of `TORUS_MIN_BYTES` or more bytes are taken; unset, the measured default
     /// (`MPICommunicator.defaultLibraryBelowBytes`), or 0 when `TORUS_ALGORITHM` names an
-    /// algorithm (it then takes every call it can, as the Swift API does).
+    /// algorithm (it then takes every call it can, as the Swift API does) or `TORUS_MODEL` names a
+    /// calibrated model (which chooses between MPI and the schedules at every size).
     public init(_ environment: TorusEnvironment) {
         passThrough = environment.route == .library
         if let bytes = environment.minBytes {
             minBytes = bytes
             reduceScatterMinBytes = bytes
         } else if case .schedule = environment.route {
+            minBytes = 0
+            reduceScatterMinBytes = 0
+        } else if environment.modelPath != nil {
+            // A calibrated model weighs MPI against the schedules at every size: each size class
+            // asks it once (the route is kept), and a class it sends to MPI goes there.
             minBytes = 0
             reduceScatterMinBytes = 0
         } else {

@@ -8,7 +8,7 @@ import TorusSchedules
 ///
 /// The protocol: a message above `eagerLimit` leaves only after a rendezvous handshake (one round
 /// trip, `MachineFigures.handshake`), and if its receive is posted after the request arrived, its
-/// data arrives a handshake and a transfer after the posting (`Partition.post`). A receive costs its
+/// data arrives a handshake and a transfer after the posting (`Partition.received`). A receive costs its
 /// rank `receiveOverhead` of CPU. With a finite `receiveCopyRate` (a shared-memory transport) the
 /// links carry no data: the receiving CPU copies every message at that rate, and the sending CPU
 /// copies an eager one in first.

@@ -21,8 +21,9 @@
 
 static int rank, size, failures, checks;
 /* What the library should take, from the same environment it reads: TORUS_ALGORITHM=mpi takes
- * nothing; a named algorithm with TORUS_MIN_BYTES unset takes every size; otherwise calls of
- * TORUS_MIN_BYTES bytes or more (a plain number here), 16 MiB when unset (the documented default). */
+ * nothing; a named algorithm or a calibrated model (TORUS_MODEL) with TORUS_MIN_BYTES unset takes
+ * every size (the model may then hand a call to MPI itself); otherwise calls of TORUS_MIN_BYTES
+ * bytes or more (a plain number here), 16 MiB when unset (the documented default). */
 static int takes_nothing;
 static long long min_bytes = 16 << 20;
 static void (*call_counts)(long long *, long long *);
@@ -312,8 +313,9 @@ int main(int argc, char **argv) {
     const char *algorithm = getenv("TORUS_ALGORITHM"), *threshold = getenv("TORUS_MIN_BYTES");
     int named = algorithm && *algorithm && strcmp(algorithm, "auto") != 0;
     takes_nothing = named && strcmp(algorithm, "mpi") == 0;
+    const char *model = getenv("TORUS_MODEL");
     if (threshold && *threshold) min_bytes = atoll(threshold);
-    else if (named) min_bytes = 0;
+    else if (named || (model && *model)) min_bytes = 0;
     if (rank == 0) printf("check_dropin: %d ranks, library %s\n", size, call_counts ? "loaded" : "not loaded");
 
     if (n_cycles > 0) {

@@ -21,6 +21,9 @@ import TorusRuntime
         #expect(DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "ring", "TORUS_MIN_BYTES": "64K"])).minBytes == 64 << 10)
         #expect(DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "mpi"])).passThrough)
         #expect(!DropInSettings(try TorusEnvironment.read(["TORUS_ALGORITHM": "auto"])).passThrough)
+        // A calibrated model decides at every size, unless a threshold is given too.
+        #expect(DropInSettings(try TorusEnvironment.read(["TORUS_MODEL": "m.json"])).minBytes == 0)
+        #expect(DropInSettings(try TorusEnvironment.read(["TORUS_MODEL": "m.json", "TORUS_MIN_BYTES": "4K"])).minBytes == 4096)
         #expect(throws: TorusError.self) { try TorusEnvironment.read(["TORUS_MIN_BYTES": "lots"]) }
     }
 

@@ -205,6 +205,18 @@ import TorusSchedules
         #expect(selection.choose(topology: pair, bytes: 1 << 20).1.contains("calibrated estimates"))
     }
 
+    /// Swing and Rabenseifner look alike to the α-β formulas; the predictor tells them apart, so a
+    /// calibrated model (here Tofu-D's figures on a 4×4×4 group) picks Swing where it wins.
+    @Test func calibratedSelectionPicksSwingWhereThePredictorSaysItWins() throws {
+        var c = Self.calibration(ranks: 64, library: [(8, 1), (1 << 30, 1)])
+        c.model = .tofuD
+        let selection = AlgorithmSelection(calibrated: PredictorCosts(model: CalibratedModel(calibrations: [c]), path: "tofu-d.json"))
+        let group = GroupTopology.box(try TorusShape([4, 4, 4]))
+        let (chosen, why) = try #require(selection.chooseCalibrated(topology: group, bytes: 1 << 20))
+        #expect(chosen == .swing, "\(why)")
+        #expect(selection.model.estimate(.swing, topology: group, bytes: 1 << 20) == selection.model.estimate(.rabenseifner, topology: group, bytes: 1 << 20))
+    }
+
     @Test func theRuntimeRoutesByTheCalibratedModel() throws {
         let model = CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(8, 0.5e-6), (1 << 20, 1)])])
         var options = CollectiveOptions()
