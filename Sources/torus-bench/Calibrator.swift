@@ -111,8 +111,9 @@ struct Calibrator {
             bytes = bytes == largest ? largest + 1 : min(bytes * 4, largest)
         }
 
-        var (eager, jump) = Self.eagerLimit(ping)
-        if let found = eager, let above = ping.first(where: { $0.bytes > found }) {
+        let (switchFound, jump) = Self.eagerLimit(ping)
+        var eager = switchFound
+        if let found = switchFound, let above = ping.first(where: { $0.bytes > found }) {
             // Narrow the switch to 64 bytes: a size is rendezvous if its time is nearer the size above the switch's.
             var (lo, hi) = (found, above.bytes)
             let middle = (ping.first { $0.bytes == found }!.seconds + above.seconds) / 2
