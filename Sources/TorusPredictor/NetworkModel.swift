@@ -158,6 +158,11 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         sources[key] = "set: \(text)"
     }
 
+    /// `figures` as aligned lines: name, value, source (`torus sim --show-model`, `torus-bench --calibrate`).
+    public var figureLines: [String] {
+        figures.map { $0.name.padding(toLength: 22, withPad: " ", startingAt: 0) + $0.value.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.source }
+    }
+
     /// Each parameter's value and where it comes from, one line each (`torus sim --show-model`).
     public var figures: [(name: String, value: String, source: String)] {
         func g(_ v: Double, _ unit: String, scale: Double = 1) -> String { v.isInfinite ? "inf" : String(format: "%.4g", v * scale) + unit }

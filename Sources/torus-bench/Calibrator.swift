@@ -172,8 +172,8 @@ struct Calibrator {
         let text = String(decoding: try CalibratedModel.encoder.encode(next), as: UTF8.self) + "\n"
         try writeText(text, to: path, overwrite: true)
         print("# torus-bench --calibrate: \(p) ranks on \(hosts[0]) → \(path)" + (existing == nil ? "" : " (added to the calibrations of \(existing!.calibrations.map { "\($0.ranks)" }.joined(separator: ", ")) ranks)"))
-        for f in model.figures { print(String(format: "#   %-18@ %-22@ %@", f.name, f.value, f.source)) }
-        print("#   mpi allreduce       " + library.map { "\(ByteCount.format($0.bytes)) \(us($0.seconds))" }.joined(separator: ", "))
+        for line in model.figureLines { print("#   " + line) }
+        print("#   " + "mpi-allreduce".padding(toLength: 22, withPad: " ", startingAt: 0) + library.map { "\(ByteCount.format($0.bytes)) \(us($0.seconds))" }.joined(separator: ", "))
     }
 
     /// The eager limit: the size after which ping-pong's time jumps most above the line through its

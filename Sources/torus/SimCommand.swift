@@ -154,7 +154,7 @@ struct SimCommand: ParsableCommand {
         for s in set { try cliErrors { try model.set(s) } }
         if showModel {
             print("model: \(model.name)")
-            for f in model.figures { print(String(format: "  %-18@ %-22@ %@", f.name, f.value, f.source)) }
+            for line in model.figureLines { print("  " + line) }
             return
         }
         let models = try threadCounts.map { counts in
