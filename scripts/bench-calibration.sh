@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 np=${1:-2}
 model=${2:-calibrated-model.json}
 svg=${3:-calibration.svg}
+[ -e "$svg" ] && { echo "bench-calibration: $svg exists; give a new path (nothing is overwritten)" >&2; exit 2; }
 swift build -c release $(bash scripts/native-swift-flags.sh) --product torus-bench >/dev/null
 swift build -c release $(bash scripts/native-swift-flags.sh) --product torus >/dev/null
 bin=$(swift build -c release --show-bin-path)
