@@ -125,8 +125,8 @@ public struct Calibration: Codable, Sendable {
         if m.eagerLimit < 0 || m.cacheBytes < 0 || m.reductionThreads < 0 || model.window < 1 || model.segmentBytes < 0 { return "a negative limit or count" }
         if libraryAllReduce.isEmpty { return "no times of MPI's AllReduce" }
         let sizes = libraryAllReduce.map(\.bytes)
-        if sizes != sizes.sorted() || Set(sizes).count != sizes.count || libraryAllReduce.contains(where: { !($0.seconds > 0) }) {
-            return "MPI AllReduce times that are not positive at ascending sizes"
+        if sizes != sizes.sorted() || Set(sizes).count != sizes.count || sizes[0] < 1 || libraryAllReduce.contains(where: { !($0.seconds > 0) }) {
+            return "MPI AllReduce times that are not positive at ascending sizes of at least 1 byte"
         }
         return nil
     }

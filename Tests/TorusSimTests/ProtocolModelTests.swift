@@ -156,6 +156,8 @@ import TorusSchedules
         #expect(try message(text).contains("a rate that is not positive"))
         let descending = String(decoding: try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(64, 1e-6), (8, 1e-6)])])), as: UTF8.self)
         #expect(try message(descending).contains("ascending"))
+        let zeroBytes = String(decoding: try CalibratedModel.encoder.encode(CalibratedModel(calibrations: [Self.calibration(ranks: 2, library: [(0, 1e-6), (8, 1e-6)])])), as: UTF8.self)
+        #expect(try message(zeroBytes).contains("ascending"))
         #expect(throws: TorusError.self) { try CalibratedModel.load(path: "/nonexistent/model.json") }
     }
 
