@@ -112,7 +112,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
     /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …"
     /// (with a calibrated model that timed MPI here: at 8 bytes and every 16 times more up to 64 MiB).
     public var routesPerSize: String {
-        if let (_, _) = options.selection.chooseCalibrated(topology: topology, bytes: 8) {
+        if options.selection.calibrated?.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil {
             return stride(from: 3, through: 26, by: 4).map { 1 << $0 }.map { bytes in
                 "\(ByteCount.format(bytes)) \(options.selection.chooseCalibrated(topology: topology, bytes: bytes)!.0?.rawValue ?? "mpi")"
             }.joined(separator: ", ")

@@ -27,15 +27,16 @@ public struct CalibratedModel: Codable, Sendable {
     /// Reads and checks a model file; every problem is an error naming the file and the fix.
     public static func load(path: String) throws -> CalibratedModel {
         let fix = "a model file written by `mpirun -np N torus-bench --calibrate FILE`"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TorusError.invalidValue(name: "model file", value: path, expected: "a readable file (\(fix))")
-        }
-        guard data.count <= 16 << 20 else {
-            throw TorusError.invalidValue(name: "model file", value: path, expected: "a file of at most 16 MiB (\(fix))")
+        // A regular file of at most 16 MiB (not a device that never ends), as rank maps are read.
+        let text: String
+        do {
+            text = try readText(path: path, what: "model file", maxBytes: 16 << 20)
+        } catch let TorusError.invalidValue(name, value, expected) {
+            throw TorusError.invalidValue(name: name, value: value, expected: "\(expected); \(fix)")
         }
         let model: CalibratedModel
         do {
-            model = try decoder.decode(CalibratedModel.self, from: data)
+            model = try decoder.decode(CalibratedModel.self, from: Data(text.utf8))
         } catch {
             throw TorusError.invalidValue(name: "model file", value: path, expected: "\(fix); it does not parse: \(Self.describe(error))")
         }
@@ -176,17 +177,18 @@ extension CalibratedModel {
 /// Automatic selection from a calibrated model: each schedule's time is predicted event by event
 /// with the calibration of the nearest number of ranks (groups of up to `predictedUpToRanks`;
 /// larger ones by the α-β-γ formulas of its figures); the library's AllReduce by its times measured
-/// on this many ranks. Estimates are kept per algorithm, collective, group size and bytes.
+/// on this many ranks. Estimates are kept per algorithm, collective, group and bytes.
 public final class PredictorCosts: CalibratedCosts {
     public static let predictedUpToRanks = 256
     public let model: CalibratedModel
     public let path: String
     private let cache = Mutex<[Key: Double]>([:])
 
+    /// Keyed by the group, not its size alone: two groups of one size may have other shapes.
     struct Key: Hashable {
         var algorithm: Algorithm
         var collective: Collective
-        var ranks: Int
+        var topology: GroupTopology
         var bytes: Int
     }
 
@@ -200,14 +202,16 @@ public final class PredictorCosts: CalibratedCosts {
     }
 
     public func seconds(_ algorithm: Algorithm, _ collective: Collective, topology: GroupTopology, bytes: Int) -> Double {
-        let key = Key(algorithm: algorithm, collective: collective, ranks: topology.size, bytes: bytes)
+        let key = Key(algorithm: algorithm, collective: collective, topology: topology, bytes: bytes)
         if let known = cache.withLock({ $0[key] }) { return known }
         let calibration = model.calibration(ranks: topology.size)
         var estimate = CostModel(calibration.model.machine).estimate(algorithm, collective, topology: topology, bytes: bytes)
         if topology.size <= Self.predictedUpToRanks {
             // The group alone on its own nodes: a box of the group's grid when it has no placement.
             let group = topology.machine != nil && topology.machineNodeOf != nil ? topology : .box(topology.grid)
-            let elements = bytes / 4 / (collective == .allReduce ? 1 : topology.size) * (collective == .allReduce ? 1 : topology.size)
+            // Float elements; a half's buffer is p whole blocks.
+            let blocks = collective == .allReduce ? 1 : topology.size
+            let elements = bytes / 4 / blocks * blocks
             var request = PredictionRequest(machine: group.machine!, groups: [group], algorithm: algorithm, bytes: elements * 4,
                                             model: calibration.model, threads: 1)
             request.collective = collective

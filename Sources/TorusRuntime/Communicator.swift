@@ -48,15 +48,20 @@ public struct CollectiveOptions: Sendable {
 enum RouteReason: CustomStringConvertible {
     case forcedByCaller
     case forcedByOptions
+    case forcedToLibrary
     case belowThreshold(Int)
     case atOrAboveThreshold(Int)
     /// A model's choice, with its estimates.
     case chosen(String)
+    /// `TORUS_ALGORITHM` names an algorithm that cannot run the call, so the rules below it chose.
+    indirect case cannot(algorithm: Algorithm, why: String, then: RouteReason)
 
     var description: String {
         switch self {
         case .forcedByCaller: return "forced by the caller"
         case .forcedByOptions: return "forced by the options (TORUS_ALGORITHM)"
+        case .forcedToLibrary: return "forced by the options (TORUS_ALGORITHM=mpi)"
+        case let .cannot(a, why, then): return "TORUS_ALGORITHM=\(a) cannot: \(why); \(then)"
         case let .belowThreshold(bytes): return "below the \(bytes)-byte threshold"
         case let .atOrAboveThreshold(bytes): return "at or above the \(bytes)-byte threshold"
         case let .chosen(why): return why

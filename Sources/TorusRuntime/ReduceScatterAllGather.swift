@@ -65,7 +65,8 @@ extension Communicator {
     /// run the half on this group. An algorithm forced by the caller must; one forced by
     /// `TORUS_ALGORITHM` that cannot (recursive doubling) leaves the choice to the rules below it.
     public func chooseRoute(_ collective: Collective, blockCount: Int, type: ElementType, forced: Algorithm? = nil) throws -> AllReduceRoute {
-        let (route, why) = try explainRoute(collective, blockCount: blockCount, type: type, forced: forced)
+        let options = self.options   // read once (through the protocol, each read copies it)
+        let (route, why) = try decideRoute(collective, blockCount: blockCount, type: type, forced: forced, options: options)
         if options.verbose >= 2 && rank == 0 {
             printError("torus: \(collective) \(blockCount * size * type.size) bytes on \(size) ranks: \(route) (\(why))")
         }
@@ -74,30 +75,44 @@ extension Communicator {
 
     public func explainRoute(_ collective: Collective, blockCount: Int, type: ElementType,
                              forced: Algorithm? = nil) throws -> (AllReduceRoute, String) {
-        guard collective != .allReduce else { return explainRoute(count: blockCount, type: type, forced: forced) }
+        let (route, why) = try decideRoute(collective, blockCount: blockCount, type: type, forced: forced, options: options)
+        return (route, "\(why)")
+    }
+
+    /// The route of a ReduceScatter or AllGather and why, the reason's text made only when asked for.
+    func decideRoute(_ collective: Collective, blockCount: Int, type: ElementType, forced: Algorithm?,
+                     options: CollectiveOptions) throws -> (AllReduceRoute, RouteReason) {
+        guard collective != .allReduce else { return decideRoute(count: blockCount, type: type, forced: forced, options: options) }
         let bytes = blockCount * size * type.size
         if let forced {
             if let why = forced.unavailable(collective, topology: topology) {
                 throw TorusError.invalidValue(name: "algorithm", value: forced.rawValue, expected: why)
             }
-            return (.schedule(forced), "forced by the caller")
+            return (.schedule(forced), .forcedByCaller)
         }
-        var note = ""
+        var cannot: (Algorithm, String)?
         switch options.route {
-        case .library?: return (.library, "forced by the options (TORUS_ALGORITHM=mpi)")
+        case .library?: return (.library, .forcedToLibrary)
         case let .schedule(a)?:
-            guard let why = a.unavailable(collective, topology: topology) else { return (.schedule(a), "forced by the options (TORUS_ALGORITHM)") }
-            note = "TORUS_ALGORITHM=\(a) cannot: \(why); "
+            guard let why = a.unavailable(collective, topology: topology) else { return (.schedule(a), .forcedByOptions) }
+            cannot = (a, why)
         case nil: break
         }
-        if let (route, why) = calibratedRoute(collective, bytes: bytes, options: options) { return (route, note + why) }
+        let (route, reason) = decideHalf(collective, bytes: bytes, options: options)
+        return (route, cannot.map { .cannot(algorithm: $0.0, why: $0.1, then: reason) } ?? reason)
+    }
+
+    /// Below `TORUS_ALGORITHM`: the calibrated model, the threshold, the large-message algorithm,
+    /// the cost model.
+    private func decideHalf(_ collective: Collective, bytes: Int, options: CollectiveOptions) -> (AllReduceRoute, RouteReason) {
+        if let (route, why) = calibratedRoute(collective, bytes: bytes, options: options) { return (route, .chosen(why)) }
         let threshold = collective == .reduceScatter ? options.reduceScatterLibraryBelowBytes : options.libraryBelowBytes
-        if bytes < threshold { return (.library, note + "below the \(threshold)-byte threshold") }
+        if bytes < threshold { return (.library, .belowThreshold(threshold)) }
         if let a = options.largeAlgorithm, a.unavailable(collective, topology: topology) == nil {
-            return (.schedule(a), note + "at or above the \(threshold)-byte threshold")
+            return (.schedule(a), .atOrAboveThreshold(threshold))
         }
         let (a, reason) = options.selection.choose(collective, topology: topology, bytes: bytes)
-        return (.schedule(a), note + reason)
+        return (.schedule(a), .chosen(reason))
     }
 
     /// Runs a ReduceScatter or AllGather along `route`.

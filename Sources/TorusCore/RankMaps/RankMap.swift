@@ -169,7 +169,7 @@ public func readText(path: String, what: String, maxBytes: Int = RankMap.default
     }
     guard Int(info.st_size) <= maxBytes else {
         throw TorusError.invalidValue(name: what, value: path,
-                                      expected: "a file of at most \(ByteCount.format(maxBytes)) bytes (it has \(ByteCount.format(Int(info.st_size)))): far more than a rank map of this size needs")
+                                      expected: "a file of at most \(ByteCount.format(maxBytes)) bytes (it has \(ByteCount.format(Int(info.st_size)))): far more than a \(what) needs")
     }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
