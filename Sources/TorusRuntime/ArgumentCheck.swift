@@ -124,7 +124,7 @@ public final class RecordExchange {
     /// On an error the other requests are withdrawn.
     public func poll(_ wait: TransportWait) throws -> Bool {
         do {
-            return try !requests.complete(on: transport, wait: wait).isEmpty
+            return try requests.complete(on: transport, wait: wait) > 0
         } catch {
             requests.cancelAll(on: transport)
             throw error
@@ -150,6 +150,7 @@ public final class RecordExchange {
 
     deinit {
         // Withdrawn requests may still be writing into the buffers: those are left allocated.
+        defer { requests.free() }
         guard requests.isEmpty else {
             requests.cancelAll(on: transport)
             return

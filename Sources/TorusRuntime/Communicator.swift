@@ -168,13 +168,19 @@ extension Communicator {
     public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws {
         let kernel = try ReductionKernel(type: type, op: op)
+        let options = self.options   // read once (through the protocol, each read copies it)
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel,
-                      route: chooseRoute(count: count, type: type, forced: algorithm))
+                      route: chooseRoute(count: count, type: type, forced: algorithm, options: options), options: options)
     }
 
     /// AllReduce along a route already chosen (the drop-in library keeps its routes per size class).
     public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           kernel: ReductionKernel, route: AllReduceRoute) throws {
+        try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel, route: route, options: options)
+    }
+
+    private func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                           kernel: ReductionKernel, route: AllReduceRoute, options: CollectiveOptions) throws {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
@@ -182,7 +188,6 @@ extension Communicator {
         let type = kernel.type
         // Nonblocking requests on this communicator come first (and own its transport until over).
         if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
-        let options = self.options   // read once (through the protocol, each read copies it)
         let call = calls.next()
         let arguments = CallArguments(count: count, type: type, op: kernel.op, route: route,
                                       inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
@@ -206,8 +211,7 @@ extension Communicator {
         if case let .schedule(a) = route { chosen = a } else { chosen = fallbackAlgorithm(count: count, type: type, op: kernel.op) }
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
-            let stalled = StalledCall(call: call, route: chosen.rawValue, arguments: arguments)
-            executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
+            executor.onStall = stallHandler(for: StalledCall(call: call, route: chosen.rawValue, arguments: arguments))
         }
         try executor.run(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
                          data: recvBuffer, input: sendBuffer, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
@@ -249,10 +253,29 @@ extension Communicator {
     /// algorithm or the cost model's choice.
     /// `TORUS_VERBOSE=2` prints it (rank 0 of the group).
     public func chooseRoute(count: Int, type: ElementType, forced: Algorithm? = nil) -> AllReduceRoute {
-        let options = self.options   // read once (through the protocol, each read copies it)
+        chooseRoute(count: count, type: type, forced: forced, options: options)
+    }
+
+    func chooseRoute(count: Int, type: ElementType, forced: Algorithm?, options: CollectiveOptions) -> AllReduceRoute {
         let (route, why) = decideRoute(count: count, type: type, forced: forced, options: options)
         if options.verbose >= 2 && rank == 0 { printRoute(bytes: count * type.size, route, "\(why)") }
         return route
+    }
+
+    /// The stall watch's handler for blocking call `call`, which reports it through `reportStall`.
+    /// Made once per communicator and kept in its scratch space, the call beside it: a closure
+    /// made on every call costs an allocation, a tenth of a small call's own work. (A nonblocking
+    /// call, which may share its communicator with others under way, makes its own.)
+    func stallHandler(for call: StalledCall) -> (ExecutorStall) throws -> Void {
+        let space = scratch
+        space.stalledCall = call
+        if let handler = space.stallHandler { return handler }
+        let handler: (ExecutorStall) throws -> Void = { [unowned self, unowned space] stall in
+            guard let call = space.stalledCall else { return }
+            try self.reportStall(stall, in: call)
+        }
+        space.stallHandler = handler
+        return handler
     }
 
     /// The `TORUS_VERBOSE=2` line of a call.

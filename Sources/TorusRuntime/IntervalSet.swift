@@ -7,6 +7,12 @@ struct IntervalSet {
 
     var isEmpty: Bool { ranges.isEmpty }
 
+    /// Makes the set `r` alone, keeping its memory.
+    mutating func reset(_ r: Range<Int>) {
+        ranges.removeAll(keepingCapacity: true)
+        if !r.isEmpty { ranges.append((r.lowerBound, r.upperBound)) }
+    }
+
     /// Whether [lo, hi) lies inside one range of the set.
     func contains(_ lo: Int, _ hi: Int) -> Bool {
         ranges.contains { $0.0 <= lo && hi <= $0.1 }

@@ -152,8 +152,7 @@ extension Communicator {
         }
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
-            let stalled = StalledCall(call: call, route: "\(chosen.rawValue) \(collective)", arguments: arguments)
-            executor.onStall = { [unowned self] stall in try self.reportStall(stall, in: stalled) }
+            executor.onStall = stallHandler(for: StalledCall(call: call, route: "\(chosen.rawValue) \(collective)", arguments: arguments))
         }
         func run(data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, result: Range<Int>) throws {
             try executor.run(chosen, collective, count: p * c,

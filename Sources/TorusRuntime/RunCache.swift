@@ -11,16 +11,21 @@ final class RunStorage {
     let steps: UnsafeMutableBufferPointer<IssueStep>
     /// Each stream's first index in `steps`, and its issue state before a run.
     let firstStep: [Int32]
-    let initialStreams: [StreamIssue]
+    let streamCount: Int
+    let initialStreams: UnsafeMutablePointer<StreamIssue>
     let window: Int
     let recvRing: UnsafeMutablePointer<Double>
-    // Taken by a run while it lasts.
-    var streams: [StreamIssue]
-    var opTables: [UnsafeMutablePointer<IssuedSegment>]
-    var capacities: [Int]
+    // Used by a run while it lasts: tables in manually managed memory, so that a run reads and
+    // writes them without reference counting (`UnsafeList`).
+    let streams: UnsafeMutablePointer<StreamIssue>
+    let opTables: UnsafeMutablePointer<UnsafeMutablePointer<IssuedSegment>>
+    let capacities: UnsafeMutablePointer<Int>
+    // Taken by a run while it lasts, and handed back.
     var inFlight = RequestList<SegmentOwner>()
-    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)] = []
-    var finished: [(stream: Int, serial: Int32)] = []
+    var reducing = UnsafeList<(stream: Int, serial: Int32, ticket: ReductionTicket)>()
+    var finished = UnsafeList<(stream: Int, serial: Int32)>()
+    var freed = UnsafeList<Int32>()
+    var fresh = IntervalSet()
     /// Whether a run has it now (a cache hands it to one run at a time).
     var inUse = true
     /// Its cache, if any, which takes it back when a run releases it, and the bytes it counts for it.
@@ -44,19 +49,27 @@ final class RunStorage {
                 filled += 1
             }
         }
-        initialStreams = streams
-        self.streams = streams
         firstStep = streams.map(\.step)
+        streamCount = streams.count
         let n = max(1, streams.count)
-        opTables = (0..<n).map { _ in .allocate(capacity: IssueRules.requestTable) }
-        capacities = Array(repeating: IssueRules.requestTable, count: n)
+        initialStreams = .allocate(capacity: n)
+        initialStreams.initialize(from: streams, count: streams.count)
+        self.streams = .allocate(capacity: n)
+        self.streams.initialize(from: streams, count: streams.count)
+        opTables = .allocate(capacity: n)
+        capacities = .allocate(capacity: n)
+        for s in 0..<n {
+            opTables[s] = .allocate(capacity: IssueRules.requestTable)
+            capacities[s] = IssueRules.requestTable
+        }
         recvRing = .allocate(capacity: n * rules.window)
     }
 
     /// Bytes it holds (its cache's bound).
     var bytes: Int {
-        stepCount * MemoryLayout<IssueStep>.stride + capacities.reduce(0, +) * MemoryLayout<IssuedSegment>.stride
-            + capacities.count * window * MemoryLayout<Double>.stride + 2 * initialStreams.count * MemoryLayout<StreamIssue>.stride
+        let n = max(1, streamCount)
+        return stepCount * MemoryLayout<IssueStep>.stride + (0..<n).reduce(0) { $0 + capacities[$1] } * MemoryLayout<IssuedSegment>.stride
+            + n * window * MemoryLayout<Double>.stride + 2 * n * MemoryLayout<StreamIssue>.stride
     }
 
     /// The end of a run (or of a schedule with nothing to run): free for the next; its cache
@@ -71,8 +84,16 @@ final class RunStorage {
 
     deinit {
         steps.deallocate()
-        for table in opTables { table.deallocate() }
+        for s in 0 ..< max(1, streamCount) { opTables[s].deallocate() }
+        opTables.deallocate()
+        capacities.deallocate()
+        streams.deallocate()
+        initialStreams.deallocate()
         recvRing.deallocate()
+        inFlight.free()
+        reducing.free()
+        finished.free()
+        freed.free()
     }
 }
 
@@ -95,7 +116,10 @@ public final class RunCache {
     private var entries: [Key: RunStorage] = [:]
     /// Least recently used first (the last one lent is at the end, or not yet moved there).
     private var order: [Key] = []
-    private var last: (key: Key, storage: RunStorage)?
+    /// The entry lent last (kept in `entries`; cleared when that entry goes), held apart so that
+    /// the check for a repeated call copies nothing but the key.
+    private var lastKey: Key?
+    private var lastStorage: RunStorage?
     private var bytes = 0
     /// Schedules built (a miss each), for tests and `TORUS_VERBOSE`.
     public private(set) var builds = 0
@@ -109,12 +133,12 @@ public final class RunCache {
                  build: () throws -> Schedule) throws -> RunStorage {
         let key = Key(algorithm: algorithm, collective: collective, count: count, elementSize: elementSize, rules: rules)
         // The same call as the last one: no hashing.
-        if let last, last.key == key, !last.storage.inUse, last.storage.cache === self {
-            last.storage.inUse = true
-            return last.storage
+        if let storage = lastStorage, !storage.inUse, lastKey == key {
+            storage.inUse = true
+            return storage
         }
         if let found = entries[key] {
-            last = (key, found)
+            (lastKey, lastStorage) = (key, found)
             if order.last != key, let i = order.lastIndex(of: key) {
                 order.remove(at: i)
                 order.append(key)
@@ -130,7 +154,7 @@ public final class RunCache {
         storage.cache = self
         entries[key] = storage
         order.append(key)
-        last = (key, storage)
+        (lastKey, lastStorage) = (key, storage)
         account(storage)
         return storage
     }
@@ -147,7 +171,7 @@ public final class RunCache {
         storage.accounted = now
         while entries.count > Self.maxEntries || (bytes > Self.maxBytes && order.count > 1) {
             let oldest = order.removeFirst()
-            if last?.key == oldest { last = nil }
+            if lastKey == oldest { (lastKey, lastStorage) = (nil, nil) }
             if let gone = entries.removeValue(forKey: oldest) {
                 bytes -= gone.accounted
                 gone.cache = nil
@@ -159,7 +183,7 @@ public final class RunCache {
     public func removeAll() {
         for storage in entries.values { storage.cache = nil }
         entries.removeAll()
-        last = nil
+        (lastKey, lastStorage) = (nil, nil)
         order.removeAll()
         bytes = 0
     }

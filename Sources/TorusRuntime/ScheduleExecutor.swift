@@ -174,27 +174,30 @@ private struct ExecutorRun {
     let rules: IssueRules
     let segmentElements: Int
     let storage: RunStorage
-    /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`).
+    /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`), the
+    /// storage's.
     let steps: UnsafeMutableBufferPointer<IssueStep>
-    var streams: [StreamIssue]
+    let streams: UnsafeMutablePointer<StreamIssue>
+    let streamCount: Int
     /// Each stream's request table and its capacity (doubled when the rules ask for room).
-    var opTables: [UnsafeMutablePointer<IssuedSegment>]
-    var capacities: [Int]
+    let opTables: UnsafeMutablePointer<UnsafeMutablePointer<IssuedSegment>>
+    let capacities: UnsafeMutablePointer<Int>
     let recvRing: UnsafeMutablePointer<Double>
     let data: UnsafeMutableRawPointer
     let scratch: UnsafeMutableRawPointer
     /// The out-of-place input, and the byte ranges of `data` not written yet (still equal to it).
     var input: UnsafeRawPointer?
-    var fresh = IntervalSet()
+    var fresh: IntervalSet
     /// The bytes of `data` copied from `input` at the end where the schedule never wrote them.
     var result = 0 ..< Int.max
     /// Issued segments not finished yet, over all streams.
     var unfinished = 0
     /// Transfers in flight, each with its stream and serial.
     var inFlight: RequestList<SegmentOwner>
-    var reducing: [(stream: Int, serial: Int32, ticket: ReductionTicket)]
-    /// `pollReductions`' list of the reductions over (kept for its capacity).
-    var finished: [(stream: Int, serial: Int32)]
+    var reducing: UnsafeList<(stream: Int, serial: Int32, ticket: ReductionTicket)>
+    /// `pollReductions`' list of the reductions over, and `finish`'s of the reductions it frees.
+    var finished: UnsafeList<(stream: Int, serial: Int32)>
+    var freed: UnsafeList<Int32>
     let elementSize: Int
     let tagBase: Int
     let kernel: ReductionKernel
@@ -205,8 +208,6 @@ private struct ExecutorRun {
     let stallSeconds: Double
     /// `advance`: the time over rounds in which nothing moved.
     var stallWatch: StallWatch
-    /// Each stream's first index in `steps`.
-    let firstStep: [Int32]
 
     /// A run over `storage`'s tables, reset: it takes them until `release`. With an `input` other
     /// than `data` (out of place), all of `data` starts not written yet.
@@ -228,42 +229,45 @@ private struct ExecutorRun {
         self.engine = engine
         self.observer = observer
         self.onStall = onStall
+        // Taken out, so that this run owns it alone (no copy when it writes).
+        fresh = storage.fresh
+        storage.fresh = IntervalSet()
         if let input, input != UnsafeRawPointer(data) {
             self.input = input
-            fresh = IntervalSet(0 ..< storage.count * elementSize)
+            fresh.reset(0 ..< storage.count * elementSize)
         }
         steps = storage.steps
-        firstStep = storage.firstStep
         recvRing = storage.recvRing
-        // Taken out, so that this run owns them alone (no copy when it writes).
         streams = storage.streams
-        storage.streams = []
-        for i in streams.indices { streams[i] = storage.initialStreams[i] }
+        streamCount = storage.streamCount
+        streams.update(from: storage.initialStreams, count: streamCount)
         opTables = storage.opTables
-        storage.opTables = []
         capacities = storage.capacities
-        storage.capacities = []
         inFlight = storage.inFlight
-        storage.inFlight = RequestList()
         reducing = storage.reducing
-        storage.reducing = []
         finished = storage.finished
-        storage.finished = []
-        recvRing.initialize(repeating: 0, count: capacities.count * storage.window)
+        freed = storage.freed
+        recvRing.initialize(repeating: 0, count: max(1, streamCount) * storage.window)
     }
 
     /// Hands the tables back to the storage (and the storage to its cache).
-    /// (Emptied here, where this run holds them alone: emptying a shared copy would allocate.)
     mutating func release() {
         inFlight.removeAll()
-        reducing.removeAll(keepingCapacity: true)
-        storage.streams = streams
-        storage.opTables = opTables
-        storage.capacities = capacities
+        reducing.removeAll()
+        fresh.reset(0 ..< 0)
         storage.inFlight = inFlight
         storage.reducing = reducing
         storage.finished = finished
+        storage.freed = freed
+        storage.fresh = fresh
         storage.release()
+    }
+
+    /// Whether every one of `count` streams has issued its last step. (Static: as a property,
+    /// the optimizer copied the whole run to read it.)
+    static func atEnd(_ streams: UnsafeMutablePointer<StreamIssue>, _ count: Int) -> Bool {
+        for s in 0 ..< count where !streams[s].isAtEnd { return false }
+        return true
     }
 
     func tables(_ s: Int) -> StreamTables {
@@ -297,7 +301,7 @@ private struct ExecutorRun {
     /// lets every reduction finish.
     mutating func abandon() {
         inFlight.cancelAll(on: transport)
-        for r in reducing { engine.wait(r.ticket) }
+        for k in 0 ..< reducing.count { engine.wait(reducing[k].ticket) }
         reducing.removeAll()
     }
 
@@ -307,11 +311,11 @@ private struct ExecutorRun {
         var progressed = true, moved = false
         while progressed {
             progressed = false
-            for s in streams.indices {
+            for s in 0 ..< streamCount {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
-            if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
+            if unfinished == 0 && ExecutorRun.atEnd(streams, streamCount) {
                 materialize(result.lowerBound, result.upperBound)
                 return true
             }
@@ -328,19 +332,19 @@ private struct ExecutorRun {
     mutating func progress() throws {
         while true {
             var progressed = false
-            for s in streams.indices {
+            for s in 0 ..< streamCount {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
-            if unfinished == 0 && streams.allSatisfy(\.isAtEnd) {
+            if unfinished == 0 && ExecutorRun.atEnd(streams, streamCount) {
                 materialize(result.lowerBound, result.upperBound)
                 return
             }
             if progressed { continue }
             if inFlight.isEmpty {
                 // Only reductions are outstanding (a threaded engine): wait for the oldest.
-                if let r = reducing.first {
-                    engine.wait(r.ticket)
+                if !reducing.isEmpty {
+                    engine.wait(reducing[0].ticket)
                     continue
                 }
                 throw TorusError.communication("executor stalled: no request in flight and no step can start (a schedule bug)")
@@ -361,9 +365,9 @@ private struct ExecutorRun {
     /// Completes the transfers the transport reports done; true if any.
     @discardableResult
     mutating func completeTransfers(_ wait: TransportWait) throws -> Bool {
-        let done = try inFlight.complete(on: transport, wait: wait)
-        for owner in done { try complete(owner) }
-        return !done.isEmpty
+        let n = try inFlight.complete(on: transport, wait: wait)
+        for k in 0 ..< n { try complete(inFlight.completed(k)) }
+        return n > 0
     }
 
     /// What the run waits for.
@@ -374,7 +378,7 @@ private struct ExecutorRun {
             let t = tables(s)
             guard let i = t.find(serial, count: streams[s].opCount) else { continue }
             let op = t.ops[i]
-            pending.append(.init(kind: op.kind, peer: Int(op.peer), part: s, step: Int(op.step - firstStep[s]),
+            pending.append(.init(kind: op.kind, peer: Int(op.peer), part: s, step: Int(op.step - storage.firstStep[s]),
                                  bytes: op.access.a.count * elementSize))
         }
         return ExecutorStall(seconds: stallSeconds, pending: pending, reductions: reducing.count)
@@ -459,9 +463,9 @@ private struct ExecutorRun {
     /// Retires finished reductions; true if any finished.
     mutating func pollReductions() -> Bool {
         guard !reducing.isEmpty else { return false }
-        finished.removeAll(keepingCapacity: true)
+        finished.removeAll()
         var kept = 0
-        for k in reducing.indices {
+        for k in 0 ..< reducing.count {
             let r = reducing[k]
             if engine.poll(r.ticket) {
                 finished.append((r.stream, r.serial))
@@ -486,10 +490,10 @@ private struct ExecutorRun {
         guard let i = t.find(serial, count: streams[s].opCount) else { return }
         unfinished -= 1
         observer?(.finished(stream: s, serial: serial))
-        var freed: [Int32] = []
+        freed.removeAll()
         _ = rules.finish(&streams[s], t, index: i, at: 0) { k, _ in freed.append(t.ops[k].serial) }
-        for serial in freed {
-            if let k = t.find(serial, count: streams[s].opCount) { startReduction(s, t.ops[k]) }
+        for f in 0 ..< freed.count {
+            if let k = t.find(freed[f], count: streams[s].opCount) { startReduction(s, t.ops[k]) }
         }
     }
 

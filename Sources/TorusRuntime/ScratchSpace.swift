@@ -12,6 +12,10 @@ public final class ScratchSpace {
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
     /// its estimates are worked out once per size, not on every call.
     let calibratedRoutes = Mutex<[CalibratedRouteKey: (AllReduceRoute, String)?]>([:])
+    /// The blocking call under way, and the stall watch's handler that reports it
+    /// (`Communicator.stallHandler`).
+    var stalledCall: StalledCall?
+    var stallHandler: ((ExecutorStall) throws -> Void)?
 
     public init() {}
 

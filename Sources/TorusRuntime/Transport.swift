@@ -59,19 +59,22 @@ extension Transport {
 
 /// Requests in flight in one flat list, each with what its owner needs to know when it completes:
 /// completion costs the transport's scan of the list and, here, work per completed request only —
-/// no dictionary, and no allocation once the list has grown to its largest.
+/// no dictionary, no allocation once the list has grown to its largest, and no reference counting
+/// (`UnsafeList`). Its owner calls `free()` once, as for `UnsafeList`.
 public struct RequestList<Owner> {
-    private var requests: [TransportRequest] = []
-    private var owners: [Owner] = []
-    private var indices: [Int32] = []
-    private var finished: [Owner] = []
+    private var requests = UnsafeList<TransportRequest>()
+    private var owners = UnsafeList<Owner>()
+    /// The transport's answer: indices of completed requests (room for every request).
+    private var indices = UnsafeList<Int32>()
+    /// The owners of the requests the last `complete` reported.
+    private var done = UnsafeList<Owner>()
 
     public init() {}
 
     public var isEmpty: Bool { requests.isEmpty }
     public var count: Int { requests.count }
     /// The owners of the requests in flight.
-    public var pending: [Owner] { owners }
+    public var pending: [Owner] { owners.array }
 
     public mutating func append(_ request: TransportRequest, _ owner: Owner) {
         requests.append(request)
@@ -79,38 +82,54 @@ public struct RequestList<Owner> {
     }
 
     /// Completes what the transport can (`wait` as in `Transport.complete`), drops the completed
-    /// requests and returns their owners (empty when none completed).
-    public mutating func complete(on transport: Transport, wait: TransportWait) throws -> [Owner] {
-        guard !requests.isEmpty else { return [] }
-        if indices.count < requests.count { indices = [Int32](repeating: 0, count: max(requests.count, 2 * indices.count)) }
-        let n = try requests.withUnsafeMutableBufferPointer { r in
-            try indices.withUnsafeMutableBufferPointer { i in try transport.complete(r, into: i, wait: wait) }
-        }
-        guard n > 0 else { return [] }
+    /// requests and returns how many completed (0 when none did); `completed(k)` is the owner of
+    /// the k-th, until the next call.
+    public mutating func complete(on transport: Transport, wait: TransportWait) throws -> Int {
+        done.removeAll()
+        guard !requests.isEmpty else { return 0 }
+        indices.reserve(requests.count)
+        let n = try transport.complete(UnsafeMutableBufferPointer(start: requests.base, count: requests.count),
+                                       into: UnsafeMutableBufferPointer(start: indices.base, count: requests.count), wait: wait)
+        guard n > 0 else { return 0 }
         // Highest index first, each replaced by the last entry: no entry still to drop is moved.
-        indices[0 ..< n].sort(by: >)
-        finished.removeAll(keepingCapacity: true)
-        for k in 0 ..< n {
-            let i = Int(indices[k])
-            finished.append(owners[i])
-            requests[i] = requests[requests.count - 1]
-            owners[i] = owners[owners.count - 1]
-            requests.removeLast()
-            owners.removeLast()
+        // (MPI reports them in increasing order, so the sort has nothing to do.)
+        let index = indices.base
+        for k in 1 ..< max(1, n) {
+            let v = index[k]
+            var j = k
+            while j > 0 && index[j - 1] < v { index[j] = index[j - 1]; j -= 1 }
+            index[j] = v
         }
-        return finished
+        for k in 0 ..< n {
+            let i = Int(index[k])
+            done.append(owners[i])
+            requests.swapRemove(at: i)
+            owners.swapRemove(at: i)
+        }
+        return n
     }
 
-    /// Empties the list, keeping its memory (its requests are over or withdrawn).
+    /// The owner of the k-th request the last `complete` reported.
+    public func completed(_ k: Int) -> Owner { done[k] }
+
+    /// Empties the list (its requests are over or withdrawn).
     public mutating func removeAll() {
-        requests.removeAll(keepingCapacity: true)
-        owners.removeAll(keepingCapacity: true)
+        requests.removeAll()
+        owners.removeAll()
+        done.removeAll()
     }
 
     /// Withdraws every request (after a failure) and empties the list.
     public mutating func cancelAll(on transport: Transport) {
-        for r in requests { transport.cancel(r) }
-        requests.removeAll(keepingCapacity: true)
-        owners.removeAll(keepingCapacity: true)
+        for k in 0 ..< requests.count { transport.cancel(requests[k]) }
+        removeAll()
+    }
+
+    /// Frees the list's memory; it is unusable afterwards.
+    public func free() {
+        requests.free()
+        owners.free()
+        indices.free()
+        done.free()
     }
 }

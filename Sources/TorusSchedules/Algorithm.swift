@@ -34,7 +34,11 @@ public enum AlgorithmProof: String, Sendable {
 /// An AllReduce algorithm, by name: a plain value (printable, `Codable` as its name) for the
 /// registered `AllReduceAlgorithm`s.
 public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+    /// Its place in `registry`: an integer, so that copying an algorithm (in every call's route,
+    /// options and cache key) costs no reference counting, as a name would.
+    private let index: Int
+
+    public var rawValue: String { Algorithm.registry[index].name }
 
     /// Every algorithm, in the order `--help` lists them.
     public static let registry: [any AllReduceAlgorithm.Type] = [
@@ -45,13 +49,15 @@ public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static var allCases: [Algorithm] { registry.map(Algorithm.init) }
 
     public init?(rawValue: String) {
-        guard Algorithm.registry.contains(where: { $0.name == rawValue }) else { return nil }
-        self.rawValue = rawValue
+        guard let i = Algorithm.registry.firstIndex(where: { $0.name == rawValue }) else { return nil }
+        index = i
     }
 
-    init(_ implementation: any AllReduceAlgorithm.Type) { rawValue = implementation.name }
+    init(_ implementation: any AllReduceAlgorithm.Type) {
+        index = Algorithm.registry.firstIndex { $0.name == implementation.name }!
+    }
 
-    public var implementation: any AllReduceAlgorithm.Type { Algorithm.registry.first { $0.name == rawValue }! }
+    public var implementation: any AllReduceAlgorithm.Type { Algorithm.registry[index] }
     public var description: String { rawValue }
 
     /// Accepts the names and aliases of the registry, case-insensitively, also with `_` for `-`.
