@@ -20,6 +20,9 @@ final class RunStorage {
     let streams: UnsafeMutablePointer<StreamIssue>
     let opTables: UnsafeMutablePointer<UnsafeMutablePointer<IssuedSegment>>
     let capacities: UnsafeMutablePointer<Int>
+    /// Whether each stream may issue: false from when the rules turn it down until they say a
+    /// completion may let it go on (`ExecutorRun.issue`).
+    let mayIssue: UnsafeMutablePointer<Bool>
     // Taken by a run while it lasts, and handed back.
     var inFlight = RequestList<SegmentOwner>()
     var reducing = UnsafeList<(stream: Int, serial: Int32, ticket: ReductionTicket)>()
@@ -63,6 +66,7 @@ final class RunStorage {
             capacities[s] = IssueRules.requestTable
         }
         recvRing = .allocate(capacity: n * rules.window)
+        mayIssue = .allocate(capacity: n)
     }
 
     /// Bytes it holds (its cache's bound).
@@ -87,6 +91,7 @@ final class RunStorage {
         for s in 0 ..< max(1, streamCount) { opTables[s].deallocate() }
         opTables.deallocate()
         capacities.deallocate()
+        mayIssue.deallocate()
         streams.deallocate()
         initialStreams.deallocate()
         recvRing.deallocate()

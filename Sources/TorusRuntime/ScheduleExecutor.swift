@@ -182,6 +182,8 @@ private struct ExecutorRun {
     /// Each stream's request table and its capacity (doubled when the rules ask for room).
     let opTables: UnsafeMutablePointer<UnsafeMutablePointer<IssuedSegment>>
     let capacities: UnsafeMutablePointer<Int>
+    /// Whether each stream may issue (the storage's; `issue`).
+    let mayIssue: UnsafeMutablePointer<Bool>
     let recvRing: UnsafeMutablePointer<Double>
     let data: UnsafeMutableRawPointer
     let scratch: UnsafeMutableRawPointer
@@ -243,6 +245,8 @@ private struct ExecutorRun {
         streams.update(from: storage.initialStreams, count: streamCount)
         opTables = storage.opTables
         capacities = storage.capacities
+        mayIssue = storage.mayIssue
+        mayIssue.initialize(repeating: true, count: max(1, streamCount))
         inFlight = storage.inFlight
         reducing = storage.reducing
         finished = storage.finished
@@ -311,7 +315,7 @@ private struct ExecutorRun {
         var progressed = true, moved = false
         while progressed {
             progressed = false
-            for s in 0 ..< streamCount {
+            for s in 0 ..< streamCount where mayIssue[s] {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
@@ -332,7 +336,7 @@ private struct ExecutorRun {
     mutating func progress() throws {
         while true {
             var progressed = false
-            for s in 0 ..< streamCount {
+            for s in 0 ..< streamCount where mayIssue[s] {
                 while try issue(s) { progressed = true }
             }
             if pollReductions() { progressed = true }
@@ -384,14 +388,19 @@ private struct ExecutorRun {
         return ExecutorStall(seconds: stallSeconds, pending: pending, reductions: reducing.count)
     }
 
-    /// Issues the next segment of stream `s` if the rules allow.
+    /// Issues the next segment of stream `s` if the rules allow. When they do not, the stream is
+    /// not asked again until a completion lets it go on (`IssueRules.receiveDone` and `finish`
+    /// say so): a round then costs nothing for the streams that wait.
     mutating func issue(_ s: Int) throws -> Bool {
         var issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
         while issued == nil && streams[s].blockedOn == IssueRules.needsRoom {
             grow(s)
             issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
         }
-        guard let i = issued else { return false }
+        guard let i = issued else {
+            mayIssue[s] = false
+            return false
+        }
         let t = tables(s)
         let op = t.ops[i]
         unfinished += 1
@@ -434,7 +443,9 @@ private struct ExecutorRun {
         guard let i = t.find(serial, count: streams[s].opCount) else { return }
         if t.ops[i].kind == .recvReduce {
             observer?(.received(stream: s, serial: serial))
-            if rules.receiveDone(&streams[s], t, index: i, at: 0).reduceAt != nil { startReduction(s, t.ops[i]) }
+            let (reduceAt, goOn) = rules.receiveDone(&streams[s], t, index: i, at: 0)
+            if goOn { mayIssue[s] = true }
+            if reduceAt != nil { startReduction(s, t.ops[i]) }
         } else {
             finish(s, serial)
         }
@@ -491,7 +502,7 @@ private struct ExecutorRun {
         unfinished -= 1
         observer?(.finished(stream: s, serial: serial))
         freed.removeAll()
-        _ = rules.finish(&streams[s], t, index: i, at: 0) { k, _ in freed.append(t.ops[k].serial) }
+        if rules.finish(&streams[s], t, index: i, at: 0, release: { k, _ in freed.append(t.ops[k].serial) }) { mayIssue[s] = true }
         for f in 0 ..< freed.count {
             if let k = t.find(freed[f], count: streams[s].opCount) { startReduction(s, t.ops[k]) }
         }

@@ -40,6 +40,10 @@ public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomSt
 
     public var rawValue: String { Algorithm.registry[index].name }
 
+    // By index: the defaults a RawRepresentable type gets compare and hash the names.
+    public static func == (a: Algorithm, b: Algorithm) -> Bool { a.index == b.index }
+    public func hash(into hasher: inout Hasher) { hasher.combine(index) }
+
     /// Every algorithm, in the order `--help` lists them.
     public static let registry: [any AllReduceAlgorithm.Type] = [
         SixRingAllReduce.self, RingAllReduce.self, BidirectionalRingAllReduce.self, RecursiveDoublingAllReduce.self,
