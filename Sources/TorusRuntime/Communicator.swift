@@ -288,13 +288,14 @@ extension Communicator {
     func calibratedRoute(_ collective: Collective, bytes: Int, options: CollectiveOptions) -> (AllReduceRoute, String)? {
         guard options.selection.calibrated != nil else { return nil }
         let key = CalibratedRouteKey(collective: collective, bytes: bytes)
-        if let known = scratch.calibratedRoutes.withLock({ $0[key] }) { return known }
+        if let known = scratch.calibratedRoutes.withLock({ $0.find(key) }) { return known }
         let chosen = options.selection.chooseCalibrated(collective, topology: topology, bytes: bytes).map { (a, why) in
             (a.map { AllReduceRoute.schedule($0) } ?? .library, why)
         }
         scratch.calibratedRoutes.withLock { routes in
-            if routes.count >= 1024 { routes.removeAll() }
-            routes[key] = .some(chosen)
+            if routes.byKey.count >= 1024 { routes.byKey.removeAll() }
+            routes.byKey[key] = .some(chosen)
+            routes.last = (key, chosen)
         }
         return chosen
     }

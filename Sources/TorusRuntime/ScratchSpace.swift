@@ -11,7 +11,7 @@ public final class ScratchSpace {
     public let runs = RunCache()
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
     /// its estimates are worked out once per size, not on every call.
-    let calibratedRoutes = Mutex<[CalibratedRouteKey: (AllReduceRoute, String)?]>([:])
+    let calibratedRoutes = Mutex(CalibratedRoutes())
     /// The blocking call under way, and the stall watch's handler that reports it
     /// (`Communicator.stallHandler`).
     var stalledCall: StalledCall?
@@ -34,6 +34,20 @@ public final class ScratchSpace {
 struct CalibratedRouteKey: Hashable {
     var collective: Collective
     var bytes: Int
+}
+
+/// The routes a calibrated model chose (nil: the model has no say), by key, and the last one
+/// asked for apart: a job repeats its calls, and that one is found without hashing.
+struct CalibratedRoutes {
+    var byKey: [CalibratedRouteKey: (AllReduceRoute, String)?] = [:]
+    var last: (key: CalibratedRouteKey, route: (AllReduceRoute, String)?)?
+
+    mutating func find(_ key: CalibratedRouteKey) -> (AllReduceRoute, String)?? {
+        if let last, last.key == key { return .some(last.route) }
+        guard let found = byKey[key] else { return nil }
+        last = (key, found)
+        return .some(found)
+    }
 }
 
 /// Cache-line-aligned memory that grows to the largest request.
