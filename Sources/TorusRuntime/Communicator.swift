@@ -109,6 +109,20 @@ public protocol Communicator: AnyObject {
     func checkUsable() throws
 }
 
+/// A blocking call under way, in plain values (copied on every call; the report's text is made
+/// from it only when a stall is reported).
+struct BlockingCall {
+    var call: Int
+    var algorithm: Algorithm
+    /// nil for AllReduce.
+    var collective: Collective?
+    var arguments: CallArguments
+
+    var stalled: StalledCall {
+        StalledCall(call: call, route: collective.map { "\(algorithm.rawValue) \($0)" } ?? algorithm.rawValue, arguments: arguments)
+    }
+}
+
 /// The call a stall report is about: its number on the communicator, its route and what it
 /// reduces (made on every call, so that the text is built only when a report is printed).
 public struct StalledCall: Sendable {
@@ -211,7 +225,7 @@ extension Communicator {
         if case let .schedule(a) = route { chosen = a } else { chosen = fallbackAlgorithm(count: count, type: type, op: kernel.op) }
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
-            executor.onStall = stallHandler(for: StalledCall(call: call, route: chosen.rawValue, arguments: arguments))
+            executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: nil, arguments: arguments))
         }
         try executor.run(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
                          data: recvBuffer, input: sendBuffer, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
@@ -266,13 +280,13 @@ extension Communicator {
     /// Made once per communicator and kept in its scratch space, the call beside it: a closure
     /// made on every call costs an allocation, a tenth of a small call's own work. (A nonblocking
     /// call, which may share its communicator with others under way, makes its own.)
-    func stallHandler(for call: StalledCall) -> (ExecutorStall) throws -> Void {
+    func stallHandler(for call: BlockingCall) -> (ExecutorStall) throws -> Void {
         let space = scratch
-        space.stalledCall = call
+        space.blockingCall = call
         if let handler = space.stallHandler { return handler }
         let handler: (ExecutorStall) throws -> Void = { [unowned self, unowned space] stall in
-            guard let call = space.stalledCall else { return }
-            try self.reportStall(stall, in: call)
+            guard let call = space.blockingCall else { return }
+            try self.reportStall(stall, in: call.stalled)
         }
         space.stallHandler = handler
         return handler

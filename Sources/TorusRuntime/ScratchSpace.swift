@@ -14,7 +14,7 @@ public final class ScratchSpace {
     let calibratedRoutes = Mutex(CalibratedRoutes())
     /// The blocking call under way, and the stall watch's handler that reports it
     /// (`Communicator.stallHandler`).
-    var stalledCall: StalledCall?
+    var blockingCall: BlockingCall?
     var stallHandler: ((ExecutorStall) throws -> Void)?
 
     public init() {}
