@@ -91,13 +91,15 @@ import TorusSchedules
         var list = RequestList<Int>()
         defer { list.free() }
         var owners: [Int: Int] = [:]   // request id → owner
-        for k in 0 ..< 20 {
+        for k in 0 ..< 50 {
             let r = try transport.isend(UnsafeRawBufferPointer(start: nil, count: 0), to: 1, tag: 0)
             owners[r.id] = 100 + k
             list.append(r, 100 + k)
         }
         var pending = Set(owners.values)
-        for batch in [[7, 2, 19, 1], [20], [3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]] {
+        // Small batches in any order; a large one (past the insertion sort) in decreasing order.
+        let rest = Set(1 ... 50).subtracting([7, 2, 19, 1, 20, 33]).subtracting(Array(21 ... 32))
+        for batch in [[7, 2, 19, 1], [20], Array((21 ... 32).reversed()) + [33], rest.sorted(by: >)] {
             transport.toComplete = batch
             let n = try list.complete(on: transport, wait: .poll)
             #expect(n == batch.count)
