@@ -157,7 +157,7 @@ public struct StalledCall: Sendable {
 /// A communicator's count of collective calls (the number of the current one, from 1), and the
 /// notes it has printed once.
 public final class CallLog: @unchecked Sendable {   // `count`: the calling thread only; `noted`: behind `lock`
-    public private(set) var count = 0
+    @exclusivity(unchecked) public private(set) var count = 0
     private var noted: Set<String> = []
     private let lock = NSLock()
     public init() {}

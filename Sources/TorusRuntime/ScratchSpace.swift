@@ -5,8 +5,9 @@ import TorusSchedules
 /// (`runs`). Kept until the owner goes away. One user at a time: a communicator's collectives run
 /// one after another (nonblocking requests one at a time, and blocking calls wait for them).
 public final class ScratchSpace {
-    private var scratch = GrowingBuffer()
-    private var work = GrowingBuffer()
+    // Read on every call by its one user (the type's comment): no dynamic exclusivity check.
+    @exclusivity(unchecked) private var scratch = GrowingBuffer()
+    @exclusivity(unchecked) private var work = GrowingBuffer()
     /// Recent schedules, ready to run again.
     public let runs = RunCache()
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
@@ -14,8 +15,8 @@ public final class ScratchSpace {
     let calibratedRoutes = Mutex(CalibratedRoutes())
     /// The blocking call under way, and the stall watch's handler that reports it
     /// (`Communicator.stallHandler`).
-    var blockingCall: BlockingCall?
-    var stallHandler: ((ExecutorStall) throws -> Void)?
+    @exclusivity(unchecked) var blockingCall: BlockingCall?
+    @exclusivity(unchecked) var stallHandler: ((ExecutorStall) throws -> Void)?
 
     public init() {}
 
