@@ -91,20 +91,11 @@ public struct RequestList<Owner> {
         let n = try transport.complete(UnsafeMutableBufferPointer(start: requests.base, count: requests.count),
                                        into: UnsafeMutableBufferPointer(start: indices.base, count: requests.count), wait: wait)
         guard n > 0 else { return 0 }
-        // Sorted (MPI reports them in increasing order: then the sort only looks), then dropped
-        // highest index first, each replaced by the last entry: no entry still to drop is moved.
+        // Sorted in place, then dropped highest index first, each replaced by the last entry: no
+        // entry still to drop is moved.
         let index = indices.base
-        if n > 16 {
-            var all = UnsafeMutableBufferPointer(start: index, count: n)
-            all.sort()
-        } else {
-            for k in 1 ..< max(1, n) {
-                let v = index[k]
-                var j = k
-                while j > 0 && index[j - 1] > v { index[j] = index[j - 1]; j -= 1 }
-                index[j] = v
-            }
-        }
+        var reported = UnsafeMutableBufferPointer(start: index, count: n)
+        if n > 1 { reported.sort() }
         for k in stride(from: n - 1, through: 0, by: -1) {
             let i = Int(index[k])
             done.append(owners[i])

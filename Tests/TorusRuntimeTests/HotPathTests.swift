@@ -97,7 +97,7 @@ import TorusSchedules
             list.append(r, 100 + k)
         }
         var pending = Set(owners.values)
-        // Small batches in any order; a large one (past the insertion sort) in decreasing order.
+        // Small batches in any order; a large one in decreasing order.
         let rest = Set(1 ... 50).subtracting([7, 2, 19, 1, 20, 33]).subtracting(Array(21 ... 32))
         for batch in [[7, 2, 19, 1], [20], Array((21 ... 32).reversed()) + [33], rest.sorted(by: >)] {
             transport.toComplete = batch
