@@ -32,7 +32,8 @@ public final class MPICommunicator: Communicator, RecordGathering {
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
     public let calls = CallLog()
-    public var options: CollectiveOptions
+    /// Changing them forgets the routes chosen from them.
+    public var options: CollectiveOptions { didSet { scratch.optionsChanged() } }
     /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
     private var owned: Bool
     /// `TORUS_ON_STALL`: end the job after a stall report (else keep waiting).

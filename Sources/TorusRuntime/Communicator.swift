@@ -181,10 +181,24 @@ extension Communicator {
     /// must pass the same count, type, op and algorithm.
     public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws {
+        // A job repeats its calls: one the library took last time with these arguments goes
+        // straight to it, without reading the options or choosing the route again (that is most
+        // of what a small call routed to MPI costs above MPI's own; `ScratchSpace.libraryRepeat`).
+        if algorithm == nil, let last = scratch.libraryRepeat, last.count == count, last.type == type, last.op == op {
+            try checkUsable()
+            if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
+            _ = calls.next()
+            if try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) { return }
+            scratch.libraryRepeat = nil   // cannot happen (the library's answer depends on count, type and op)
+            try allReduce(sendBuffer, recvBuffer, count: count, kernel: ReductionKernel(type: type, op: op),
+                          route: .schedule(fallbackAlgorithm(count: count, type: type, op: op)), options: options, numbered: false)
+            return
+        }
         let kernel = try ReductionKernel(type: type, op: op)
         let options = self.options   // read once (through the protocol, each read copies it)
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel,
-                      route: chooseRoute(count: count, type: type, forced: algorithm, options: options), options: options)
+                      route: chooseRoute(count: count, type: type, forced: algorithm, options: options), options: options,
+                      remember: algorithm == nil)
     }
 
     /// AllReduce along a route already chosen (the drop-in library keeps its routes per size class).
@@ -193,8 +207,11 @@ extension Communicator {
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel, route: route, options: options)
     }
 
+    /// `remember`: the route was chosen from the options (no algorithm forced), so a repeat of a
+    /// call the library takes may skip choosing it. `numbered`: false for a call already counted.
     private func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
-                           kernel: ReductionKernel, route: AllReduceRoute, options: CollectiveOptions) throws {
+                           kernel: ReductionKernel, route: AllReduceRoute, options: CollectiveOptions,
+                           remember: Bool = false, numbered: Bool = true) throws {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
@@ -202,7 +219,7 @@ extension Communicator {
         let type = kernel.type
         // Nonblocking requests on this communicator come first (and own its transport until over).
         if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
-        let call = calls.next()
+        let call = numbered ? calls.next() : calls.count
         let arguments = CallArguments(count: count, type: type, op: kernel.op, route: route,
                                       inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
         if options.check { try checkAgreement(arguments) }
@@ -212,6 +229,10 @@ extension Communicator {
         if case .library = route,
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
             done = true
+            // Only where the options ask nothing of a library call (no check, no printing).
+            if remember && !options.check && !options.nanCheck && options.verbose < 2 {
+                scratch.libraryRepeat = LibraryRepeat(count: count, type: type, op: kernel.op)
+            }
             return
         }
         guard size > 1 else {

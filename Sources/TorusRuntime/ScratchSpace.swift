@@ -1,5 +1,6 @@
 import Synchronization
 import TorusSchedules
+import TorusCore
 /// What a communicator keeps between calls: cache-line-aligned scratch memory that grows to the
 /// largest request, the work buffer of ReduceScatter calls, and the tables of recent schedules
 /// (`runs`). Kept until the owner goes away. One user at a time: a communicator's collectives run
@@ -13,6 +14,16 @@ public final class ScratchSpace {
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
     /// its estimates are worked out once per size, not on every call.
     let calibratedRoutes = Mutex(CalibratedRoutes())
+    /// The last AllReduce that the options routed to the library and the library took, when the
+    /// options ask nothing more of such a call (`Communicator.allReduce`): the same call again
+    /// goes straight to the library.
+    @exclusivity(unchecked) var libraryRepeat: LibraryRepeat?
+
+    /// Forgets every route chosen from the options: a communicator calls it when its options change.
+    public func optionsChanged() {
+        libraryRepeat = nil
+        calibratedRoutes.withLock { $0 = CalibratedRoutes() }
+    }
     /// The blocking call under way, and the stall watch's handler that reports it
     /// (`Communicator.stallHandler`).
     @exclusivity(unchecked) var blockingCall: BlockingCall?
@@ -30,6 +41,13 @@ public final class ScratchSpace {
 
     /// At least `bytes` bytes for a ReduceScatter's data buffer (apart from `buffer`).
     public func workBuffer(bytes: Int) -> UnsafeMutableRawPointer { work.at(least: bytes) }
+}
+
+/// An AllReduce's arguments that decide its route (`ScratchSpace.libraryRepeat`).
+struct LibraryRepeat {
+    var count: Int
+    var type: ElementType
+    var op: ReduceOp
 }
 
 struct CalibratedRouteKey: Hashable {

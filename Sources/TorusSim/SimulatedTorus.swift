@@ -83,7 +83,8 @@ public final class SimulatedCommunicator: Communicator {
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
     public let calls = CallLog()
-    public var options: CollectiveOptions
+    /// Changing them forgets the routes chosen from them.
+    public var options: CollectiveOptions { didSet { scratch.optionsChanged() } }
     /// World rank (= torus node) of each member.
     public let members: [Int]
     private let fabric: MemoryFabric

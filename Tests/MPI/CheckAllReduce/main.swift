@@ -198,6 +198,28 @@ do {
     try check(dp, "data-parallel (tp=\(tp))", routes: routes, counts: counts + [1 << 20], types: [.float32], ops: [.sum])
     try check(tpComm, "tensor-parallel (tp=\(tp))", routes: [nil, .sixRing], counts: counts, types: [.bfloat16, .float32], ops: [.sum])
 
+    // A call the library took goes straight to it when repeated (`ScratchSpace.libraryRepeat`);
+    // changing the options must still route the next one afresh: here to ring, which leaves its
+    // schedule in the communicator's run cache.
+    if n > 1 {
+        let again = try world.dup()
+        let input = [Float](repeating: Float(world.rank + 1), count: 8)
+        let expected = [Float](repeating: Float(n * (n + 1) / 2), count: 8)
+        for _ in 0..<3 {
+            checks += 1
+            if try again.allReduce(input, op: .sum) != expected { failures.append("a repeated call routed to MPI: wrong result") }
+        }
+        checks += 1
+        if again.scratch.runs.count != 0 { failures.append("repeated calls below the threshold ran a schedule, not MPI") }
+        again.options.route = .schedule(.ring)
+        checks += 1
+        if try again.allReduce(input, op: .sum) != expected { failures.append("the repeated call after an options change: wrong result") }
+        checks += 1
+        if again.scratch.runs.count != 1 {
+            failures.append("after options.route changed to ring, the repeated call did not run ring (\(again.scratch.runs.count) schedules ran)")
+        }
+    }
+
     // Every rank learns the totals, so every rank exits with the same status.
     var local = [Int64(checks), Int64(failures.count)]
     var total = [Int64](repeating: 0, count: 2)
