@@ -47,7 +47,7 @@ expect "TORUS_MODEL: routes from the calibrated estimates" "calibrated estimates
 run "linked before libmpi, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1 "$out/check_linked"
 expect "linked library is loaded" "library loaded"
 # Every algorithm forced (a named TORUS_ALGORITHM takes every size), and the pass-through.
-for algorithm in sixring ring bidirectional-ring recursive-doubling rabenseifner reduce-broadcast swing; do
+for algorithm in sixring ring bidirectional-ring recursive-doubling rabenseifner reduce-broadcast swing swing-latency; do
     run "TORUS_ALGORITHM=$algorithm, np=4" "${mpirun[@]}" -np 4 "${preload[@]}" -x TORUS_ALGORITHM=$algorithm "$out/check_dropin" --large 30011
 done
 run "TORUS_ALGORITHM=mpi passes everything through, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ALGORITHM=mpi -x TORUS_MIN_BYTES=1 "$out/check_dropin"

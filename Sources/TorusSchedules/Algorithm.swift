@@ -48,6 +48,7 @@ public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let registry: [any AllReduceAlgorithm.Type] = [
         SixRingAllReduce.self, RingAllReduce.self, BidirectionalRingAllReduce.self, RecursiveDoublingAllReduce.self,
         RabenseifnerAllReduce.self, ReduceBroadcastAllReduce.self, SwingAllReduce.self,
+        SwingLatencyAllReduce.self,
     ]
 
     public static var allCases: [Algorithm] { registry.map(Algorithm.init) }

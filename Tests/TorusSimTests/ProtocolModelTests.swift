@@ -216,6 +216,9 @@ import TorusSchedules
         let group = GroupTopology.box(try TorusShape([4, 4, 4]))
         let (chosen, why) = try #require(selection.chooseCalibrated(topology: group, bytes: 1 << 20))
         #expect(chosen == .swing, "\(why)")
+        // At 4 KiB the latency form: log2 p whole-buffer exchanges with one-hop partners.
+        let (small, whySmall) = try #require(selection.chooseCalibrated(topology: group, bytes: 4096))
+        #expect(small == .swingLatency, "\(whySmall)")
         #expect(selection.model.estimate(.swing, topology: group, bytes: 1 << 20) == selection.model.estimate(.rabenseifner, topology: group, bytes: 1 << 20))
     }
 

@@ -231,6 +231,25 @@ import TorusSchedules
         #expect(all.count == 2 * 24)
     }
 
+    /// Swing's latency form keeps a partial sum per aligned block and merges halves lower first, so
+    /// on a box of powers of two in rank order (x fastest) it adds up in recursive doubling's order:
+    /// the same bits, on every rank. The paper's form (each rank adding its partner's running sum)
+    /// would not: from a ring of 8 on, ranks add up in different orders.
+    @Test(arguments: [[8, 4, 2], [16, 1, 1], [2, 2, 2]])
+    func swingLatencyAddsUpAsRecursiveDoublingDoes(dims: [Int]) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(dims))
+        let results = Results()
+        for (run, algorithm) in [Algorithm.swingLatency, .recursiveDoubling].enumerated() {
+            try torus.run { comm in
+                let values = (0..<37).map { Float(VerifiableInputs.hash(rank: comm.rank, slot: $0) % 1_000_003) / 7.3 }
+                results.put(run: run, rank: comm.rank, try comm.allReduce(values, op: .sum, algorithm: algorithm))
+            }
+        }
+        let all = results.all()
+        #expect(all.count == 2 * torus.shape.nodeCount)
+        #expect(Set(all.map { $0.map(\.bitPattern) }).count == 1)
+    }
+
     @Test func forcedAndChosenAlgorithmsAgree() throws {
         let torus = SimulatedTorus(shape: try TorusShape(4, 2, 1), options: CollectiveOptions(algorithm: .rabenseifner))
         let failures = Failures()

@@ -25,11 +25,9 @@ import TorusCore
 /// is cut into 2·D parts (D axes longer than 1), each starting on another axis or mirrored, so that
 /// all of a node's links carry data at once.
 ///
-/// The paper's latency-optimal form (whole-buffer exchanges with the same partners) is not here:
-/// from a ring of 8 on, ranks that held the same sum after one step pair with ranks holding
-/// different ones after the next (ranks 0 and 1 hold {0,1}; then 0 meets 7 and 1 meets 2), so
-/// each rank adds the contributions up in another order and floats differ in the last bits between
-/// ranks — which this library promises never happens.
+/// The paper's latency-optimal form (whole-buffer exchanges with the same partners) is
+/// `swing-latency` (`SwingLatencyAllReduce`), which keeps partial sums apart so that every rank
+/// adds them up in one order.
 enum Swing {
     /// ρ(k) = Σ_{i=0..k} (−2)^i.
     static func rho(_ k: Int) -> Int {
@@ -55,7 +53,8 @@ enum Swing {
         /// +ρ for even positions, or (`mirrored`) −ρ; `rotation` starts the turns at that long axis.
         let sign: Int
 
-        init(topology: GroupTopology, rotation: Int = 0, mirrored: Bool = false) {
+        /// `axesInTurn` false runs every step of one axis before the next (the latency form).
+        init(topology: GroupTopology, rotation: Int = 0, mirrored: Bool = false, axesInTurn: Bool = true) {
             sign = mirrored ? -1 : 1
             let dims = topology.grid.dims
             var long = dims.indices.filter { dims[$0] > 1 }
@@ -71,9 +70,11 @@ enum Swing {
                 while left.contains(where: { $0.1 > 0 }) {
                     for i in left.indices where left[i].1 > 0 {
                         let axis = left[i].0
-                        plan.append((axis, used[axis, default: 0]))
-                        used[axis, default: 0] += 1
-                        left[i].1 -= 1
+                        repeat {
+                            plan.append((axis, used[axis, default: 0]))
+                            used[axis, default: 0] += 1
+                            left[i].1 -= 1
+                        } while !axesInTurn && left[i].1 > 0
                     }
                 }
                 self.plan = plan

@@ -1,0 +1,252 @@
+import Foundation
+import TorusCore
+
+/// Swing's latency-optimal form (De Sensi et al., NSDI 2024): log2(p) steps with Swing's partners
+/// (`Swing.Pairings`: c ± ρ(k) along an axis, ρ = 1, −1, 3, −5, …), each a whole-buffer exchange,
+/// as recursive doubling's — but with partners at most |ρ(k)| ≈ 2^(k+1)/3 hops away instead of 2^k.
+///
+/// **One order of addition on every rank.** The paper's form adds the partner's running sum to its
+/// own. From a ring of 8 on that makes every rank add up in another order (ranks 0 and 1 hold
+/// {0,1}; then 0 meets 7, holding {6,7}, and 1 meets 2, holding {2,3}), and floats would differ in
+/// the last bits between ranks, which this library never allows. Here every rank computes one tree
+/// instead: along an axis of d positions the sum of an aligned block [i·2^l, (i+1)·2^l) is the sum
+/// of its two halves, the lower half as the first operand (the order recursive doubling uses). The
+/// positions a rank has heard from after step k form a cyclic interval of 2^(k+1) positions, which
+/// is a union of at most 2(k+1) aligned blocks; a rank keeps one partial sum per block, sends them
+/// all, and merges two blocks only once both halves of their parent are in hand. After the axis's
+/// last step every rank holds the one block [0, d), summed by the same tree; the axes run one after
+/// another (all steps of x, then y, then z), each summing the previous axis's results, so every rank
+/// ends with the same bits. Messages carry one buffer per block: up to 2(k+1) buffers at step k of an
+/// axis (on a ring of 8: 1, 1, 2), so this form suits small buffers, where the α term rules.
+///
+/// Groups that are boxes of powers of two run on the grid; any other group folds onto a power of two
+/// (`PowerOfTwoFold`) and runs one ring in rank order.
+public enum SwingLatencyAllReduce: AllReduceAlgorithm {
+    public static let name = "swing-latency"
+    public static let aliases = ["swinglatency"]
+    public static let summary = "Swing's latency-optimal form: log2 p whole-buffer exchanges with peers ±1, ∓1, ±3, … (bit-identical on every rank)"
+
+    /// log2(p)·α as recursive doubling, each message carrying the blocks' partial sums (`pieces`
+    /// buffers on average over the steps), and as many reductions.
+    public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
+        let steps = ceil(log2(Double(topology.size)))
+        let buffers = Double(Plan(topology: topology).buffersSent)
+        return steps * m.alpha + buffers * Double(bytes) * (m.beta + m.gamma) + m.foldCost(topology, bytes: bytes)
+    }
+
+    public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
+        let plan = Plan(topology: topology)
+        let pairings = plan.pairings
+        let all = 0..<count
+        var steps: [Step] = []
+        let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
+        // Scratch: the received blocks, two areas of this rank's blocks (taking turns), and temporaries.
+        let most = plan.mostBlocks
+        let received = 0, areas = [most * count, 2 * most * count], temporaries = 3 * most * count
+        guard count > 0, topology.size > 1 else { return ([Stream(label: "swing-latency", steps: [])], 0) }
+        if let fold, rank < 2 * fold.remainder {
+            if rank % 2 == 0 {
+                steps.append(.send(peer: rank + 1, region: .data(all)))
+            } else {
+                steps.append(.recvReduce(peer: rank - 1, scratch: .scratch(received, count), target: .data(all)))
+            }
+        }
+        if let me = pairings.virtual(rank, size: topology.size) {
+            var t = 0
+            for axis in plan.axes {
+                let position = axis.position(of: me, pairings)
+                // This rank's blocks, in ascending order, and where each lies.
+                var held: [(Block, Region)] = [(Block(level: 0, index: position), .data(all))]
+                var area = 0
+                for k in 0..<axis.steps {
+                    let peer = pairings.real(pairings.partner(me, t))
+                    let theirs = axis.held[k][axis.partner(position, k)]
+                    // Send this rank's blocks (one range: one block, or an area written in order).
+                    let first = held[0].1
+                    steps.append(.send(peer: peer, region: Region(first.buffer, first.offset, held.count * count)))
+                    steps.append(.recv(peer: peer, region: .scratch(received, theirs.count * count)))
+                    var located: [Block: Region] = [:]
+                    for (b, r) in held { located[b] = r }
+                    for (i, b) in theirs.enumerated() { located[b] = .scratch(received + i * count, count) }
+                    let merged = Block.merge(held.map(\.0) + theirs)
+                    let last = k == axis.steps - 1
+                    var next: [(Block, Region)] = []
+                    for (i, tree) in merged.enumerated() {
+                        let into: Region = last ? .data(all) : .scratch(areas[area] + i * count, count)
+                        tree.emit(into: into, located: located, temporaries: temporaries, count: count, steps: &steps)
+                        next.append((tree.block, into))
+                    }
+                    held = next
+                    area = 1 - area
+                    t += 1
+                }
+            }
+        }
+        if let fold, rank < 2 * fold.remainder {
+            steps.append(rank % 2 == 0 ? .recv(peer: rank + 1, region: .data(all)) : .send(peer: rank - 1, region: .data(all)))
+        }
+        return ([Stream(label: "swing-latency", steps: steps)], temporaries + (plan.deepest + 1) * count)
+    }
+
+    /// The steps of a group, axis by axis, and the blocks every position holds before each step.
+    struct Plan {
+        let pairings: Swing.Pairings
+        let axes: [Axis]
+
+        init(topology: GroupTopology) {
+            pairings = Swing.Pairings(topology: topology, axesInTurn: false)
+            var axes: [Axis] = []
+            var t = 0
+            while t < pairings.steps {
+                let axis = pairings.plan[t].axis
+                let n = pairings.plan[t...].prefix { $0.axis == axis }.count
+                axes.append(Axis(axis: axis, length: pairings.dims[axis], steps: n))
+                t += n
+            }
+            self.axes = axes
+        }
+
+        /// The most blocks a rank holds or receives at once.
+        var mostBlocks: Int { axes.map(\.mostBlocks).max() ?? 1 }
+        /// The deepest merge tree of a step (temporaries needed).
+        var deepest: Int { axes.map(\.deepest).max() ?? 0 }
+        /// Buffers a rank sends over all steps (the largest over positions at each step).
+        var buffersSent: Int { axes.reduce(0) { $0 + $1.held.prefix($1.steps).reduce(0) { $0 + ($1.map(\.count).max() ?? 0) } } }
+    }
+
+    /// One axis: `held[k][x]`, the blocks position x holds before step k (ascending).
+    struct Axis {
+        let axis: Int
+        let length: Int
+        let steps: Int
+        let held: [[[Block]]]
+        let deepest: Int
+
+        init(axis: Int, length: Int, steps: Int) {
+            self.axis = axis
+            self.length = length
+            self.steps = steps
+            var held: [[[Block]]] = [(0..<length).map { [Block(level: 0, index: $0)] }]
+            var deepest = 0
+            for k in 0..<steps {
+                let now = held[k]
+                held.append((0..<length).map { x in
+                    let trees = Block.merge(now[x] + now[Self.partner(x, k, length)])
+                    deepest = max(deepest, trees.map(\.depth).max() ?? 0)
+                    return trees.map(\.block)
+                })
+            }
+            self.held = held
+            self.deepest = deepest
+        }
+
+        var mostBlocks: Int { held.joined().map(\.count).max() ?? 1 }
+
+        /// The position of virtual rank `v` along this axis.
+        func position(of v: Int, _ pairings: Swing.Pairings) -> Int {
+            pairings.topology.map { $0.grid.unsafeCoordinate(of: v)[axis] } ?? v
+        }
+
+        func partner(_ x: Int, _ k: Int) -> Int { Self.partner(x, k, length) }
+
+        /// Swing's partner along a ring of `length` (`Swing.Pairings.partner` with sign +).
+        static func partner(_ x: Int, _ k: Int, _ length: Int) -> Int {
+            let r = Swing.rho(k)
+            return mod(x % 2 == 0 ? x + r : x - r, length)
+        }
+    }
+
+    /// An aligned block of an axis: positions index·2^level ..< (index + 1)·2^level.
+    struct Block: Hashable {
+        let level: Int
+        let index: Int
+        var start: Int { index << level }
+
+        /// Disjoint blocks merged wherever both halves of a parent are present (repeatedly), as the
+        /// trees that compute them, in ascending order.
+        static func merge(_ blocks: [Block]) -> [Tree] {
+            var trees = blocks.sorted { $0.start < $1.start }.map { Tree.leaf($0) }
+            var changed = true
+            while changed {
+                changed = false
+                var i = 0
+                while i + 1 < trees.count {
+                    let a = trees[i].block, b = trees[i + 1].block
+                    if a.level == b.level, a.index % 2 == 0, b.index == a.index + 1 {
+                        trees[i] = .node(Block(level: a.level + 1, index: a.index / 2), trees[i], trees[i + 1])
+                        trees.remove(at: i + 1)
+                        changed = true
+                    } else {
+                        i += 1
+                    }
+                }
+            }
+            return trees
+        }
+    }
+
+    /// How a block's partial sum is computed from the blocks in hand: lower half op upper half.
+    indirect enum Tree {
+        case leaf(Block)
+        case node(Block, Tree, Tree)
+
+        var block: Block {
+            switch self {
+            case let .leaf(b), let .node(b, _, _): return b
+            }
+        }
+
+        var depth: Int {
+            switch self {
+            case .leaf: return 0
+            case let .node(_, lower, upper): return max(lower.depth, upper.depth + 1)
+            }
+        }
+
+        /// The leaves' blocks, lowest first.
+        var leaves: [Block] {
+            switch self {
+            case let .leaf(b): return [b]
+            case let .node(_, lower, upper): return lower.leaves + upper.leaves
+            }
+        }
+
+        /// Steps that leave this tree's sum in `into`, leaves read from `located`, temporaries (one
+        /// per level of depth) from scratch element `temporaries` on. Written into `into` directly
+        /// unless `into` holds a leaf other than the first, which it would overwrite before use:
+        /// then computed in a temporary past the others and copied.
+        func emit(into: Region, located: [Block: Region], temporaries: Int, count: Int, steps: inout [Step]) {
+            let aliased = leaves.dropFirst().contains { located[$0] == into }
+            if aliased {
+                let spare = Region.scratch(temporaries + depth * count, count)
+                evaluate(into: spare, located: located, temporaries: temporaries, level: 0, count: count, steps: &steps)
+                steps.append(.copy(source: spare, target: into))
+            } else {
+                evaluate(into: into, located: located, temporaries: temporaries, level: 0, count: count, steps: &steps)
+            }
+        }
+
+        private func evaluate(into: Region, located: [Block: Region], temporaries: Int, level: Int, count: Int, steps: inout [Step]) {
+            switch self {
+            case let .leaf(b):
+                let at = located[b]!
+                if at != into { steps.append(.copy(source: at, target: into)) }
+            case let .node(_, lower, upper):
+                lower.evaluate(into: into, located: located, temporaries: temporaries, level: level, count: count, steps: &steps)
+                let source: Region
+                if case let .leaf(b) = upper {
+                    source = located[b]!
+                } else {
+                    source = .scratch(temporaries + level * count, count)
+                    upper.evaluate(into: source, located: located, temporaries: temporaries, level: level + 1, count: count, steps: &steps)
+                }
+                // target = target op source: the lower half first.
+                steps.append(.reduce(source: source, target: into))
+            }
+        }
+    }
+}
+
+extension Algorithm {
+    public static let swingLatency = Algorithm(SwingLatencyAllReduce.self)
+}
