@@ -34,58 +34,67 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         return steps * m.alpha + buffers * Double(bytes) * (m.beta + m.gamma) + m.foldCost(topology, bytes: bytes)
     }
 
+    /// The most elements run at once: a larger buffer runs in chunks of this many, one after
+    /// another, so that the scratch — one buffer per block held or received, and temporaries: 16
+    /// buffers on a ring of 32, 20 on a ring of 64 (2.5 MiB of float32) — stays bounded at any
+    /// count. The form pays off far below it (up to 8 KiB on 4×4×4, `torus sim`).
+    static let chunkElements = 32_768
+
     public static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int) {
+        guard count > 0, topology.size > 1 else { return ([Stream(label: "swing-latency", steps: [])], 0) }
         let plan = Plan(topology: topology)
         let pairings = plan.pairings
-        let all = 0..<count
-        var steps: [Step] = []
         let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
-        // Scratch: the received blocks, two areas of this rank's blocks (taking turns), and temporaries.
-        let most = plan.mostBlocks
-        let received = 0, areas = [most * count, 2 * most * count], temporaries = 3 * most * count
-        guard count > 0, topology.size > 1 else { return ([Stream(label: "swing-latency", steps: [])], 0) }
-        if let fold, rank < 2 * fold.remainder {
-            if rank % 2 == 0 {
-                steps.append(.send(peer: rank + 1, region: .data(all)))
-            } else {
-                steps.append(.recvReduce(peer: rank - 1, scratch: .scratch(received, count), target: .data(all)))
-            }
-        }
-        if let me = pairings.virtual(rank, size: topology.size) {
-            var t = 0
-            for axis in plan.axes {
-                let position = axis.position(of: me, pairings)
-                // This rank's blocks, in ascending order, and where each lies.
-                var held: [(Block, Region)] = [(Block(level: 0, index: position), .data(all))]
-                var area = 0
-                for k in 0..<axis.steps {
-                    let peer = pairings.real(pairings.partner(me, t))
-                    let theirs = axis.held[k][axis.partner(position, k)]
-                    // Send this rank's blocks (one range: one block, or an area written in order).
-                    let first = held[0].1
-                    steps.append(.send(peer: peer, region: Region(first.buffer, first.offset, held.count * count)))
-                    steps.append(.recv(peer: peer, region: .scratch(received, theirs.count * count)))
-                    var located: [Block: Region] = [:]
-                    for (b, r) in held { located[b] = r }
-                    for (i, b) in theirs.enumerated() { located[b] = .scratch(received + i * count, count) }
-                    let merged = Block.merge(held.map(\.0) + theirs)
-                    let last = k == axis.steps - 1
-                    var next: [(Block, Region)] = []
-                    for (i, tree) in merged.enumerated() {
-                        let into: Region = last ? .data(all) : .scratch(areas[area] + i * count, count)
-                        tree.emit(into: into, located: located, temporaries: temporaries, count: count, steps: &steps)
-                        next.append((tree.block, into))
-                    }
-                    held = next
-                    area = 1 - area
-                    t += 1
+        // Scratch, in areas sized for one chunk (a chunk's buffers lie `n` apart in them): the
+        // received blocks, two areas of this rank's blocks (taking turns), and temporaries.
+        let slot = min(count, chunkElements), most = plan.mostBlocks
+        let received = 0, areas = [most * slot, 2 * most * slot], temporaries = 3 * most * slot
+        var steps: [Step] = []
+        for lo in stride(from: 0, to: count, by: slot) {
+            let all = lo ..< min(lo + slot, count), n = all.count
+            if let fold, rank < 2 * fold.remainder {
+                if rank % 2 == 0 {
+                    steps.append(.send(peer: rank + 1, region: .data(all)))
+                } else {
+                    steps.append(.recvReduce(peer: rank - 1, scratch: .scratch(received, n), target: .data(all)))
                 }
             }
+            if let me = pairings.virtual(rank, size: topology.size) {
+                var t = 0
+                for axis in plan.axes {
+                    let position = axis.position(of: me, pairings)
+                    // This rank's blocks, in ascending order, and where each lies.
+                    var held: [(Block, Region)] = [(Block(level: 0, index: position), .data(all))]
+                    var area = 0
+                    for k in 0..<axis.steps {
+                        let peer = pairings.real(pairings.partner(me, t))
+                        let theirs = axis.held[k][axis.partner(position, k)]
+                        // This rank's blocks go in one message (one block, or an area written in
+                        // order), the partner's come into consecutive slots.
+                        let first = held[0].1
+                        steps.append(.send(peer: peer, region: Region(first.buffer, first.offset, held.count * n)))
+                        steps.append(.recv(peer: peer, region: .scratch(received, theirs.count * n)))
+                        var located: [Block: Region] = [:]
+                        for (b, r) in held { located[b] = r }
+                        for (i, b) in theirs.enumerated() { located[b] = .scratch(received + i * n, n) }
+                        let last = k == axis.steps - 1
+                        var next: [(Block, Region)] = []
+                        for (i, tree) in Block.merge(held.map(\.0) + theirs).enumerated() {
+                            let into: Region = last ? .data(all) : .scratch(areas[area] + i * n, n)
+                            tree.emit(into: into, located: located, temporaries: temporaries, count: n, steps: &steps)
+                            next.append((tree.block, into))
+                        }
+                        held = next
+                        area = 1 - area
+                        t += 1
+                    }
+                }
+            }
+            if let fold, rank < 2 * fold.remainder {
+                steps.append(rank % 2 == 0 ? .recv(peer: rank + 1, region: .data(all)) : .send(peer: rank - 1, region: .data(all)))
+            }
         }
-        if let fold, rank < 2 * fold.remainder {
-            steps.append(rank % 2 == 0 ? .recv(peer: rank + 1, region: .data(all)) : .send(peer: rank - 1, region: .data(all)))
-        }
-        return ([Stream(label: "swing-latency", steps: steps)], temporaries + (plan.deepest + 1) * count)
+        return ([Stream(label: "swing-latency", steps: steps)], temporaries + (plan.temporaries + 1) * slot)
     }
 
     /// The steps of a group, axis by axis, and the blocks every position holds before each step.
@@ -108,8 +117,8 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
 
         /// The most blocks a rank holds or receives at once.
         var mostBlocks: Int { axes.map(\.mostBlocks).max() ?? 1 }
-        /// The deepest merge tree of a step (temporaries needed).
-        var deepest: Int { axes.map(\.deepest).max() ?? 0 }
+        /// The most temporaries a merge tree of a step needs.
+        var temporaries: Int { axes.map(\.temporaries).max() ?? 0 }
         /// Buffers a rank sends over all steps (the largest over positions at each step).
         var buffersSent: Int { axes.reduce(0) { $0 + $1.held.prefix($1.steps).reduce(0) { $0 + ($1.map(\.count).max() ?? 0) } } }
     }
@@ -120,24 +129,24 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         let length: Int
         let steps: Int
         let held: [[[Block]]]
-        let deepest: Int
+        let temporaries: Int
 
         init(axis: Int, length: Int, steps: Int) {
             self.axis = axis
             self.length = length
             self.steps = steps
             var held: [[[Block]]] = [(0..<length).map { [Block(level: 0, index: $0)] }]
-            var deepest = 0
+            var temporaries = 0
             for k in 0..<steps {
                 let now = held[k]
                 held.append((0..<length).map { x in
                     let trees = Block.merge(now[x] + now[Self.partner(x, k, length)])
-                    deepest = max(deepest, trees.map(\.depth).max() ?? 0)
+                    temporaries = max(temporaries, trees.map(\.temporaries).max() ?? 0)
                     return trees.map(\.block)
                 })
             }
             self.held = held
-            self.deepest = deepest
+            self.temporaries = temporaries
         }
 
         var mostBlocks: Int { held.joined().map(\.count).max() ?? 1 }
@@ -196,10 +205,12 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
             }
         }
 
-        var depth: Int {
+        /// Temporaries its evaluation needs: one per level of upper halves that are not leaves.
+        var temporaries: Int {
             switch self {
             case .leaf: return 0
-            case let .node(_, lower, upper): return max(lower.depth, upper.depth + 1)
+            case let .node(_, lower, .leaf): return lower.temporaries
+            case let .node(_, lower, upper): return max(lower.temporaries, upper.temporaries + 1)
             }
         }
 
@@ -211,14 +222,14 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
             }
         }
 
-        /// Steps that leave this tree's sum in `into`, leaves read from `located`, temporaries (one
-        /// per level of depth) from scratch element `temporaries` on. Written into `into` directly
+        /// Steps that leave this tree's sum in `into`, leaves read from `located`, temporaries (`count`
+        /// elements each) from scratch element `temporaries` on. Written into `into` directly
         /// unless `into` holds a leaf other than the first, which it would overwrite before use:
         /// then computed in a temporary past the others and copied.
         func emit(into: Region, located: [Block: Region], temporaries: Int, count: Int, steps: inout [Step]) {
             let aliased = leaves.dropFirst().contains { located[$0] == into }
             if aliased {
-                let spare = Region.scratch(temporaries + depth * count, count)
+                let spare = Region.scratch(temporaries + self.temporaries * count, count)
                 evaluate(into: spare, located: located, temporaries: temporaries, level: 0, count: count, steps: &steps)
                 steps.append(.copy(source: spare, target: into))
             } else {
