@@ -73,13 +73,28 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
                         // order), the partner's come into consecutive slots.
                         let first = held[0].1
                         steps.append(.send(peer: peer, region: Region(first.buffer, first.offset, held.count * n)))
+                        let merged = Block.merge(held.map(\.0) + theirs)
+                        if first == .data(all), held.count == 1, theirs.count == 1, merged.count == 1 {
+                            // One block each, the two halves of one: recursive doubling's step, in
+                            // place (the lower half first on both ranks).
+                            if held[0].0.index < theirs[0].index {
+                                steps.append(.recvReduce(peer: peer, scratch: .scratch(received, n), target: .data(all)))
+                            } else {
+                                steps.append(.recv(peer: peer, region: .scratch(received, n)))
+                                steps.append(.reduce(source: .data(all), target: .scratch(received, n)))
+                                steps.append(.copy(source: .scratch(received, n), target: .data(all)))
+                            }
+                            held = [(merged[0].block, .data(all))]
+                            t += 1
+                            continue
+                        }
                         steps.append(.recv(peer: peer, region: .scratch(received, theirs.count * n)))
                         var located: [Block: Region] = [:]
                         for (b, r) in held { located[b] = r }
                         for (i, b) in theirs.enumerated() { located[b] = .scratch(received + i * n, n) }
                         let last = k == axis.steps - 1
                         var next: [(Block, Region)] = []
-                        for (i, tree) in Block.merge(held.map(\.0) + theirs).enumerated() {
+                        for (i, tree) in merged.enumerated() {
                             let into: Region = last ? .data(all) : .scratch(areas[area] + i * n, n)
                             tree.emit(into: into, located: located, temporaries: temporaries, count: n, steps: &steps)
                             next.append((tree.block, into))
