@@ -17,7 +17,9 @@ import TorusCore
 /// last step every rank holds the one block [0, d), summed by the same tree; the axes run one after
 /// another (all steps of x, then y, then z), each summing the previous axis's results, so every rank
 /// ends with the same bits. Messages carry one buffer per block: up to 2(k+1) buffers at step k of an
-/// axis (on a ring of 8: 1, 1, 2), so this form suits small buffers, where the α term rules.
+/// axis (on a ring of 8: 1, 1, 2), so this form suits small buffers, where the α term rules. Where
+/// both ranks hold one block and the two are halves of one (rings of 2 and 4, and every axis's first
+/// step), the step is recursive doubling's, in place in the data buffer.
 ///
 /// Groups that are boxes of powers of two run on the grid; any other group folds onto a power of two
 /// (`PowerOfTwoFold`) and runs one ring in rank order.
