@@ -11,15 +11,15 @@ import TorusCore
 /// the last bits between ranks, which this library never allows. Here every rank computes one tree
 /// instead: along an axis of d positions the sum of an aligned block [i·2^l, (i+1)·2^l) is the sum
 /// of its two halves, the lower half as the first operand (the order recursive doubling uses). The
-/// positions a rank has heard from after step k form a cyclic interval of 2^(k+1) positions, which
-/// is a union of at most 2(k+1) aligned blocks; a rank keeps one partial sum per block, sends them
-/// all, and merges two blocks only once both halves of their parent are in hand. After the axis's
-/// last step every rank holds the one block [0, d), summed by the same tree; the axes run one after
-/// another (all steps of x, then y, then z), each summing the previous axis's results, so every rank
-/// ends with the same bits. Messages carry one buffer per block: up to 2(k+1) buffers at step k of an
-/// axis (on a ring of 8: 1, 1, 2), so this form suits small buffers, where the α term rules. Where
-/// both ranks hold one block and the two are halves of one (rings of 2 and 4, and every axis's first
-/// step), the step is recursive doubling's, in place in the data buffer.
+/// positions a rank has heard from after step k form a cyclic interval of 2^(k+1) positions, a
+/// union of aligned blocks (at most k + 1 on the rings up to 256 checked). A rank keeps one partial
+/// sum per block, sends them all, and adds two blocks only once both halves of their parent are in
+/// hand. After the axis's last step every rank holds the one block [0, d), summed by the same tree.
+/// The axes run one after another (all steps of x, then y, then z), each summing the previous axis's
+/// results, so every rank ends with the same bits. Messages carry one buffer per block (on a ring of
+/// 8: 1, 1 and 2 at the three steps), so this form suits small buffers, where the α term rules.
+/// Where both ranks hold one block and the two are halves of one (rings of 2 and 4, and every axis's
+/// first step), the step is recursive doubling's, in place in the data buffer.
 ///
 /// Groups that are boxes of powers of two run on the grid; any other group folds onto a power of two
 /// (`PowerOfTwoFold`) and runs one ring in rank order.
@@ -28,8 +28,8 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
     public static let aliases = ["swinglatency"]
     public static let summary = "Swing's latency-optimal form: log2 p whole-buffer exchanges with peers ±1, ∓1, ±3, … (bit-identical on every rank)"
 
-    /// log2(p)·α as recursive doubling, each message carrying the blocks' partial sums (`pieces`
-    /// buffers on average over the steps), and as many reductions.
+    /// log2(p)·α as recursive doubling, the messages carrying `Plan.buffersSent` buffers in all
+    /// (the blocks' partial sums), and as many reductions.
     public static func estimate(_ m: CostModel, topology: GroupTopology, bytes: Int) -> Double {
         let steps = ceil(log2(Double(topology.size)))
         let buffers = Double(Plan(topology: topology).buffersSent)
