@@ -37,8 +37,8 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
     }
 
     /// The most elements run at once: a larger buffer runs in chunks of this many, one after
-    /// another, so that the scratch — one buffer per block held or received, and temporaries: 16
-    /// buffers on a ring of 32, 20 on a ring of 64 (2.5 MiB of float32) — stays bounded at any
+    /// another, so that the scratch — one buffer per block held or received, and a spare: 13
+    /// buffers on a ring of 32, 16 on a ring of 64 (2 MiB of float32) — stays bounded at any
     /// count. The form pays off far below it (up to 8 KiB on 4×4×4, `torus sim`).
     static let chunkElements = 32_768
 
@@ -48,9 +48,9 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         let pairings = plan.pairings
         let fold = pairings.fold.map { _ in PowerOfTwoFold(size: topology.size, rank: rank) }
         // Scratch, in areas sized for one chunk (a chunk's buffers lie `n` apart in them): the
-        // received blocks, two areas of this rank's blocks (taking turns), and temporaries.
+        // received blocks, two areas of this rank's blocks (taking turns), and a spare.
         let slot = min(count, chunkElements), most = plan.mostBlocks
-        let received = 0, areas = [most * slot, 2 * most * slot], temporaries = 3 * most * slot
+        let received = 0, areas = [most * slot, 2 * most * slot], spare = 3 * most * slot
         var steps: [Step] = []
         for lo in stride(from: 0, to: count, by: slot) {
             let all = lo ..< min(lo + slot, count), n = all.count
@@ -98,7 +98,7 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
                         var next: [(Block, Region)] = []
                         for (i, tree) in merged.enumerated() {
                             let into: Region = last ? .data(all) : .scratch(areas[area] + i * n, n)
-                            tree.emit(into: into, located: located, temporaries: temporaries, count: n, steps: &steps)
+                            tree.emit(into: into, located: located, spare: .scratch(spare, n), steps: &steps)
                             next.append((tree.block, into))
                         }
                         held = next
@@ -111,7 +111,7 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
                 steps.append(rank % 2 == 0 ? .recv(peer: rank + 1, region: .data(all)) : .send(peer: rank - 1, region: .data(all)))
             }
         }
-        return ([Stream(label: "swing-latency", steps: steps)], temporaries + (plan.temporaries + 1) * slot)
+        return ([Stream(label: "swing-latency", steps: steps)], spare + slot)
     }
 
     /// The steps of a group, axis by axis, and the blocks every position holds before each step.
@@ -134,8 +134,6 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
 
         /// The most blocks a rank holds or receives at once.
         var mostBlocks: Int { axes.map(\.mostBlocks).max() ?? 1 }
-        /// The most temporaries a merge tree of a step needs.
-        var temporaries: Int { axes.map(\.temporaries).max() ?? 0 }
         /// Buffers a rank sends over all steps (the largest over positions at each step).
         var buffersSent: Int { axes.reduce(0) { $0 + $1.held.prefix($1.steps).reduce(0) { $0 + ($1.map(\.count).max() ?? 0) } } }
     }
@@ -146,24 +144,17 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         let length: Int
         let steps: Int
         let held: [[[Block]]]
-        let temporaries: Int
 
         init(axis: Int, length: Int, steps: Int) {
             self.axis = axis
             self.length = length
             self.steps = steps
             var held: [[[Block]]] = [(0..<length).map { [Block(level: 0, index: $0)] }]
-            var temporaries = 0
             for k in 0..<steps {
                 let now = held[k]
-                held.append((0..<length).map { x in
-                    let trees = Block.merge(now[x] + now[Self.partner(x, k, length)])
-                    temporaries = max(temporaries, trees.map(\.temporaries).max() ?? 0)
-                    return trees.map(\.block)
-                })
+                held.append((0..<length).map { x in Block.merge(now[x] + now[Self.partner(x, k, length)]).map(\.block) })
             }
             self.held = held
-            self.temporaries = temporaries
         }
 
         var mostBlocks: Int { held.joined().map(\.count).max() ?? 1 }
@@ -222,15 +213,6 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
             }
         }
 
-        /// Temporaries its evaluation needs: one per level of upper halves that are not leaves.
-        var temporaries: Int {
-            switch self {
-            case .leaf: return 0
-            case let .node(_, lower, .leaf): return lower.temporaries
-            case let .node(_, lower, upper): return max(lower.temporaries, upper.temporaries + 1)
-            }
-        }
-
         /// The leaves' blocks, lowest first.
         var leaves: [Block] {
             switch self {
@@ -239,35 +221,29 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
             }
         }
 
-        /// Steps that leave this tree's sum in `into`, leaves read from `located`, temporaries (`count`
-        /// elements each) from scratch element `temporaries` on. Written into `into` directly
-        /// unless `into` holds a leaf other than the first, which it would overwrite before use:
-        /// then computed in a temporary past the others and copied.
-        func emit(into: Region, located: [Block: Region], temporaries: Int, count: Int, steps: inout [Step]) {
-            let aliased = leaves.dropFirst().contains { located[$0] == into }
-            if aliased {
-                let spare = Region.scratch(temporaries + self.temporaries * count, count)
-                evaluate(into: spare, located: located, temporaries: temporaries, level: 0, count: count, steps: &steps)
+        /// Steps that leave this tree's sum in `into`, leaves read from `located`. An upper half
+        /// that is not a leaf is summed in place in its first leaf's buffer (every leaf is read
+        /// once, by its own tree, and nothing reads it after this step). Written into `into`
+        /// directly unless `into` holds a leaf other than the first, which it would overwrite
+        /// before use: then summed in `spare` and copied.
+        func emit(into: Region, located: [Block: Region], spare: Region, steps: inout [Step]) {
+            if leaves.dropFirst().contains(where: { located[$0] == into }) {
+                evaluate(into: spare, located: located, steps: &steps)
                 steps.append(.copy(source: spare, target: into))
             } else {
-                evaluate(into: into, located: located, temporaries: temporaries, level: 0, count: count, steps: &steps)
+                evaluate(into: into, located: located, steps: &steps)
             }
         }
 
-        private func evaluate(into: Region, located: [Block: Region], temporaries: Int, level: Int, count: Int, steps: inout [Step]) {
+        private func evaluate(into: Region, located: [Block: Region], steps: inout [Step]) {
             switch self {
             case let .leaf(b):
                 let at = located[b]!
                 if at != into { steps.append(.copy(source: at, target: into)) }
             case let .node(_, lower, upper):
-                lower.evaluate(into: into, located: located, temporaries: temporaries, level: level, count: count, steps: &steps)
-                let source: Region
-                if case let .leaf(b) = upper {
-                    source = located[b]!
-                } else {
-                    source = .scratch(temporaries + level * count, count)
-                    upper.evaluate(into: source, located: located, temporaries: temporaries, level: level + 1, count: count, steps: &steps)
-                }
+                lower.evaluate(into: into, located: located, steps: &steps)
+                let source = located[upper.leaves[0]]!
+                upper.evaluate(into: source, located: located, steps: &steps)
                 // target = target op source: the lower half first.
                 steps.append(.reduce(source: source, target: into))
             }
