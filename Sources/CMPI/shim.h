@@ -12,6 +12,7 @@
 static inline MPI_Comm torus_MPI_COMM_WORLD(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm torus_MPI_COMM_SELF(void) { return MPI_COMM_SELF; }
 static inline MPI_Comm torus_MPI_COMM_NULL(void) { return MPI_COMM_NULL; }
+static inline MPI_Comm_copy_attr_function *torus_MPI_COMM_NULL_COPY_FN(void) { return MPI_COMM_NULL_COPY_FN; }
 static inline MPI_Group torus_MPI_GROUP_NULL(void) { return MPI_GROUP_NULL; }
 
 // Datatypes (MPI 3.1 has no 16-bit float types; those travel as MPI_UINT16_T / MPI_BYTE).

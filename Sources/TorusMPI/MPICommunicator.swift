@@ -58,6 +58,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
     }
 
     private init(comm: MPI_Comm, owned: Bool, announce: Bool = true) throws {
+        MPIEnvironment.watchFinalize()
         handle = comm
         self.owned = owned
         var r: Int32 = 0, n: Int32 = 0, inter: Int32 = 0

@@ -1,4 +1,5 @@
 import CMPI
+import Synchronization
 import TorusCore
 import TorusPredictor
 import TorusRuntime
@@ -34,10 +35,33 @@ public enum MPIEnvironment {
         return flag != 0
     }
 
+    /// Whether MPI_Finalize has begun. Once `watchFinalize` has run, a flag answers (every call
+    /// asks, and `MPI_Finalized` cost a tenth of what a small call routed to MPI adds to MPI's own).
     public static var isFinalized: Bool {
+        if finalizeWatched.load(ordering: .acquiring) { return finalizing.load(ordering: .acquiring) }
         var flag: Int32 = 0
         MPI_Finalized(&flag)
         return flag != 0
+    }
+
+    private static let finalizeWatched = Atomic<Bool>(false)
+    private static let finalizing = Atomic<Bool>(false)
+
+    /// Has MPI tell us when it finalises: an attribute on MPI_COMM_SELF whose delete callback MPI_Finalize
+    /// runs first (MPI-2.0 and later), before anything is torn down. Once, with MPI initialised
+    /// and not finalised; if MPI refuses, `isFinalized` keeps asking `MPI_Finalized`.
+    static func watchFinalize() {
+        guard !finalizeWatched.load(ordering: .acquiring), isInitialized else { return }
+        var flag: Int32 = 0
+        MPI_Finalized(&flag)
+        guard flag == 0 else { return }
+        var keyval: Int32 = 0
+        guard MPI_Comm_create_keyval(torus_MPI_COMM_NULL_COPY_FN(), { _, _, _, _ in
+                  MPIEnvironment.finalizing.store(true, ordering: .releasing)
+                  return torus_MPI_SUCCESS()
+              }, &keyval, nil) == torus_MPI_SUCCESS(),
+              MPI_Comm_set_attr(torus_MPI_COMM_SELF(), keyval, nil) == torus_MPI_SUCCESS() else { return }
+        finalizeWatched.store(true, ordering: .releasing)
     }
 
     /// The checked `TORUS_*` environment of this process.
