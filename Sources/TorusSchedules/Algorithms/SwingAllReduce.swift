@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TorusCore
 
 /// Swing (De Sensi et al., "Swing: Short-cutting Rings for Higher Bandwidth Allreduce", NSDI 2024).
@@ -124,9 +125,31 @@ enum Swing {
     /// every reach set is contiguous. Built bottom up: the set of v at step t is its own set at t+1
     /// followed or preceded by its partner's (the one holding the smaller position of the two
     /// lowest ranks first, so both partners agree).
-    struct ReachTree {
+    struct ReachTree: Sendable {
         /// reach[t][v] as positions lo..<hi.
         let reach: [[Range<Int>]]
+
+        /// What a tree depends on: the grid (or the folded ring) and the order and sign of the steps.
+        private struct Key: Hashable {
+            let dims: [Int]
+            let steps: [Int]
+            let sign: Int
+        }
+        private static let cache = Mutex<[Key: ReachTree]>([:])
+
+        /// The tree of `pairings`, built once and kept: every rank's schedule needs it, and building
+        /// it follows every rank's set through every step (a 16×16×16 group took minutes to
+        /// predict when each of its 4,096 ranks built its own).
+        static func of(_ pairings: Pairings) -> ReachTree {
+            let key = Key(dims: pairings.dims, steps: pairings.plan.map { $0.axis * 64 + $0.k }, sign: pairings.sign)
+            if let known = cache.withLock({ $0[key] }) { return known }
+            let tree = ReachTree(pairings)
+            cache.withLock { trees in
+                if trees.count >= 64 { trees.removeAll() }
+                trees[key] = tree
+            }
+            return tree
+        }
 
         init(_ pairings: Pairings) {
             let p = pairings.active, steps = pairings.steps
@@ -210,7 +233,7 @@ public enum SwingAllReduce: AllReduceAlgorithm {
             let pairings = Swing.Pairings(topology: topology, rotation: part / 2, mirrored: part % 2 == 1)
             let block = Partition.piece(part, of: parts, in: 0..<count)
             builders.append(Swing.stream("swing part \(part)", pairings: pairings, topology: topology, rank: rank, block: block) { b, me in
-                let tree = Swing.ReachTree(pairings)
+                let tree = Swing.ReachTree.of(pairings)
                 let p = pairings.active
                 func range(_ positions: Range<Int>) -> Range<Int> {
                     let r = Swing.elements(positions, of: p, count: block.count)

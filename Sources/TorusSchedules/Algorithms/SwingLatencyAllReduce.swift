@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TorusCore
 
 /// Swing's latency-optimal form (De Sensi et al., NSDI 2024): log2(p) steps with Swing's partners
@@ -134,8 +135,8 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
 
         /// The most blocks a rank holds or receives at once.
         var mostBlocks: Int { axes.map(\.mostBlocks).max() ?? 1 }
-        /// Buffers a rank sends over all steps (the largest over positions at each step).
-        var buffersSent: Int { axes.reduce(0) { $0 + $1.held.prefix($1.steps).reduce(0) { $0 + ($1.map(\.count).max() ?? 0) } } }
+        /// Buffers a rank sends over all steps (the most over positions at each step).
+        var buffersSent: Int { axes.reduce(0) { $0 + $1.buffersSent } }
     }
 
     /// One axis: `held[k][x]`, the blocks position x holds before step k (ascending).
@@ -143,21 +144,19 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         let axis: Int
         let length: Int
         let steps: Int
-        let held: [[[Block]]]
+        private let blocks: AxisBlocks
 
         init(axis: Int, length: Int, steps: Int) {
             self.axis = axis
             self.length = length
             self.steps = steps
-            var held: [[[Block]]] = [(0..<length).map { [Block(level: 0, index: $0)] }]
-            for k in 0..<steps {
-                let now = held[k]
-                held.append((0..<length).map { x in Block.merge(now[x] + now[Self.partner(x, k, length)]).map(\.block) })
-            }
-            self.held = held
+            blocks = AxisBlocks.of(length: length)
         }
 
-        var mostBlocks: Int { held.joined().map(\.count).max() ?? 1 }
+        var held: [[[Block]]] { blocks.held }
+        var mostBlocks: Int { blocks.mostBlocks }
+        /// Buffers a rank sends over the axis's steps (the most over positions at each step).
+        var buffersSent: Int { blocks.mostPerStep.reduce(0, +) }
 
         /// The position of virtual rank `v` along this axis.
         func position(of v: Int, _ pairings: Swing.Pairings) -> Int {
@@ -170,6 +169,30 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
         static func partner(_ x: Int, _ k: Int, _ length: Int) -> Int {
             let r = Swing.rho(k)
             return mod(x % 2 == 0 ? x + r : x - r, length)
+        }
+    }
+
+    /// The blocks every position of a ring of `length` holds before each of its log2(length)
+    /// steps, worked out once per length and kept: every rank's schedule and every estimate reads
+    /// them, and a group folded onto a ring of 8192 (13,824 ranks) has 8192 positions to follow.
+    struct AxisBlocks: Sendable {
+        let held: [[[Block]]]
+        let mostBlocks: Int
+        let mostPerStep: [Int]
+
+        private static let cache = Mutex<[Int: AxisBlocks]>([:])
+
+        static func of(length: Int) -> AxisBlocks {
+            if let known = cache.withLock({ $0[length] }) { return known }
+            var held: [[[Block]]] = [(0..<length).map { [Block(level: 0, index: $0)] }]
+            for k in 0..<(length.trailingZeroBitCount) {
+                let now = held[k]
+                held.append((0..<length).map { x in Block.merge(now[x] + now[Axis.partner(x, k, length)]).map(\.block) })
+            }
+            let blocks = AxisBlocks(held: held, mostBlocks: held.joined().map(\.count).max() ?? 1,
+                                    mostPerStep: held.dropLast().map { $0.map(\.count).max() ?? 0 })
+            cache.withLock { $0[length] = blocks }
+            return blocks
         }
     }
 
