@@ -181,16 +181,23 @@ extension Communicator {
     /// must pass the same count, type, op and algorithm.
     public func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                           type: ElementType, op: ReduceOp, algorithm: Algorithm? = nil) throws {
-        // A job repeats its calls: one the library took last time with these arguments goes
-        // straight to it, without reading the options or choosing the route again (that is most
-        // of what a small call routed to MPI costs above MPI's own; `ScratchSpace.libraryRepeat`).
-        if algorithm == nil, let last = scratch.libraryRepeat, last.count == count, last.type == type, last.op == op {
+        // A job repeats its calls: one like the last (same count, type, op and forced algorithm)
+        // takes the last one's route and kernel, without reading the options or choosing the route
+        // again (most of what a small call routed to MPI costs above MPI's own, and a tenth of a
+        // small schedule's; `ScratchSpace.routeRepeat`).
+        let space = scratch   // through the protocol, each read is a call and a retain
+        if let last = space.routeRepeat, last.count == count, last.type == type, last.op == op, last.forced == algorithm {
             try checkUsable()
             if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
-            _ = calls.next()
+            let call = calls.next()
+            if let chosen = last.algorithm {
+                try runSchedule(chosen, sendBuffer, recvBuffer, count: count, kernel: last.kernel, route: .schedule(chosen),
+                                executor: last.executor, call: call, scratch: space)
+                return
+            }
             if try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) { return }
-            scratch.libraryRepeat = nil   // cannot happen (the library's answer depends on count, type and op)
-            try allReduce(sendBuffer, recvBuffer, count: count, kernel: ReductionKernel(type: type, op: op),
+            space.routeRepeat = nil   // cannot happen (the library's answer depends on count, type and op)
+            try allReduce(sendBuffer, recvBuffer, count: count, kernel: last.kernel,
                           route: .schedule(fallbackAlgorithm(count: count, type: type, op: op)), options: options, numbered: false)
             return
         }
@@ -198,7 +205,7 @@ extension Communicator {
         let options = self.options   // read once (through the protocol, each read copies it)
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel,
                       route: chooseRoute(count: count, type: type, forced: algorithm, options: options), options: options,
-                      remember: algorithm == nil)
+                      remember: true, forced: algorithm)
     }
 
     /// AllReduce along a route already chosen (the drop-in library keeps its routes per size class).
@@ -207,11 +214,12 @@ extension Communicator {
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel, route: route, options: options)
     }
 
-    /// `remember`: the route was chosen from the options (no algorithm forced), so a repeat of a
-    /// call the library takes may skip choosing it. `numbered`: false for a call already counted.
+    /// `remember`: the route was chosen from the options and `forced` alone, so a call that repeats
+    /// the arguments may take it again (`ScratchSpace.routeRepeat`). `numbered`: false for a call
+    /// already counted.
     private func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
                            kernel: ReductionKernel, route: AllReduceRoute, options: CollectiveOptions,
-                           remember: Bool = false, numbered: Bool = true) throws {
+                           remember: Bool = false, forced: Algorithm? = nil, numbered: Bool = true) throws {
         guard count >= 0 else {
             throw TorusError.invalidValue(name: "count", value: "\(count)", expected: "a non-negative element count")
         }
@@ -226,31 +234,46 @@ extension Communicator {
         if options.nanCheck { reportNonFinite(sendBuffer ?? UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "input") }
         var done = false
         defer { if done && options.nanCheck { reportNonFinite(UnsafeRawPointer(recvBuffer), count: count, type: type, call: call, what: "result") } }
+        // Only where the options ask nothing more of a call (no check, no printing).
+        let repeatable = remember && !options.check && !options.nanCheck && options.verbose < 2
         if case .library = route,
            try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: kernel.op) {
             done = true
-            // Only where the options ask nothing of a library call (no check, no printing).
-            if remember && !options.check && !options.nanCheck && options.verbose < 2 {
-                scratch.libraryRepeat = LibraryRepeat(count: count, type: type, op: kernel.op)
+            if repeatable {
+                scratch.routeRepeat = RouteRepeat(count: count, type: type, op: kernel.op, forced: forced, kernel: kernel, algorithm: nil,
+                                                  executor: options.executor)
             }
-            return
-        }
-        guard size > 1 else {
-            if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
-                recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
-            }
-            done = true
             return
         }
         let chosen: Algorithm
         if case let .schedule(a) = route { chosen = a } else { chosen = fallbackAlgorithm(count: count, type: type, op: kernel.op) }
-        var executor = ScheduleExecutor(options: options.executor)
-        if options.executor.stallSeconds > 0 {
-            executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: nil, arguments: arguments))
+        if repeatable, case .schedule = route {
+            scratch.routeRepeat = RouteRepeat(count: count, type: type, op: kernel.op, forced: forced, kernel: kernel, algorithm: chosen,
+                                              executor: options.executor)
+        }
+        try runSchedule(chosen, sendBuffer, recvBuffer, count: count, kernel: kernel, route: route, executor: options.executor, call: call,
+                        scratch: scratch)
+        done = true
+    }
+
+    /// Runs `chosen`'s schedule for call number `call` (one rank: the input copied).
+    private func runSchedule(_ chosen: Algorithm, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
+                             kernel: ReductionKernel, route: AllReduceRoute, executor options: ExecutorOptions, call: Int,
+                             scratch space: ScratchSpace) throws {
+        guard size > 1 else {
+            if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
+                recvBuffer.copyMemory(from: sendBuffer, byteCount: count * kernel.type.size)
+            }
+            return
+        }
+        var executor = ScheduleExecutor(options: options)
+        if options.stallSeconds > 0 {
+            let arguments = CallArguments(count: count, type: kernel.type, op: kernel.op, route: route,
+                                          inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
+            executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: nil, arguments: arguments), in: space)
         }
         try executor.run(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
-                         data: recvBuffer, input: sendBuffer, kernel: kernel, transport: transport, engine: reductionEngine, scratch: scratch)
-        done = true
+                         data: recvBuffer, input: sendBuffer, kernel: kernel, transport: transport, engine: reductionEngine, scratch: space)
     }
 
     /// `TORUS_NAN_CHECK`: says where `buffer` holds NaN or Inf, if it does.
@@ -301,8 +324,7 @@ extension Communicator {
     /// Made once per communicator and kept in its scratch space, the call beside it: a closure
     /// made on every call costs an allocation, a tenth of a small call's own work. (A nonblocking
     /// call, which may share its communicator with others under way, makes its own.)
-    func stallHandler(for call: BlockingCall) -> (ExecutorStall) throws -> Void {
-        let space = scratch
+    func stallHandler(for call: BlockingCall, in space: ScratchSpace) -> (ExecutorStall) throws -> Void {
         space.blockingCall = call
         if let handler = space.stallHandler { return handler }
         let handler: (ExecutorStall) throws -> Void = { [unowned self, unowned space] stall in

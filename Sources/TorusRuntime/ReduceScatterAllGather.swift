@@ -152,7 +152,7 @@ extension Communicator {
         }
         var executor = ScheduleExecutor(options: options.executor)
         if options.executor.stallSeconds > 0 {
-            executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: collective, arguments: arguments))
+            executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: collective, arguments: arguments), in: scratch)
         }
         func run(data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, result: Range<Int>) throws {
             try executor.run(chosen, collective, count: p * c,

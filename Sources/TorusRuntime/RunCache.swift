@@ -99,6 +99,7 @@ final class RunStorage {
         reducing.free()
         finished.free()
         freed.free()
+        fresh.free()
     }
 }
 

@@ -231,9 +231,8 @@ private struct ExecutorRun {
         self.engine = engine
         self.observer = observer
         self.onStall = onStall
-        // Taken out, so that this run owns it alone (no copy when it writes).
+        // Taken, and handed back by `release` (an `UnsafeList`: one buffer, no copy when it writes).
         fresh = storage.fresh
-        storage.fresh = IntervalSet()
         if let input, input != UnsafeRawPointer(data) {
             self.input = input
             fresh.reset(0 ..< storage.count * elementSize)
@@ -316,7 +315,10 @@ private struct ExecutorRun {
         while progressed {
             progressed = false
             for s in 0 ..< streamCount where mayIssue[s] {
-                while try issue(s) { progressed = true }
+                while try issue(s) {
+                    progressed = true
+                    if !mayIssue[s] { break }
+                }
             }
             if pollReductions() { progressed = true }
             if unfinished == 0 && ExecutorRun.atEnd(streams, streamCount) {
@@ -337,7 +339,10 @@ private struct ExecutorRun {
         while true {
             var progressed = false
             for s in 0 ..< streamCount where mayIssue[s] {
-                while try issue(s) { progressed = true }
+                while try issue(s) {
+                    progressed = true
+                    if !mayIssue[s] { break }
+                }
             }
             if pollReductions() { progressed = true }
             if unfinished == 0 && ExecutorRun.atEnd(streams, streamCount) {
@@ -404,6 +409,8 @@ private struct ExecutorRun {
         let t = tables(s)
         let op = t.ops[i]
         unfinished += 1
+        // A stream that has issued its last step is not asked again (`finish` and `complete` leave it so).
+        if streams[s].isAtEnd { mayIssue[s] = false }
         observer?(.issued(stream: s, serial: op.serial, kind: op.kind, peer: op.peer, access: op.access))
         let bytes = op.access.a.count * elementSize
         let tag = tagBase + s
@@ -444,7 +451,7 @@ private struct ExecutorRun {
         if t.ops[i].kind == .recvReduce {
             observer?(.received(stream: s, serial: serial))
             let (reduceAt, goOn) = rules.receiveDone(&streams[s], t, index: i, at: 0)
-            if goOn { mayIssue[s] = true }
+            if goOn { mayIssue[s] = !streams[s].isAtEnd }
             if reduceAt != nil { startReduction(s, t.ops[i]) }
         } else {
             finish(s, serial)
@@ -502,7 +509,9 @@ private struct ExecutorRun {
         unfinished -= 1
         observer?(.finished(stream: s, serial: serial))
         freed.removeAll()
-        if rules.finish(&streams[s], t, index: i, at: 0, release: { k, _ in freed.append(t.ops[k].serial) }) { mayIssue[s] = true }
+        if rules.finish(&streams[s], t, index: i, at: 0, release: { k, _ in freed.append(t.ops[k].serial) }) {
+            mayIssue[s] = !streams[s].isAtEnd
+        }
         for f in 0 ..< freed.count {
             if let k = t.find(freed[f], count: streams[s].opCount) { startReduction(s, t.ops[k]) }
         }
@@ -511,7 +520,7 @@ private struct ExecutorRun {
     /// Copies the input into the not-yet-written parts of data bytes [lo, hi).
     mutating func materialize(_ lo: Int, _ hi: Int) {
         guard let input, !fresh.isEmpty else { return }
-        for (a, b) in fresh.pieces(lo, hi) { (data + a).copyMemory(from: input + a, byteCount: b - a) }
+        fresh.forEachPiece(lo, hi) { a, b in (data + a).copyMemory(from: input + a, byteCount: b - a) }
         fresh.remove(lo, hi)
     }
 }

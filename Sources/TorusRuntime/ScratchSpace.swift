@@ -14,14 +14,14 @@ public final class ScratchSpace {
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
     /// its estimates are worked out once per size, not on every call.
     let calibratedRoutes = Mutex(CalibratedRoutes())
-    /// The last AllReduce that the options routed to the library and the library took, when the
-    /// options ask nothing more of such a call (`Communicator.allReduce`): the same call again
-    /// goes straight to the library.
-    @exclusivity(unchecked) var libraryRepeat: LibraryRepeat?
+    /// The last AllReduce whose route the options chose (to the library, which took it, or to a
+    /// schedule), when they ask nothing more of such a call (`Communicator.allReduce`): the same
+    /// call again takes that route.
+    @exclusivity(unchecked) var routeRepeat: RouteRepeat?
 
     /// Forgets every route chosen from the options: a communicator calls it when its options change.
     public func optionsChanged() {
-        libraryRepeat = nil
+        routeRepeat = nil
         calibratedRoutes.withLock { $0 = CalibratedRoutes() }
     }
     /// The blocking call under way, and the stall watch's handler that reports it
@@ -43,11 +43,31 @@ public final class ScratchSpace {
     public func workBuffer(bytes: Int) -> UnsafeMutableRawPointer { work.at(least: bytes) }
 }
 
-/// An AllReduce's arguments that decide its route (`ScratchSpace.libraryRepeat`).
-struct LibraryRepeat {
-    var count: Int
-    var type: ElementType
-    var op: ReduceOp
+/// An AllReduce's arguments that decide its route, and what was decided
+/// (`ScratchSpace.routeRepeat`).
+/// A class: read on every call, a struct this size was copied whole (its strings retained),
+/// which cost as much as choosing the route again.
+final class RouteRepeat {
+    let count: Int
+    let type: ElementType
+    let op: ReduceOp
+    /// The algorithm the caller forced, if any.
+    let forced: Algorithm?
+    let kernel: ReductionKernel
+    /// The schedule's algorithm; nil for the library.
+    let algorithm: Algorithm?
+    let executor: ExecutorOptions
+
+    init(count: Int, type: ElementType, op: ReduceOp, forced: Algorithm?, kernel: ReductionKernel, algorithm: Algorithm?,
+         executor: ExecutorOptions) {
+        self.count = count
+        self.type = type
+        self.op = op
+        self.forced = forced
+        self.kernel = kernel
+        self.algorithm = algorithm
+        self.executor = executor
+    }
 }
 
 struct CalibratedRouteKey: Hashable {

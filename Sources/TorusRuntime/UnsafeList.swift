@@ -22,14 +22,14 @@ struct UnsafeList<Element> {
         nonmutating set { base[i] = newValue }
     }
 
-    mutating func append(_ element: Element) {
+    @inline(__always) mutating func append(_ element: Element) {
         if count == capacity { reserve(2 * capacity) }
         (base + count).initialize(to: element)
         count += 1
     }
 
     /// Room for `n` elements, at least.
-    mutating func reserve(_ n: Int) {
+    @inline(never) mutating func reserve(_ n: Int) {
         guard n > capacity else { return }
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: n)
         bigger.moveInitialize(from: base, count: count)
@@ -52,6 +52,21 @@ struct UnsafeList<Element> {
         } else {
             base[i] = (base + count).move()
         }
+    }
+
+    /// Inserts `element` at `i`, moving the later ones up (order is kept).
+    mutating func insert(_ element: Element, at i: Int) {
+        if count == capacity { reserve(2 * capacity) }
+        (base + i + 1).moveInitialize(from: base + i, count: count - i)
+        (base + i).initialize(to: element)
+        count += 1
+    }
+
+    /// Drops element `i`, moving the later ones down (order is kept).
+    mutating func remove(at i: Int) {
+        (base + i).deinitialize(count: 1)
+        (base + i).moveInitialize(from: base + i + 1, count: count - i - 1)
+        count -= 1
     }
 
     mutating func removeAll() {

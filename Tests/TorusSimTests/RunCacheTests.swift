@@ -35,6 +35,44 @@ import TorusSchedules
         #expect(failures.list.isEmpty, "\(failures.list)")
     }
 
+    /// A call that repeats the last one's arguments takes its route without choosing again
+    /// (`ScratchSpace.routeRepeat`), the forced algorithm being one of those arguments; a change of
+    /// the options, the executor's included, makes the next call choose afresh.
+    @Test func aRepeatedCallTakesItsRouteUntilTheOptionsChange() throws {
+        let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 60)
+        let failures = Failures()
+        try torus.run { comm in
+            let runs = comm.scratch.runs
+            let input = (0..<1001).map { Float($0 % 5 + comm.rank) }
+            let expected = (0..<1001).map { i in (0..<4).reduce(Float(0)) { $0 + Float(i % 5 + $1) } }
+            func call(_ algorithm: Algorithm? = nil, _ what: String) throws {
+                if try comm.allReduce(input, op: .sum, algorithm: algorithm) != expected { failures.add("rank \(comm.rank): \(what): wrong result") }
+            }
+            comm.options.route = .schedule(.ring)
+            try call(nil, "ring")
+            try call(nil, "ring again")
+            if runs.count != 1 || comm.scratch.routeRepeat?.algorithm != .ring {
+                failures.add("rank \(comm.rank): a repeated call: \(runs.count) schedules, repeat \(String(describing: comm.scratch.routeRepeat?.algorithm))")
+            }
+            // New executor options (a segment size): a new schedule table, so they were used.
+            comm.options.executor.segmentBytes = 1024
+            try call(nil, "ring, 1 KiB segments")
+            if runs.count != 2 { failures.add("rank \(comm.rank): after the segment size changed: \(runs.count) schedules, not 2") }
+            comm.options.route = .schedule(.recursiveDoubling)
+            try call(nil, "recursive doubling")
+            if runs.count != 3 { failures.add("rank \(comm.rank): after the route changed: \(runs.count) schedules, not 3") }
+            // A forced algorithm is part of what repeats: forcing ring, then not, runs each.
+            try call(.ring, "ring forced")
+            if comm.scratch.routeRepeat?.forced != .ring { failures.add("rank \(comm.rank): the forced call was not kept") }
+            try call(nil, "recursive doubling after a forced ring")
+            if comm.scratch.routeRepeat?.algorithm != .recursiveDoubling || comm.scratch.routeRepeat?.forced != nil {
+                failures.add("rank \(comm.rank): the call after the forced one did not take the options' route")
+            }
+            if runs.count != 3 || runs.builds != 3 { failures.add("rank \(comm.rank): \(runs.builds) builds, \(runs.count) entries, not 3") }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+
     @Test func theLeastRecentlyUsedGoPastTheBound() throws {
         let torus = SimulatedTorus(shape: try TorusShape(2, 2, 1), timeout: 60)
         let failures = Failures()
@@ -77,6 +115,7 @@ import TorusSchedules
                 #expect(fromPieces == bits)
                 #expect(set.isEmpty == !bits.contains(true))
             }
+            set.free()
         }
     }
 }

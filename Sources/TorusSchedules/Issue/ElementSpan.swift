@@ -5,8 +5,10 @@ public struct ElementSpan: Hashable, Sendable, CustomStringConvertible {
     public var hi: Int
 
     /// Scratch elements are numbered from here (a buffer holds fewer than 2^61 elements).
-    public static let scratchBase = 1 << 61
-    public static let empty = ElementSpan(lo: 0, hi: 0)
+    /// (Computed: as stored statics they were read through an accessor and a once-check, three
+    /// times per segment issued.)
+    @inlinable public static var scratchBase: Int { 1 << 61 }
+    @inlinable public static var empty: ElementSpan { ElementSpan(lo: 0, hi: 0) }
 
     @inlinable public init(lo: Int, hi: Int) {
         self.lo = lo

@@ -198,7 +198,7 @@ do {
     try check(dp, "data-parallel (tp=\(tp))", routes: routes, counts: counts + [1 << 20], types: [.float32], ops: [.sum])
     try check(tpComm, "tensor-parallel (tp=\(tp))", routes: [nil, .sixRing], counts: counts, types: [.bfloat16, .float32], ops: [.sum])
 
-    // A call the library took goes straight to it when repeated (`ScratchSpace.libraryRepeat`);
+    // A call the library took goes straight to it when repeated (`ScratchSpace.routeRepeat`);
     // changing the options must still route the next one afresh: here to ring, which leaves its
     // schedule in the communicator's run cache.
     if n > 1 {
