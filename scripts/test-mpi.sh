@@ -59,6 +59,21 @@ run "4 MiB in 8 KiB segments (rendezvous), np=2" env TORUS_SEGMENT_BYTES=8K \
     "${mpirun[@]}" -np 2 -x TORUS_SEGMENT_BYTES "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a sixring,recursive-doubling,ring
 [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 3 ] && pass "small rendezvous segments, results checked" \
     || fail "small rendezvous segments, results checked"
+# Eager halves (TORUS_EAGER_BYTES): steps between the eager limit and twice it go as two messages
+# (recursive doubling at 4,500 B, ring's halves of 9,000 B and thirds of 18,000 B), results checked bit for
+# bit, at np 2 and 3; a model file that sets them (TORUS_MODEL) turns them on as the variable does.
+for np in 2 3; do
+    run "eager halves, np=$np" env TORUS_EAGER_BYTES=4032 \
+        "${mpirun[@]}" -np $np -x TORUS_EAGER_BYTES "$bin/torus-bench" -b 4500 -e 18000 -f 2 -n 3 -w 1 -a recursive-doubling,ring,sixring,bidirectional-ring
+    [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 4 ] && pass "eager halves, np=$np: results checked" \
+        || fail "eager halves, np=$np: results checked"
+done
+run "eager halves from a model file, np=2" env TORUS_MODEL=Benchmarks/results/model-2cpu-vm.json TORUS_VERBOSE=1 \
+    "${mpirun[@]}" -np 2 -x TORUS_MODEL -x TORUS_VERBOSE "$bin/torus-bench" -b 4500 -e 4500 -n 3 -w 1 -a recursive-doubling
+grep -q "steps of 3073-6144 bytes go as two eager halves" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \
+    && pass "TORUS_MODEL turns eager halves on (its np=2 limit), results checked" || fail "TORUS_MODEL turns eager halves on (its np=2 limit), results checked"
+run_failing "TORUS_EAGER_BYTES below 64 bytes" "TORUS_EAGER_BYTES" \
+    env TORUS_EAGER_BYTES=12 "${mpirun[@]}" -np 2 -x TORUS_EAGER_BYTES "$bin/torus-bench" -b 1K -e 1K -n 1
 
 # A 2x2x2 rank map: the world is seen as a 2x2x2 box with one-hop rings, results checked.
 run "TORUS_RANKMAP 2x2x2" env TORUS_RANKMAP=RankMaps/laptop-2x2x2.vcoord TORUS_VERBOSE=1 \

@@ -81,13 +81,17 @@ public final class MPICommunicator: Communicator, RecordGathering {
         var nodes = [Int64](repeating: 0, count: size)
         try mpiCheck(PMPI_Allgather(&mine, 1, torus_MPI_INT64_T(), &nodes, 1, torus_MPI_INT64_T(), comm), "MPI_Allgather of torus nodes")
         topology = try GroupTopology.of(nodes: nodes.map { Int($0) }, on: machine)
+        let calibrated = try MPIEnvironment.calibratedCosts()
+        // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size.
+        let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes ?? 0
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
-                                    executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes)),
+                                    executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes,
+                                                                                eagerSplitBytes: eager)),
                                     verbose: environment.verbose)
         options.reduceScatterLibraryBelowBytes = environment.minBytes ?? MPICommunicator.defaultReduceScatterLibraryBelowBytes
-        options.selection.calibrated = try MPIEnvironment.calibratedCosts()
+        options.selection.calibrated = calibrated
         options.check = environment.check
         options.nanCheck = environment.nanCheck
         options.executor.stallSeconds = environment.stallSeconds
@@ -108,7 +112,9 @@ public final class MPICommunicator: Communicator, RecordGathering {
                 + "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
                 + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model: " + routesPerSize)"
         }
+        let eager = options.executor.rules.eagerSplitBytes
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
+            + (eager > 0 ? "; steps of \(eager + 1)-\(2 * eager) bytes go as two eager halves" : "")
     }
 
     /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …"

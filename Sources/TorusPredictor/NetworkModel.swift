@@ -24,12 +24,16 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     public var segmentBytes: Int
     /// Receives a stream may have posted at once, as in the executor.
     public var window: Int
+    /// Steps above this and at most twice it go as two eager halves, as in the executor
+    /// (`IssueRules.eagerSplitBytes`; nil or 0: off, the executor's default). A calibrated model
+    /// sets it to the eager limit it measured, as `TORUS_MODEL` sets it for the runtime.
+    public var eagerSplitBytes: Int? = nil
     /// Where each figure comes from, by `--set` name: a paper, a vendor document, a measurement
     /// (`torus-bench --calibrate`), or "assumed". `torus sim --show-model` prints them.
     public var sources: [String: String] = [:]
 
     /// The executor's issue rules with this model's segment size and window.
-    public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window) }
+    public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window, eagerSplitBytes: eagerSplitBytes ?? 0) }
 
     /// Bytes of result per second a node's reductions produce: threads × rate, capped by memory.
     public var reductionRate: Double { machine.reductionRate }
@@ -107,6 +111,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         ("reduction-rate", "bytes/s per thread (inf: free)"), ("reduction-threads", "count per node; 0: inline, on the thread that issues messages"),
         ("memory-bandwidth", "bytes/s (inf: unlimited)"), ("segment-bytes", "bytes, K/M/G suffixes, 0: whole steps (up to 2^31 - 1 bytes a message)"),
         ("window", "posted receives per stream"),
+        ("eager-split-bytes", "bytes, K/M/G suffixes: steps above this and at most twice it go as two halves (0: off)"),
     ]
 
     /// Applies `name=value` (one of `parameters`).
@@ -152,6 +157,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         case "memory-bandwidth": machine.memoryBandwidth = try number(true, true)
         case "segment-bytes": segmentBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set segment-bytes")
         case "window": window = try count()
+        case "eager-split-bytes": eagerSplitBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set eager-split-bytes")
         default: break
         }
         name += "+" + assignment
@@ -177,9 +183,10 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             "cached-copy-rate": g(m.cachedReceiveCopyRate, " GB/s", scale: 1e-9), "cached-reduction-rate": g(m.cachedReductionRatePerThread, " GB/s per thread", scale: 1e-9), "reduction-rate": g(m.reductionRatePerThread, " GB/s per thread", scale: 1e-9),
             "reduction-threads": "\(m.reductionThreads)", "memory-bandwidth": g(m.memoryBandwidth, " GB/s", scale: 1e-9),
             "segment-bytes": segmentBytes == 0 ? "whole steps" : ByteCount.format(segmentBytes), "window": "\(window)",
+            "eager-split-bytes": (eagerSplitBytes ?? 0) == 0 ? "0 (off)" : ByteCount.format(eagerSplitBytes!),
         ]
         return NetworkModel.parameters.map { p in
-            (p.name, values[p.name] ?? "", sources[p.name] ?? (["segment-bytes", "window"].contains(p.name) ? "the executor's issue rules" : "assumed"))
+            (p.name, values[p.name] ?? "", sources[p.name] ?? (["segment-bytes", "window", "eager-split-bytes"].contains(p.name) ? "the executor's issue rules" : "assumed"))
         }
     }
 
@@ -191,12 +198,14 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             + (machine.receiveCopyRate.isInfinite ? "" : "receiver copies at \(g(machine.receiveCopyRate / 1e9)) GB/s, ")
             + (machine.cacheBytes == 0 ? "" : "calls up to \(ByteCount.format(machine.cacheBytes)) in cache (copies \(g(machine.cachedReceiveCopyRate / 1e9)), reductions \(g(machine.cachedReductionRatePerThread / 1e9)) GB/s), ") + "reduction " + (machine.reductionThreads == 0 ? "inline" : "\(machine.reductionThreads) x") + " \(g(machine.reductionRatePerThread / 1e9)) GB/s "
             + "(cap \(g(machine.memoryBandwidth / 3e9)) GB/s), segments " + (segmentBytes == 0 ? "whole steps" : ByteCount.format(segmentBytes)) + ", window \(window)"
+            + ((eagerSplitBytes ?? 0) > 0 ? ", eager halves up to \(ByteCount.format(2 * eagerSplitBytes!))" : "")
     }
 }
 
 extension NetworkModel {
     /// A model of `machine` with the executor's issue rules (the presets are built this way).
     public init(name: String, machine: MachineFigures, rules: IssueRules = IssueRules()) {
-        self.init(name: name, machine: machine, segmentBytes: rules.segmentBytes, window: rules.window)
+        self.init(name: name, machine: machine, segmentBytes: rules.segmentBytes, window: rules.window,
+                  eagerSplitBytes: rules.eagerSplitBytes == 0 ? nil : rules.eagerSplitBytes)
     }
 }

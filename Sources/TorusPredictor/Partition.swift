@@ -29,7 +29,7 @@ struct Partition {
     let model: NetworkModel
     let rules: IssueRules
     let routing: DimensionOrderRouting
-    let segmentElements: Int, elementSize: Int
+    let cut: SegmentCut, elementSize: Int
     let payloadMode: Bool, traceMode: Bool, logMode: Bool
     let slab: ClosedRange<UnsafeMutablePointer<IssuedSegment>>
 
@@ -41,7 +41,7 @@ struct Partition {
         model = run.model
         rules = run.rules
         routing = run.routing
-        segmentElements = run.segmentElements
+        cut = run.cut
         elementSize = run.elementSize
         payloadMode = run.request.payload
         traceMode = run.request.trace

@@ -13,7 +13,7 @@ struct PartitionPlan {
     let lookahead: Double
 
     init(request: PredictionRequest, streams: [StreamState], steps: UnsafeMutablePointer<CompactStep>, rankNode: [Int], rankGroup: [Int32],
-         groupFirstRank: [Int], segmentElements: Int, elementSize: Int, routing: DimensionOrderRouting) {
+         groupFirstRank: [Int], cut: SegmentCut, elementSize: Int, routing: DimensionOrderRouting) {
         let model = request.model
         let nodes = request.machine.nodeCount
         let ranks = rankNode.count
@@ -29,7 +29,8 @@ struct PartitionPlan {
             let g = Int(st.rank)
             for k in Int(st.issue.step) ..< Int(st.issue.stepEnd) where steps[k].kind == .send && steps[k].count > 0 {
                 let c = Int(steps[k].count)
-                smallest = min(smallest, c % segmentElements == 0 ? min(c, segmentElements) : c % segmentElements)
+                let piece = cut.pieceElements(c)
+                smallest = min(smallest, c % piece == 0 ? min(c, piece) : c % piece)
                 guard n > 1, model.network == .torus, !crossesOnTheWay else { continue }
                 var node = rankNode[g]
                 let destination = rankNode[groupFirstRank[Int(rankGroup[g])] + Int(steps[k].peer)]

@@ -11,7 +11,7 @@ struct PredictorRun {
     let machine: TorusShape
     let routing: DimensionOrderRouting
     let elementSize: Int
-    let segmentElements: Int
+    let cut: SegmentCut
     let kernel: ReductionKernel
     let count: Int
     /// Per simulated rank: its group and rank in the group (its node, first stream and the like are
@@ -71,7 +71,7 @@ struct PredictorRun {
         guard count < 1 << 30 else {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^30 elements per buffer")
         }
-        segmentElements = rules.segmentElements(elementSize: elementSize)
+        cut = rules.cut(elementSize: elementSize)
         if let threads = request.threads, !(1...256).contains(threads) {
             throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 to 256 (the cores to use)")
         }
@@ -136,7 +136,7 @@ struct PredictorRun {
         let scratchCounts = perRank.map { $0!.scratch }
         var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], labels: [String] = []
         var totalSegments = 0
-        let segmentElements = self.segmentElements
+        let cut = self.cut
         let stepCount = perRank.reduce(0) { $0 + $1!.streams.reduce(0) { $0 + $1.steps.count } }
         guard stepCount < Int(Int32.max) else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
@@ -151,7 +151,7 @@ struct PredictorRun {
                 for step in steps {
                     allSteps.base[filled] = step
                     filled += 1
-                    totalSegments += IssueRules.segmentCount(Int(step.count), segmentElements: segmentElements)
+                    totalSegments += cut.segmentCount(Int(step.count))
                 }
                 labels.append(label)
             }
@@ -182,7 +182,7 @@ struct PredictorRun {
         payload = request.payload ? PayloadBuffers(type: request.type, op: request.op, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
 
         let plan = PartitionPlan(request: request, streams: list, steps: allSteps.base, rankNode: rankNode, rankGroup: rankGroup,
-                                 groupFirstRank: groupFirstRank, segmentElements: segmentElements, elementSize: elementSize, routing: routing)
+                                 groupFirstRank: groupFirstRank, cut: cut, elementSize: elementSize, routing: routing)
         self.plan = plan
         let streamPartition = list.map { plan.nodePartition[rankNode[Int($0.rank)]] }
         readOnly = (AlignedArray(rankNode), AlignedArray(firstStream), AlignedArray(groupFirstRank), AlignedArray(rankGroup),

@@ -14,7 +14,7 @@ extension Partition {
         var tables = t.issueTables(si)
         let streams = t.streams
         while true {
-            guard let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), segmentElements: segmentElements) else {
+            guard let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), cut: cut) else {
                 guard streams[si].issue.blockedOn == IssueRules.needsRoom else { return }
                 t.grow(si, slab: slab)
                 tables = t.issueTables(si)

@@ -172,7 +172,7 @@ struct SegmentOwner {
 /// The state of one execution.
 private struct ExecutorRun {
     let rules: IssueRules
-    let segmentElements: Int
+    let cut: SegmentCut
     let storage: RunStorage
     /// Every stream's steps, one table; each stream's issue state and tables (`IssueRules`), the
     /// storage's.
@@ -218,7 +218,7 @@ private struct ExecutorRun {
          observer: ((ExecutorEvent) -> Void)?, onStall: ((ExecutorStall) throws -> Void)?) {
         let elementSize = kernel.type.size
         rules = options.rules
-        segmentElements = options.rules.segmentElements(elementSize: elementSize)
+        cut = options.rules.cut(elementSize: elementSize)
         tagBase = options.tagBase
         stallSeconds = options.stallSeconds
         stallWatch = StallWatch(seconds: options.stallSeconds)
@@ -397,10 +397,10 @@ private struct ExecutorRun {
     /// not asked again until a completion lets it go on (`IssueRules.receiveDone` and `finish`
     /// say so): a round then costs nothing for the streams that wait.
     mutating func issue(_ s: Int) throws -> Bool {
-        var issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
+        var issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), cut: cut)
         while issued == nil && streams[s].blockedOn == IssueRules.needsRoom {
             grow(s)
-            issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), segmentElements: segmentElements)
+            issued = rules.issueNext(&streams[s], tables(s), steps: UnsafePointer(steps.baseAddress!), cut: cut)
         }
         guard let i = issued else {
             mayIssue[s] = false

@@ -41,6 +41,9 @@ public struct TorusEnvironment: Sendable {
     public var minBytes: Int?
     /// `TORUS_SEGMENT_BYTES`: the executor's segment size.
     public var segmentBytes: Int?
+    /// `TORUS_EAGER_BYTES`: the transport's eager limit, for the executor's eager halves
+    /// (`IssueRules.eagerSplitBytes`); 0 turns them off. Unset: a calibrated model's, else off.
+    public var eagerBytes: Int?
     /// `TORUS_MODEL=FILE`: a calibrated model (`torus-bench --calibrate FILE`); automatic
     /// selection then picks the route its estimates favour, the library's AllReduce among them.
     public var modelPath: String?
@@ -98,6 +101,13 @@ public struct TorusEnvironment: Sendable {
                 throw TorusError.invalidValue(name: "TORUS_SEGMENT_BYTES", value: v, expected: "a size from 64 bytes to 1G")
             }
             e.segmentBytes = n
+        }
+        if let v = env["TORUS_EAGER_BYTES"], !v.isEmpty {
+            let n = v == "0" ? 0 : try ByteCount.parse(v, name: "TORUS_EAGER_BYTES")
+            guard n == 0 || (n >= 64 && n <= 1 << 30) else {
+                throw TorusError.invalidValue(name: "TORUS_EAGER_BYTES", value: v, expected: "0 (off) or the transport's eager limit, from 64 bytes to 1G")
+            }
+            e.eagerBytes = n
         }
         if let v = env["TORUS_REDUCTION_THREADS"], !v.isEmpty {
             guard let n = Int(v), (0...256).contains(n) else {

@@ -164,6 +164,12 @@ struct Calibrator {
             "memory-bandwidth": "\(how): twice the rate of a 64 MiB memcpy, every rank at once (\(gbs(copyRate)) copied), or three times the reduction rate if more (its measurement has memory's limit in it already)",
         ]
         model.network = .torus
+        // Eager halves (`IssueRules.eagerSplitBytes`), which TORUS_MODEL turns on for the runtime
+        // as this sets them for the predictor: where a rendezvous costs more than one more message.
+        if let eager, jump > latency + perMessage {
+            model.eagerSplitBytes = eager
+            model.sources["eager-split-bytes"] = "the executor's issue rules, set to the measured eager limit: the rendezvous (\(us(jump))) costs more than one more message (\(us(latency + perMessage)))"
+        }
         let date = ISO8601DateFormatter().string(from: Date())
         let calibration = Calibration(ranks: p, ranksPerNode: perNode, host: hosts[0], library: Self.libraryVersion(), date: date, model: model,
                                       libraryAllReduce: library, pingPong: ping,

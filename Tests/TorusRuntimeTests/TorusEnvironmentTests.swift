@@ -13,6 +13,9 @@ import TorusSchedules
         #expect(e.verbose == 1)
         #expect(e.minBytes == 65536)
         #expect(e.segmentBytes == 1 << 20)
+        #expect(try TorusEnvironment.read(["TORUS_EAGER_BYTES": "4032"]).eagerBytes == 4032)
+        #expect(try TorusEnvironment.read(["TORUS_EAGER_BYTES": "0"]).eagerBytes == 0)
+        #expect(try TorusEnvironment.read([:]).eagerBytes == nil)
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "mpi"]).route == .library)
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "auto"]).route == nil)
         #expect(try TorusEnvironment.read([:]).route == nil)
@@ -35,6 +38,8 @@ import TorusSchedules
         ("TORUS_VERBOSE", "yes", "0, 1 or 2"),
         ("TORUS_MIN_BYTES", "lots", "TORUS_MIN_BYTES"),
         ("TORUS_SEGMENT_BYTES", "8", "64 bytes to 1G"),
+        ("TORUS_EAGER_BYTES", "8", "0 (off) or the transport's eager limit"),
+        ("TORUS_EAGER_BYTES", "lots", "TORUS_EAGER_BYTES"),
         ("TORUS_REDUCTION_THREADS", "-1", "from 0 (reduce inline) to 256"),
         ("TORUS_REDUCTION_THREADS", "many", "TORUS_REDUCTION_THREADS"),
         ("TORUS_REDUCTION_CORES", "4-2", "hwloc's list syntax"),

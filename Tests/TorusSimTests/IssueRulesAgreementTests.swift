@@ -79,10 +79,11 @@ import TorusSchedules
         var model = NetworkModel.ideal
         model.segmentBytes = rules.segmentBytes
         model.window = rules.window
+        model.eagerSplitBytes = rules.eagerSplitBytes
         var request = PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: algorithm, bytes: count * 4, model: model)
         request.recordIssues = true
         let prediction = try Predictor.run(request)
-        let what = "\(algorithm) on \(shape), \(count) floats, segments \(rules.segmentBytes) B, window \(rules.window)"
+        let what = "\(algorithm) on \(shape), \(count) floats, segments \(rules.segmentBytes) B, window \(rules.window), eager halves \(rules.eagerSplitBytes) B"
         for rank in 0 ..< shape.nodeCount {
             let log = prediction.issueLog[rank]
             // Batches: the transfers that completed at each virtual time (time 0 first, maybe empty).
@@ -134,7 +135,26 @@ import TorusSchedules
         (7, IssueRules(segmentBytes: 4)), (1_003, IssueRules(segmentBytes: 4)), (1_003, IssueRules(segmentBytes: 4, window: 2)),
         (40_001, IssueRules(segmentBytes: 1_000)), (40_001, IssueRules(segmentBytes: 4096, window: 3)),
         (100_003, IssueRules(segmentBytes: 0)), (100_003, IssueRules()),
+        // Eager halves: steps of 4,001–8,000 B halved (ring pieces of 1,003 floats on 2–5 ranks
+        // fall there), alone and beside a smaller segment size that wins over them.
+        (4_011, IssueRules(eagerSplitBytes: 4_000)), (1_003, IssueRules(segmentBytes: 1_000, eagerSplitBytes: 3_000)),
     ]
+
+    /// Rule 1's eager halves: only steps above the limit and within twice it are halved, each
+    /// half within the limit; a smaller segment size still wins; 0 turns them off.
+    @Test func stepsJustAboveTheEagerLimitGoAsTwoEagerHalves() {
+        let cut = IssueRules(eagerSplitBytes: 4032).cut(elementSize: 4)   // 1,008 floats
+        #expect(cut.eagerElements == 1008)
+        #expect(cut.segmentCount(1008) == 1)                  // within the limit: one message
+        #expect(cut.segmentCount(1024) == 2 && cut.pieceElements(1024) == 512)
+        #expect(cut.segmentCount(2015) == 2 && cut.pieceElements(2015) == 1008)   // 1,008 + 1,007
+        #expect(cut.segmentCount(2016) == 2 && cut.pieceElements(2016) == 1008)
+        #expect(cut.segmentCount(2017) == 1)                  // past twice the limit: one rendezvous
+        #expect(cut.segmentCount(1 << 20) == 4)               // 1 MiB segments as before
+        #expect(IssueRules(segmentBytes: 1024, eagerSplitBytes: 4032).cut(elementSize: 4).segmentCount(1500) == 6)
+        #expect(IssueRules().cut(elementSize: 4).segmentCount(2000) == 1)
+        #expect(IssueRules(eagerSplitBytes: 4032).cut(elementSize: 8).pieceElements(600) == 300)
+    }
 
     @Test(arguments: Algorithm.allCases, shapes)
     func executorAndPredictorIssueTheSameSegmentsAfterTheSameCompletions(algorithm: Algorithm, shape: TorusShape) throws {

@@ -92,9 +92,27 @@ import TorusSchedules
         #expect(r - e >= 4 * 4e-6)
     }
 
+    @Test func eagerHalvesTradeAHandshakeForAMessage() throws {
+        // Recursive doubling of 4,096 B on two ranks is one message above an eager limit of 4,032 B:
+        // with eager halves it is two eager messages, and the handshake (3 us) gives way to one more
+        // message's overhead (2 us at the sender; the second half leaves when the link is free).
+        var model = Self.pair { $0.eagerLimit = 4032; $0.rendezvousDelay = 3e-6 }
+        let whole = try Self.time(model, bytes: 4096).time
+        try model.set("eager-split-bytes=4032")
+        #expect(model.rules.eagerSplitBytes == 4032 && model.sources["eager-split-bytes"] == "set: 4032")
+        let halves = try Self.time(model, bytes: 4096).time
+        #expect(abs(whole - (2e-6 + 3e-6 + 4096 / 1e9 + 1e-6)) < 1e-12)
+        #expect(abs(halves - (2e-6 + max(2e-6, 2048 / 1e9) + 2048 / 1e9 + 1e-6)) < 1e-12)
+        // Past twice the limit nothing is halved: one rendezvous, as without the rule.
+        let past = try Self.time(model, bytes: 8192).time
+        try model.set("eager-split-bytes=0")
+        #expect(model.rules.eagerSplitBytes == 0)
+        #expect(try Self.time(model, bytes: 8192).time == past)
+    }
+
     @Test func everyPresetFigureSaysWhereItComesFrom() throws {
         for model in NetworkModel.presets {
-            for f in model.figures where !["segment-bytes", "window"].contains(f.name) {
+            for f in model.figures where !["segment-bytes", "window", "eager-split-bytes"].contains(f.name) {
                 #expect(model.sources[f.name] != nil, "\(model.name): \(f.name) has no source")
             }
         }

@@ -3,7 +3,9 @@
 ///
 /// 1. **Cutting.** A step is cut into segments of `segmentBytes` (rounded down to whole elements,
 ///    at least one); `segmentBytes == 0` cuts only what one message cannot carry (2^31 − 1 bytes,
-///    an MPI count). Empty steps issue nothing: a part whose range is empty sends no message.
+///    an MPI count). A step larger than `eagerSplitBytes` (when set) and at most twice that size
+///    goes as two halves, each within it: two eager messages, where one would wait for a
+///    rendezvous handshake. Empty steps issue nothing: a part whose range is empty sends no message.
 /// 2. **Order.** A stream issues its segments in order. A segment starts once it conflicts with no
 ///    unfinished earlier segment of its stream (`SegmentAccess.conflicts`: a common element that
 ///    one of them writes), so receives are posted ahead and a reduction of one segment overlaps
@@ -28,6 +30,12 @@ public struct IssueRules: Sendable, Hashable, Codable {
     public var segmentBytes: Int
     /// Receives of one stream posted at once.
     public var window: Int
+    /// The transport's eager limit, in payload bytes, or 0: a step of more than this and at most
+    /// twice this goes as two halves that are both sent eagerly (`TORUS_EAGER_BYTES`, or the
+    /// eager limit of a calibrated model). On Open MPI's shared memory here recursive doubling of
+    /// 4 KiB took 6.4 µs as one rendezvous message and 3.7 µs as two eager halves; at four times
+    /// the limit the extra messages cost more than the handshake they save (README, "Eager halves").
+    public var eagerSplitBytes: Int
 
     /// Records a request table starts with.
     public static let requestTable = 64
@@ -37,23 +45,19 @@ public struct IssueRules: Sendable, Hashable, Codable {
 
     /// The defaults of the executor, of `TORUS_SEGMENT_BYTES` and of the predictor's presets:
     /// 1 MiB segments (measured on MPI: see the README), 16 receives posted ahead.
-    public init(segmentBytes: Int = 1 << 20, window: Int = 16) {
+    public init(segmentBytes: Int = 1 << 20, window: Int = 16, eagerSplitBytes: Int = 0) {
         self.segmentBytes = segmentBytes
         self.window = window
+        self.eagerSplitBytes = eagerSplitBytes
     }
 
     /// The most bytes one segment carries, whatever `segmentBytes` says: one message's worth.
     public static let largestSegmentBytes = Int(Int32.max)
 
-    /// Elements per segment for elements of `elementSize` bytes.
-    @inlinable public func segmentElements(elementSize: Int) -> Int {
+    /// The cutting of steps of elements of `elementSize` bytes (rule 1).
+    @inlinable public func cut(elementSize: Int) -> SegmentCut {
         let bytes = segmentBytes == 0 ? IssueRules.largestSegmentBytes : min(segmentBytes, IssueRules.largestSegmentBytes)
-        return max(1, bytes / elementSize)
-    }
-
-    /// Segments a step of `count` elements is cut into.
-    @inlinable public static func segmentCount(_ count: Int, segmentElements: Int) -> Int {
-        (count + segmentElements - 1) / segmentElements
+        return SegmentCut(segmentElements: max(1, bytes / elementSize), eagerElements: max(0, eagerSplitBytes) / elementSize)
     }
 
     /// Issues the stream's next segment if the rules allow: records it in the request table and
@@ -62,7 +66,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
     /// `needsRoom`, after giving the table more room).
     /// The record's `issue` is the time it starts: the latest completion it waited for.
     @inlinable
-    public func issueNext<Steps: IssueStepTable>(_ s: inout StreamIssue, _ t: StreamTables, steps: Steps, segmentElements: Int) -> Int? {
+    public func issueNext<Steps: IssueStepTable>(_ s: inout StreamIssue, _ t: StreamTables, steps: Steps, cut: SegmentCut) -> Int? {
         while s.step < s.stepEnd {
             let stepIndex = s.step
             let step = steps.issueStep(Int(stepIndex))
@@ -71,7 +75,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
                 continue
             }
             let at = s.at
-            let n = min(segmentElements, step.count - at)
+            let n = min(cut.pieceElements(step.count), step.count - at)
             let aSpan = ElementSpan(lo: step.a + at, hi: step.a + at + n)
             let bSpan = ElementSpan(lo: step.b + at, hi: step.b + at + n)
             let reduces = step.kind == .recvReduce
@@ -195,5 +199,32 @@ public struct IssueRules: Sendable, Hashable, Codable {
         if op.recvSlot >= 0 { t.recvRing[Int(op.recvSlot)] = time }
         let blocked = s.blockedOn
         return blocked == IssueRules.notBlocked || blocked == op.serial || (blocked == IssueRules.blockedOnWindow && op.recvSlot >= 0)
+    }
+}
+
+/// How a run cuts its steps into segments (`IssueRules` rule 1), for one element size.
+public struct SegmentCut: Sendable, Equatable {
+    /// Elements per segment.
+    public let segmentElements: Int
+    /// Elements within the eager limit (`IssueRules.eagerSplitBytes`); 0: steps are not halved.
+    public let eagerElements: Int
+
+    @inlinable public init(segmentElements: Int, eagerElements: Int = 0) {
+        self.segmentElements = segmentElements
+        self.eagerElements = eagerElements
+    }
+
+    /// Elements per segment of a step of `count` (its last segment may be shorter).
+    @inlinable public func pieceElements(_ count: Int) -> Int {
+        if eagerElements > 0 && count > eagerElements && count <= 2 * eagerElements {
+            return min(segmentElements, (count + 1) / 2)
+        }
+        return segmentElements
+    }
+
+    /// Segments a step of `count` elements is cut into.
+    @inlinable public func segmentCount(_ count: Int) -> Int {
+        let n = pieceElements(count)
+        return (count + n - 1) / n
     }
 }
