@@ -45,7 +45,7 @@ public final class ScratchSpace {
 
 /// An AllReduce's arguments that decide its route, and what was decided
 /// (`ScratchSpace.routeRepeat`).
-/// A class: read on every call, a struct this size was copied whole (its strings retained),
+/// A class: read on every call, a struct this size was copied whole (each reference in it retained),
 /// which cost as much as choosing the route again.
 final class RouteRepeat {
     let count: Int
