@@ -191,8 +191,10 @@ extension Communicator {
             if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
             let call = calls.next()
             if let chosen = last.algorithm {
-                try runSchedule(chosen, sendBuffer, recvBuffer, count: count, kernel: last.kernel, route: .schedule(chosen),
-                                executor: last.executor, call: call, scratch: space)
+                let arguments = CallArguments(count: count, type: type, op: op, route: .schedule(chosen),
+                                              inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
+                try runSchedule(chosen, sendBuffer, recvBuffer, kernel: last.kernel, arguments: arguments, executor: last.executor, call: call,
+                                scratch: space)
                 return
             }
             if try libraryAllReduce(sendBuffer, recvBuffer, count: count, type: type, op: op) { return }
@@ -251,15 +253,17 @@ extension Communicator {
             scratch.routeRepeat = RouteRepeat(count: count, type: type, op: kernel.op, forced: forced, kernel: kernel, algorithm: chosen,
                                               executor: options.executor)
         }
-        try runSchedule(chosen, sendBuffer, recvBuffer, count: count, kernel: kernel, route: route, executor: options.executor, call: call,
+        try runSchedule(chosen, sendBuffer, recvBuffer, kernel: kernel, arguments: arguments, executor: options.executor, call: call,
                         scratch: scratch)
         done = true
     }
 
-    /// Runs `chosen`'s schedule for call number `call` (one rank: the input copied).
-    private func runSchedule(_ chosen: Algorithm, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int,
-                             kernel: ReductionKernel, route: AllReduceRoute, executor options: ExecutorOptions, call: Int,
+    /// Runs `chosen`'s schedule for call number `call`, whose `arguments` the stall watch reports
+    /// (one rank: the input copied).
+    private func runSchedule(_ chosen: Algorithm, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
+                             kernel: ReductionKernel, arguments: CallArguments, executor options: ExecutorOptions, call: Int,
                              scratch space: ScratchSpace) throws {
+        let count = arguments.count
         guard size > 1 else {
             if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
                 recvBuffer.copyMemory(from: sendBuffer, byteCount: count * kernel.type.size)
@@ -268,8 +272,6 @@ extension Communicator {
         }
         var executor = ScheduleExecutor(options: options)
         if options.stallSeconds > 0 {
-            let arguments = CallArguments(count: count, type: kernel.type, op: kernel.op, route: route,
-                                          inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
             executor.onStall = stallHandler(for: BlockingCall(call: call, algorithm: chosen, collective: nil, arguments: arguments), in: space)
         }
         try executor.run(chosen, count: count, build: { try chosen.schedule(topology: topology, rank: rank, count: count) },
