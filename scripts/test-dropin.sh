@@ -43,6 +43,12 @@ run "preloaded, default TORUS_MIN_BYTES, np=2" "${mpirun[@]}" -np 2 "${preload[@
 run "calibrating for the drop-in, np=2" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$out/model.json" -e 1M
 run "preloaded with TORUS_MODEL, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_MODEL="$out/model.json" -x TORUS_VERBOSE=2 "$out/check_dropin"
 expect "TORUS_MODEL: routes from the calibrated estimates" "calibrated estimates"
+# TORUS_TUNE with a model: the first calls of each size time the close routes (most of the check
+# program's calls are in such a trial, so routes change from call to call), results checked. The
+# project's release-build model: one made with this debug build prices every schedule far above MPI.
+run "preloaded with TORUS_MODEL and TORUS_TUNE=1, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_MODEL=Benchmarks/results/model-2cpu-vm.json -x TORUS_TUNE=1 \
+    -x TORUS_VERBOSE=1 "$out/check_dropin"
+expect "TORUS_TUNE: a size timed and settled" "slowest rank (TORUS_TUNE)"
 # Linked before libmpi instead of preloaded.
 run "linked before libmpi, np=3" "${mpirun[@]}" -np 3 -x TORUS_MIN_BYTES=1 "$out/check_linked"
 expect "linked library is loaded" "library loaded"

@@ -159,6 +159,18 @@ grep -q "calibrated estimates .*mpi" "$out/log" && [ "$(grep -c 'Out of bounds v
     && pass "auto chose from the calibrated estimates, results checked" || fail "auto chose from the calibrated estimates, results checked"
 run_failing "TORUS_MODEL naming no file" "TORUS_MODEL" env TORUS_MODEL=/nonexistent/model.json \
     "${mpirun[@]}" -np 2 -x TORUS_MODEL "$bin/torus-bench" -b 8 -e 8 -n 1
+# TORUS_TUNE: auto's first calls of each size time the routes whose estimates are close, and every
+# rank settles on the same one (rank 0 reports it); results checked, at np 2 and 4 (the model file
+# holds both); without TORUS_MODEL the variable is an error naming the fix.
+for np in 2 4; do
+    run "TORUS_TUNE=2 with the model file, np=$np" env TORUS_MODEL=Benchmarks/results/model-2cpu-vm.json TORUS_TUNE=2 TORUS_VERBOSE=1 \
+        "${mpirun[@]}" -np $np -x TORUS_MODEL -x TORUS_TUNE -x TORUS_VERBOSE "$bin/torus-bench" -b 4K -e 2M -f 8 -n 2 -w 30 -a auto
+    [ "$(grep -c 'measured .*TORUS_TUNE' "$out/log")" -ge 2 ] && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 1 ] \
+        && pass "TORUS_TUNE timed the close routes and settled, np=$np, results checked" \
+        || fail "TORUS_TUNE timed the close routes and settled, np=$np, results checked"
+done
+run_failing "TORUS_TUNE without TORUS_MODEL" "set TORUS_MODEL=FILE" env TORUS_TUNE=5 \
+    "${mpirun[@]}" -np 2 -x TORUS_TUNE "$bin/torus-bench" -b 8 -e 8 -n 1
 
 # The Swift DP×TP example: on the simulated torus with the generated placement, then on mpirun with
 # the generated rank map (TORUS_MIN_BYTES=0: every call through the library's algorithms).

@@ -24,6 +24,8 @@ final class DropInState {
     /// The route of a call; `remember` false (a query, which one rank may make alone) leaves the
     /// cache as it is, so that every rank's cache still holds the same routes.
     func route(count: Int, type: ElementType, remember: Bool = true) -> (route: AllReduceRoute, why: String) {
+        // TORUS_TUNE: the communicator keeps each size's route (timed in its first calls), not this cache.
+        if communicator.options.tuneCalls > 0 { return communicator.explainRoute(count: count, type: type) }
         let sizeClass = Int.bitWidth - (count * type.size).leadingZeroBitCount
         if let known = routes[sizeClass] { return known }
         let (route, why) = communicator.explainRoute(count: count, type: type)
@@ -35,6 +37,12 @@ final class DropInState {
 
     func allReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, type: ElementType,
                    op: ReduceOp) throws {
+        if communicator.options.tuneCalls > 0 {
+            // TORUS_TUNE: each size's first calls time the routes the model finds close, per size
+            // (`Communicator.allReduce`), not per size class.
+            try communicator.allReduce(sendBuffer, recvBuffer, count: count, type: type, op: op)
+            return
+        }
         let (route, why) = route(count: count, type: type)
         if communicator.options.verbose >= 2 && communicator.rank == 0 { communicator.printRoute(bytes: count * type.size, route, why) }
         try communicator.allReduce(sendBuffer, recvBuffer, count: count, kernel: ReductionKernel(type: type, op: op), route: route)

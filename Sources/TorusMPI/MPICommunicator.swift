@@ -31,7 +31,6 @@ public final class MPICommunicator: Communicator, RecordGathering {
     /// The process's reduction threads (`ReductionThreads`), or inline.
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
-    public let calls = CallLog()
     /// Changing them forgets the routes chosen from them.
     public var options: CollectiveOptions { didSet { scratch.optionsChanged() } }
     /// Whether this object frees the communicator (a `split`, `dup` or private copy it made).
@@ -94,6 +93,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
         options.selection.calibrated = calibrated
         options.check = environment.check
         options.nanCheck = environment.nanCheck
+        options.tuneCalls = environment.tuneCalls
         options.executor.stallSeconds = environment.stallSeconds
         abortOnStall = environment.abortOnStall
         if announce && options.verbose >= 1 && rank == 0 { printError("torus: " + summary) }
@@ -107,6 +107,8 @@ public final class MPICommunicator: Communicator, RecordGathering {
             routing = "every call → \(r) (TORUS_ALGORITHM)"
         } else if let model = options.selection.calibrated, model.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil {
             routing = "each call → the cheapest estimate of \(model.summary), mpi among them: \(routesPerSize)"
+                + (options.tuneCalls > 0 ? " (the first calls of each size time the routes within 1.5× of the cheapest estimate, "
+                   + "\(options.tuneCalls) each, and the rest take the fastest: TORUS_TUNE)" : "")
         } else {
             routing = (options.selection.calibrated.map { "schedules estimated by \($0.summary), which has no MPI times on \(size) ranks; " } ?? "")
                 + "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "

@@ -24,6 +24,9 @@ public struct CollectiveOptions: Sendable {
     /// `TORUS_NAN_CHECK=1`: each float call's input and result are scanned for NaN and Inf, and
     /// the first is reported (stderr) with the rank, the index and the call's number; the call goes on.
     public var nanCheck = false
+    /// `TORUS_TUNE=N`: with a calibrated model, the first calls of each AllReduce size time the routes
+    /// whose estimates are close, `N` calls each, and the rest take the fastest (`RouteTrial`); 0: off.
+    public var tuneCalls = 0
 
     public init(route: AllReduceRoute? = nil, libraryBelowBytes: Int = 0, smallAlgorithm: Algorithm = .recursiveDoubling,
                 largeAlgorithm: Algorithm? = nil, selection: AlgorithmSelection = AlgorithmSelection(),
@@ -81,10 +84,9 @@ public protocol Communicator: AnyObject {
     var transport: Transport { get }
     /// Where reductions run.
     var reductionEngine: ReductionEngine { get }
-    /// Scratch memory kept between calls (fresh memory would be paid for in page faults every call).
+    /// Scratch memory kept between calls (fresh memory would be paid for in page faults every call),
+    /// and the count of calls made (`calls`).
     var scratch: ScratchSpace { get }
-    /// The calls made on this communicator so far (their sequence numbers, for stall reports).
-    var calls: CallLog { get }
     /// Settings of the collectives.
     var options: CollectiveOptions { get set }
     /// Whether another thread may communicate on this backend while the application does too
@@ -175,6 +177,11 @@ public final class CallLog: @unchecked Sendable {   // `count`: the calling thre
 }
 
 extension Communicator {
+    /// The calls made on this communicator so far (their sequence numbers, for stall reports). Kept
+    /// in its scratch space, which a call reads anyway: through the protocol, each property read is a
+    /// call and a retain.
+    public var calls: CallLog { scratch.calls }
+
     /// AllReduce over raw buffers: `recvBuffer[i] = op over all ranks of sendBuffer[i]` for `count`
     /// elements of `type`. A nil `sendBuffer` means in place (the input is `recvBuffer`, as
     /// MPI_IN_PLACE). `algorithm` overrides the communicator's choice for this call. Every rank
@@ -189,7 +196,7 @@ extension Communicator {
         if let last = space.routeRepeat, last.count == count, last.type == type, last.op == op, last.forced == algorithm {
             try checkUsable()
             if ProgressEngine.shared.hasPending(self) { ProgressEngine.shared.drain(self) }
-            let call = calls.next()
+            let call = space.calls.next()
             if let chosen = last.algorithm {
                 let arguments = CallArguments(count: count, type: type, op: op, route: .schedule(chosen),
                                               inPlace: sendBuffer == nil || sendBuffer == UnsafeRawPointer(recvBuffer))
@@ -205,6 +212,8 @@ extension Communicator {
         }
         let kernel = try ReductionKernel(type: type, op: op)
         let options = self.options   // read once (through the protocol, each read copies it)
+        if algorithm == nil, options.tuneCalls > 0, options.route == nil,
+           try runTrial(sendBuffer, recvBuffer, count: count, kernel: kernel, options: options, space: space) { return }
         try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel,
                       route: chooseRoute(count: count, type: type, forced: algorithm, options: options), options: options,
                       remember: true, forced: algorithm)
@@ -256,6 +265,48 @@ extension Communicator {
         try runSchedule(chosen, sendBuffer, recvBuffer, kernel: kernel, arguments: arguments, executor: options.executor, call: call,
                         scratch: scratch)
         done = true
+    }
+
+    /// `TORUS_TUNE`: makes the call as part of its size's trial (`RouteTrial`) and returns true, or
+    /// returns false when there is none — the trial is over (its route is then the calibrated
+    /// route, `calibratedRoute`), or the model has no library time here, or one candidate only.
+    private func runTrial(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, kernel: ReductionKernel,
+                          options: CollectiveOptions, space: ScratchSpace) throws -> Bool {
+        let bytes = count * kernel.type.size
+        let key = CalibratedRouteKey(collective: .allReduce, bytes: bytes)
+        var trial: RouteTrial
+        if let known = space.calibratedRoutes.withLock({ $0.trials[key] }) {
+            guard known.result == nil else { return false }
+            trial = known
+        } else {
+            guard size > 1, let estimates = options.selection.calibratedEstimates(topology: topology, bytes: bytes) else { return false }
+            let close = AlgorithmSelection.closeCandidates(estimates)
+            guard close.count >= 2 else { return false }
+            trial = RouteTrial(candidates: close.map { $0.0.map { .schedule($0) } ?? .library }, estimates: close.map(\.1),
+                               timedRounds: options.tuneCalls)
+        }
+        if options.verbose >= 2 && rank == 0 {
+            printRoute(bytes: bytes, trial.next, "TORUS_TUNE: call \(trial.calls + 1) of the \(trial.length) that time the routes close to the model's cheapest")
+        }
+        let start = ContinuousClock.now
+        try allReduce(sendBuffer, recvBuffer, count: count, kernel: kernel, route: trial.next, options: options)
+        let took = start.duration(to: .now)
+        trial.record(Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18)
+        if trial.isTimed {
+            // Every rank is in this call: agree on the slowest rank's medians.
+            var slowest = trial.medians
+            let n = slowest.count
+            try slowest.withUnsafeMutableBytes {
+                try allReduce(nil, $0.baseAddress!, count: n, type: .float64, op: .max, algorithm: .recursiveDoubling)
+            }
+            trial.settle(slowest: slowest, bytes: bytes)
+            if options.verbose >= 1 && rank == 0, let result = trial.result { printError("torus: allreduce on \(size) ranks: \(result.why)") }
+        }
+        space.calibratedRoutes.withLock { routes in
+            if routes.trials.count >= 1024 && routes.trials[key] == nil { routes.trials.removeAll() }
+            routes.trials[key] = trial
+        }
+        return true
     }
 
     /// Runs `chosen`'s schedule for call number `call`, whose `arguments` the stall watch reports
@@ -347,7 +398,10 @@ extension Communicator {
     func calibratedRoute(_ collective: Collective, bytes: Int, options: CollectiveOptions) -> (AllReduceRoute, String)? {
         guard options.selection.calibrated != nil else { return nil }
         let key = CalibratedRouteKey(collective: collective, bytes: bytes)
-        if let known = scratch.calibratedRoutes.withLock({ $0.find(key) }) { return known }
+        // A size that `TORUS_TUNE` measured takes what was measured fastest.
+        if let known = scratch.calibratedRoutes.withLock({ routes in
+            options.tuneCalls > 0 ? routes.trials[key]?.result.map { .some($0) } ?? routes.find(key) : routes.find(key)
+        }) { return known }
         let chosen = options.selection.chooseCalibrated(collective, topology: topology, bytes: bytes).map { (a, why) in
             (a.map { AllReduceRoute.schedule($0) } ?? .library, why)
         }

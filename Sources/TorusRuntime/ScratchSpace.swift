@@ -11,6 +11,8 @@ public final class ScratchSpace {
     @exclusivity(unchecked) private var work = GrowingBuffer()
     /// Recent schedules, ready to run again.
     public let runs = RunCache()
+    /// The communicator's calls (`Communicator.calls`).
+    public let calls = CallLog()
     /// Routes a calibrated model chose, by collective and bytes (`Communicator.calibratedRoute`):
     /// its estimates are worked out once per size, not on every call.
     let calibratedRoutes = Mutex(CalibratedRoutes())
@@ -80,6 +82,9 @@ struct CalibratedRouteKey: Hashable {
 struct CalibratedRoutes {
     var byKey: [CalibratedRouteKey: (AllReduceRoute, String)?] = [:]
     var last: (key: CalibratedRouteKey, route: (AllReduceRoute, String)?)?
+    /// `TORUS_TUNE`'s trials (`RouteTrial`) by AllReduce size, under way or over (at most 1,024
+    /// sizes; then they start again). Blocking calls only make them; any call takes a settled one.
+    var trials: [CalibratedRouteKey: RouteTrial] = [:]
 
     mutating func find(_ key: CalibratedRouteKey) -> (AllReduceRoute, String)?? {
         if let last, last.key == key { return .some(last.route) }

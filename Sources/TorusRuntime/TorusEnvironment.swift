@@ -56,6 +56,9 @@ public struct TorusEnvironment: Sendable {
     /// `TORUS_PROGRESS_CORE`: the processing unit the nonblocking requests' progress thread is
     /// pinned to (an assistant core).
     public var progressCore: Int?
+    /// `TORUS_TUNE=N`: with `TORUS_MODEL`, each AllReduce size's first calls time the routes whose
+    /// estimates are close, `N` calls each, and the rest take the fastest (0: off, the default).
+    public var tuneCalls = 0
     /// `TORUS_CHECK=1`: the ranks agree on each call's arguments before any data moves.
     public var check = false
     /// `TORUS_NAN_CHECK=1`: inputs and results of float calls are scanned for NaN and Inf.
@@ -147,6 +150,17 @@ public struct TorusEnvironment: Sendable {
                 throw TorusError.invalidValue(name: "TORUS_CHECK", value: v, expected: "0 (off) or 1 (the ranks agree on every call's arguments first)")
             }
             e.check = v == "1"
+        }
+        if let v = env["TORUS_TUNE"], !v.isEmpty {
+            guard let n = Int(v), (0...1000).contains(n) else {
+                throw TorusError.invalidValue(name: "TORUS_TUNE", value: v,
+                                              expected: "0 (off) or the timed calls per candidate route of each AllReduce size, up to 1000 (5 is plenty)")
+            }
+            e.tuneCalls = n
+            guard n == 0 || e.modelPath != nil else {
+                throw TorusError.invalidValue(name: "TORUS_TUNE", value: v,
+                                              expected: "0 without TORUS_MODEL: it times the routes a calibrated model finds close (set TORUS_MODEL=FILE, made by torus-bench --calibrate)")
+            }
         }
         if let v = env["TORUS_PROGRESS_CORE"], !v.isEmpty {
             guard let n = Int(v), (0..<4096).contains(n) else {

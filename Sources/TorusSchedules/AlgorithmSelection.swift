@@ -74,13 +74,37 @@ public struct AlgorithmSelection: Sendable {
     /// With a calibrated model that timed the library's call on this many ranks: the cheapest of
     /// the library (nil) and the schedules, and the estimates. Nil without such a model.
     public func chooseCalibrated(_ collective: Collective = .allReduce, topology: GroupTopology, bytes: Int) -> (Algorithm?, String)? {
-        guard let calibrated, let library = calibrated.librarySeconds(collective, ranks: topology.size, bytes: bytes) else { return nil }
-        let estimates = scheduleEstimates(collective, topology: topology, bytes: bytes)
-        let best = estimates.min { $0.1 < $1.1 }!
+        guard let estimates = calibratedEstimates(collective, topology: topology, bytes: bytes) else { return nil }
+        let best = estimates[0].0
         let what = collective == .allReduce ? "" : " (\(collective))"
-        let all = Self.list([(nil, library)] + estimates)
-        return library <= best.1 ? (nil, "mpi\(what) for \(bytes) bytes: calibrated estimates \(all)")
-            : (best.0, "\(best.0.rawValue)\(what) for \(bytes) bytes on \(topology): calibrated estimates \(all)")
+        let all = Self.list(estimates)
+        return best.map { ($0, "\($0.rawValue)\(what) for \(bytes) bytes on \(topology): calibrated estimates \(all)") }
+            ?? (nil, "mpi\(what) for \(bytes) bytes: calibrated estimates \(all)")
+    }
+
+    /// With a calibrated model that timed the library's call on this many ranks: the library (nil)
+    /// and every schedule with its estimate, cheapest first (the library first on a tie). Nil
+    /// without such a model.
+    public func calibratedEstimates(_ collective: Collective = .allReduce, topology: GroupTopology, bytes: Int) -> [(Algorithm?, Double)]? {
+        guard let calibrated, let library = calibrated.librarySeconds(collective, ranks: topology.size, bytes: bytes) else { return nil }
+        let all: [(Algorithm?, Double)] = [(nil, library)] + scheduleEstimates(collective, topology: topology, bytes: bytes).map { ($0.0, $0.1) }
+        // A stable sort: equal estimates keep the library, then the candidates' order.
+        return all.enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map(\.element)
+    }
+
+    /// The candidates worth timing (`TORUS_TUNE`) among `estimates` (cheapest first): those within
+    /// `factor` of the cheapest estimate — the model is not trusted closer than that: on this
+    /// project's 2-core VM the order of ring-like schedules and recursive doubling between 256 KiB
+    /// and 2 MiB turns over between the machine's two modes, at 1.2–1.3 times (README) — skipping
+    /// any whose estimate equals one already taken (the predictor ran the same messages: sixring,
+    /// ring and Rabenseifner on two ranks build one schedule), at most `most`.
+    public static func closeCandidates(_ estimates: [(Algorithm?, Double)], factor: Double = 1.5, most: Int = 4) -> [(Algorithm?, Double)] {
+        guard let cheapest = estimates.first?.1 else { return [] }
+        var taken: [(Algorithm?, Double)] = []
+        for e in estimates where e.1 <= cheapest * factor && taken.count < most {
+            if !taken.contains(where: { abs($0.1 - e.1) <= 1e-9 * max($0.1, e.1) }) { taken.append(e) }
+        }
+        return taken
     }
 
     /// Each candidate that runs `collective` on the group (ring when none does), with its estimate.

@@ -82,7 +82,6 @@ public final class SimulatedCommunicator: Communicator {
     public let transport: Transport
     public let reductionEngine: ReductionEngine
     public let scratch = ScratchSpace()
-    public let calls = CallLog()
     /// Changing them forgets the routes chosen from them.
     public var options: CollectiveOptions { didSet { scratch.optionsChanged() } }
     /// World rank (= torus node) of each member.

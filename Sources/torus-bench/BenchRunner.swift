@@ -77,7 +77,13 @@ struct BenchRunner {
                     let target = !inPlace ? send : collective == .allGather ? recv + r * count * s : recv
                     let fill = { input.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: input.count) } }
                     fill()
-                    for _ in 0..<settings.warmup { fill(); try call() }
+                    // Warm-up calls run as the timed ones do, each between barriers (as OSU's skipped
+                    // iterations): a route TORUS_TUNE times in them is timed as the table times it.
+                    for _ in 0..<settings.warmup {
+                        fill()
+                        try mpiCheck(PMPI_Barrier(torus_MPI_COMM_WORLD()), "MPI_Barrier")
+                        try call()
+                    }
                     var times: [Double] = []
                     for _ in 0..<settings.iterations {
                         if inPlace { fill() }

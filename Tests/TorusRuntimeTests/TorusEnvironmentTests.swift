@@ -25,6 +25,8 @@ import TorusSchedules
         #expect(try TorusEnvironment.read(["TORUS_MODEL": "m.json"]).modelPath == "m.json" && TorusEnvironment().modelPath == nil)
         #expect(try TorusEnvironment.read(["TORUS_CHECK": "1"]).check && !(try TorusEnvironment.read(["TORUS_CHECK": "0"]).check))
         #expect(!(try TorusEnvironment.read([:]).check))
+        #expect(try TorusEnvironment.read(["TORUS_TUNE": "5", "TORUS_MODEL": "m.json"]).tuneCalls == 5)
+        #expect(try TorusEnvironment.read(["TORUS_TUNE": "0"]).tuneCalls == 0 && TorusEnvironment().tuneCalls == 0)
         let watch = try TorusEnvironment.read(["TORUS_TIMEOUT": "2.5", "TORUS_ON_STALL": "warn", "TORUS_NAN_CHECK": "1"])
         #expect(watch.stallSeconds == 2.5 && !watch.abortOnStall && watch.nanCheck)
         #expect(try TorusEnvironment.read([:]).stallSeconds == TorusEnvironment.defaultStallSeconds)
@@ -49,6 +51,9 @@ import TorusSchedules
         ("TORUS_NAN_CHECK", "on", "0 (off) or 1"),
         ("TORUS_TIMEOUT", "-5", "seconds without progress"),
         ("TORUS_ON_STALL", "retry", "abort (report, then end the job"),
+        ("TORUS_TUNE", "-1", "0 (off) or the timed calls per candidate route"),
+        ("TORUS_TUNE", "fast", "0 (off) or the timed calls per candidate route"),
+        ("TORUS_TUNE", "5", "set TORUS_MODEL=FILE"),
     ])
     func invalidValuesNameTheVariableAndTheAcceptedValues(name: String, value: String, mentions: String) {
         do {

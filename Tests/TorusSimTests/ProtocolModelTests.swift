@@ -262,4 +262,50 @@ import TorusSchedules
         #expect(large != .library)
         #expect(after != .library, "the route of 8 bytes after the model changed")
     }
+
+    /// `TORUS_TUNE`: the first calls of a size time the routes whose estimates are close (here the
+    /// library's time is set 5% above the cheapest schedule's, so it is one of them; the simulated
+    /// torus has no library, so its calls fall back to a schedule), every rank settles on the same
+    /// one after one agreement (an AllReduce of doubles), every result is right on the way, and the
+    /// route is then the measured one. Without `tuneCalls` no trial runs.
+    @Test func tuneTimesTheCloseRoutesAndEveryRankSettlesOnTheSameOne() throws {
+        let group = GroupTopology.box(try TorusShape([2, 2, 1]))
+        let count = 4096, bytes = count * 4
+        let probe = AlgorithmSelection(calibrated: PredictorCosts(model: CalibratedModel(calibrations: [Self.calibration(ranks: 4)]), path: "t.json"))
+        let cheapest = try #require(probe.calibratedEstimates(topology: group, bytes: bytes)?.filter { $0.0 != nil }.map(\.1).min())
+        let model = CalibratedModel(calibrations: [Self.calibration(ranks: 4, library: [(8, 1e-6), (bytes, 1.05 * cheapest), (1 << 30, 1)])])
+        for tune in [0, 2] {
+            var options = CollectiveOptions()
+            options.selection.calibrated = PredictorCosts(model: model, path: "test.json")
+            options.tuneCalls = tune
+            let close = AlgorithmSelection.closeCandidates(try #require(options.selection.calibratedEstimates(topology: group, bytes: bytes)))
+            #expect(close.count >= 2 && close.contains { $0.0 == nil }, "\(close)")
+            let trialCalls = 2 * close.count * (tune + 1)
+            let calls = trialCalls + 3
+            let seen = Mutex<[Int: (String, Int, Int)]>([:])
+            try SimulatedTorus(shape: try TorusShape([2, 2, 1]), options: options).run { comm in
+                var wrong = 0
+                for k in 0..<calls {
+                    let input = (0..<count).map { Float(($0 + comm.rank + k) % 5) }
+                    let out = try comm.allReduce(input, op: .sum)
+                    wrong += (0..<count).filter { i in out[i] != Float((0..<4).reduce(0) { $0 + (i + $1 + k) % 5 }) }.count
+                }
+                let (_, why) = comm.explainRoute(count: count, type: .float32)
+                seen.withLock { $0[comm.rank] = (why, comm.calls.count, wrong) }
+            }
+            let all = seen.withLock { $0 }
+            #expect(all.count == 4)
+            #expect(all.values.allSatisfy { $0.2 == 0 })
+            #expect(Set(all.values.map(\.0)).count == 1, "every rank takes the same route: \(all.values.map(\.0))")
+            let why = try #require(all[0]?.0)
+            if tune == 0 {
+                #expect(all.values.allSatisfy { $0.1 == calls } && !why.contains("measured"), "\(why)")
+            } else {
+                // One more call on every rank: the agreement.
+                #expect(all.values.allSatisfy { $0.1 == calls + 1 })
+                #expect(why.contains("measured") && why.contains("TORUS_TUNE"), "\(why)")
+                #expect(close.allSatisfy { c in why.contains("\(c.0.map { AllReduceRoute.schedule($0) } ?? .library) ") }, "\(why)")
+            }
+        }
+    }
 }
