@@ -22,7 +22,7 @@ struct RouteTrial: Sendable {
     let candidates: [AllReduceRoute]
     /// The model's estimates, seconds (for the report).
     let estimates: [Double]
-    /// Timed calls per candidate.
+    /// Timed calls per block (`N`; a candidate runs two blocks).
     let timedRounds: Int
     /// Calls made in the trial so far.
     private(set) var calls = 0
