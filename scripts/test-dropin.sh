@@ -43,6 +43,7 @@ run "preloaded, default TORUS_MIN_BYTES, np=2" "${mpirun[@]}" -np 2 "${preload[@
 run "calibrating for the drop-in, np=2" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$out/model.json" -e 1M
 run "preloaded with TORUS_MODEL, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_MODEL="$out/model.json" -x TORUS_VERBOSE=2 "$out/check_dropin"
 expect "TORUS_MODEL: routes from the calibrated estimates" "calibrated estimates"
+expect "TORUS_MODEL: the banner says the model routes every size" "each call → the cheapest estimate of calibrated model"
 # TORUS_TUNE with a model: the first calls of each size time the close routes (most of the check
 # program's calls are in such a trial, so routes change from call to call), results checked. The
 # project's release-build model: one made with this debug build prices every schedule far above MPI.

@@ -141,11 +141,13 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
         c.options.check = false
         c.options.nanCheck = false
         if c.options.verbose >= 1 && c.rank == 0 {
-            let routes = c.options.route.map { "every call it takes → \($0) (TORUS_ALGORITHM)" }
+            // A calibrated model routes every size (TORUS_MIN_BYTES then defaults to 0: DropInSettings).
+            let routes = c.options.route.map { "every call it takes → \($0) (TORUS_ALGORITHM)" } ?? c.calibratedRouting
                 ?? "calls of \(c.options.libraryBelowBytes) bytes or more → cost model: \(c.routesPerSize)"
             let hops = c.topology.worstRingHops.map { "worst ring hop \($0)" } ?? "placement unknown"
+            let minBytes = (try? DropInSettings(MPIEnvironment.environment()).minBytes) ?? c.options.libraryBelowBytes
             printError("torus_mpi: library active on a communicator of \(c.size) ranks: \(c.topology), \(hops); \(routes); "
-                       + "smaller calls and the types and ops it leaves to MPI → PMPI_Allreduce")
+                       + (minBytes > 1 ? "calls below \(minBytes) bytes and " : "") + "the types and ops it leaves to MPI → PMPI_Allreduce")
         }
         return Unmanaged.passRetained(state).toOpaque()
     } catch {

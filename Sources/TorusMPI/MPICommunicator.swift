@@ -105,10 +105,8 @@ public final class MPICommunicator: Communicator, RecordGathering {
         let routing: String
         if let r = options.route {
             routing = "every call → \(r) (TORUS_ALGORITHM)"
-        } else if let model = options.selection.calibrated, model.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil {
-            routing = "each call → the cheapest estimate of \(model.summary), mpi among them: \(routesPerSize)"
-                + (options.tuneCalls > 0 ? " (the first calls of each size time the routes within 1.5× of the cheapest estimate, "
-                   + "\(options.tuneCalls) each, and the rest take the fastest: TORUS_TUNE)" : "")
+        } else if let calibrated = calibratedRouting {
+            routing = calibrated
         } else {
             routing = (options.selection.calibrated.map { "schedules estimated by \($0.summary), which has no MPI times on \(size) ranks; " } ?? "")
                 + "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
@@ -117,6 +115,15 @@ public final class MPICommunicator: Communicator, RecordGathering {
         let eager = options.executor.rules.eagerSplitBytes
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
             + (eager > 0 ? "; steps of \(eager + 1)-\(2 * eager) bytes go as two eager halves" : "")
+    }
+
+    /// With a calibrated model that timed MPI's AllReduce on this many ranks, how it routes calls
+    /// (this communicator's summary and the drop-in's banner say it alike); nil without one.
+    public var calibratedRouting: String? {
+        guard let model = options.selection.calibrated, model.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil else { return nil }
+        return "each call → the cheapest estimate of \(model.summary), mpi among them: \(routesPerSize)"
+            + (options.tuneCalls > 0 ? " (the first calls of each size time the routes within 1.5× of the cheapest estimate, "
+               + "\(options.tuneCalls) each, twice, and the rest take the fastest: TORUS_TUNE)" : "")
     }
 
     /// The cost model's choice at the threshold and at 4, 16 and 64 times it: "16M sixring, 64M ring, …"
