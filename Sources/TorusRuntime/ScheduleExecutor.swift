@@ -218,7 +218,7 @@ private struct ExecutorRun {
          observer: ((ExecutorEvent) -> Void)?, onStall: ((ExecutorStall) throws -> Void)?) {
         let elementSize = kernel.type.size
         rules = options.rules
-        cut = options.rules.cut(elementSize: elementSize)
+        cut = storage.cut
         tagBase = options.tagBase
         stallSeconds = options.stallSeconds
         stallWatch = StallWatch(seconds: options.stallSeconds)

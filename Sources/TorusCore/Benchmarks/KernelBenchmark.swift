@@ -84,8 +84,7 @@ public struct KernelBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         for _ in 0..<repeats { body() }
-        let d = clock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        return (clock.now - start).inSeconds
     }
 
     /// Two cache-line-aligned buffers filled with values that keep every op on normal numbers.
