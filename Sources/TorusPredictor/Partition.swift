@@ -29,7 +29,8 @@ struct Partition {
     let model: NetworkModel
     let rules: IssueRules
     let routing: DimensionOrderRouting
-    let cut: SegmentCut, elementSize: Int
+    /// Each group's cutting of steps (`PredictorRun.cuts`).
+    let cuts: [SegmentCut], elementSize: Int
     let payloadMode: Bool, traceMode: Bool, logMode: Bool
     let slab: ClosedRange<UnsafeMutablePointer<IssuedSegment>>
 
@@ -41,7 +42,7 @@ struct Partition {
         model = run.model
         rules = run.rules
         routing = run.routing
-        cut = run.cut
+        cuts = run.cuts
         elementSize = run.elementSize
         payloadMode = run.request.payload
         traceMode = run.request.trace

@@ -13,7 +13,7 @@ struct PartitionPlan {
     let lookahead: Double
 
     init(request: PredictionRequest, streams: [StreamState], steps: UnsafeMutablePointer<CompactStep>, rankNode: [Int], rankGroup: [Int32],
-         groupFirstRank: [Int], cut: SegmentCut, elementSize: Int, routing: DimensionOrderRouting) {
+         groupFirstRank: [Int], cuts: [SegmentCut], elementSize: Int, routing: DimensionOrderRouting) {
         let model = request.model
         let nodes = request.machine.nodeCount
         let ranks = rankNode.count
@@ -27,6 +27,7 @@ struct PartitionPlan {
         var routesSeen = Set<Int>()
         for st in streams {
             let g = Int(st.rank)
+            let cut = cuts[Int(rankGroup[g])]
             for k in Int(st.issue.step) ..< Int(st.issue.stepEnd) where steps[k].kind == .send && steps[k].count > 0 {
                 let c = Int(steps[k].count)
                 let piece = cut.pieceElements(c)

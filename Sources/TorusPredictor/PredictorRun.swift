@@ -11,7 +11,8 @@ struct PredictorRun {
     let machine: TorusShape
     let routing: DimensionOrderRouting
     let elementSize: Int
-    let cut: SegmentCut
+    /// How each group's steps are cut (`IssueRules.cut` with its schedule's `segmentLimitBytes`).
+    let cuts: [SegmentCut]
     let kernel: ReductionKernel
     let count: Int
     /// Per simulated rank: its group and rank in the group (its node, first stream and the like are
@@ -71,7 +72,6 @@ struct PredictorRun {
         guard count < 1 << 30 else {
             throw TorusError.invalidValue(name: "--bytes", value: "\(request.bytes)", expected: "fewer than 2^30 elements per buffer")
         }
-        cut = rules.cut(elementSize: elementSize)
         if let threads = request.threads, !(1...256).contains(threads) {
             throw TorusError.invalidValue(name: "--threads", value: "\(threads)", expected: "1 to 256 (the cores to use)")
         }
@@ -121,12 +121,12 @@ struct PredictorRun {
         let count = self.count
         let failure = ErrorList()
         let groupOf = rankGroup, rankOf = rankInGroup
-        var perRank: [(scratch: Int, streams: [(label: String, steps: [CompactStep])])?] = concurrentMap(ranks) { g in
+        var perRank: [(scratch: Int, limit: Int?, streams: [(label: String, steps: [CompactStep])])?] = concurrentMap(ranks) { g in
             do {
                 let group = request.groups[Int(groupOf[g])]
                 let schedule = try request.algorithm.schedule(request.collective, topology: group, rank: Int(rankOf[g]),
                                                               count: request.collective == .allReduce ? count : count / group.size)
-                return (schedule.scratchCount, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
+                return (schedule.scratchCount, schedule.segmentLimitBytes, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
             } catch {
                 failure.append(rank: g, error)
                 return nil
@@ -134,9 +134,20 @@ struct PredictorRun {
         }
         if let error = failure.rootCause() { throw error }
         let scratchCounts = perRank.map { $0!.scratch }
+        // A group's ranks cut alike (sender and receiver must agree on every message): its schedules' limit.
+        let rules = self.rules, elementSize = self.elementSize
+        let cuts = try groupFirstRank.indices.map { group -> SegmentCut in
+            let first = groupFirstRank[group], end = group + 1 < groupFirstRank.count ? groupFirstRank[group + 1] : ranks
+            let limit = perRank[first]!.limit
+            guard perRank[first..<end].allSatisfy({ $0!.limit == limit }) else {
+                throw TorusError.invalidValue(name: "group \(group)", value: "schedules with different segment limits",
+                                              expected: "one limit on every rank of a group (an algorithm's bug)")
+            }
+            return rules.cut(elementSize: elementSize, limitBytes: limit)
+        }
+        self.cuts = cuts
         var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], labels: [String] = []
         var totalSegments = 0
-        let cut = self.cut
         let stepCount = perRank.reduce(0) { $0 + $1!.streams.reduce(0) { $0 + $1.steps.count } }
         guard stepCount < Int(Int32.max) else {
             throw TorusError.invalidValue(name: "ranks", value: "\(ranks)", expected: "fewer than 2^31 schedule steps in all (fewer ranks or a larger --bytes per step)")
@@ -145,6 +156,7 @@ struct PredictorRun {
         var filled = 0
         for g in 0..<ranks {
             firstStream.append(list.count)
+            let cut = cuts[Int(groupOf[g])]
             for (index, (label, steps)) in perRank[g]!.streams.enumerated() {
                 list.append(StreamState(rank: Int32(g), index: Int32(index), stepEnd: Int32(filled + steps.count), step: Int32(filled)))
                 stepBases.append(filled)
@@ -182,7 +194,7 @@ struct PredictorRun {
         payload = request.payload ? PayloadBuffers(type: request.type, op: request.op, ranks: rankInGroup, count: count, scratchCounts: scratchCounts) : nil
 
         let plan = PartitionPlan(request: request, streams: list, steps: allSteps.base, rankNode: rankNode, rankGroup: rankGroup,
-                                 groupFirstRank: groupFirstRank, cut: cut, elementSize: elementSize, routing: routing)
+                                 groupFirstRank: groupFirstRank, cuts: cuts, elementSize: elementSize, routing: routing)
         self.plan = plan
         let streamPartition = list.map { plan.nodePartition[rankNode[Int($0.rank)]] }
         readOnly = (AlignedArray(rankNode), AlignedArray(firstStream), AlignedArray(groupFirstRank), AlignedArray(rankGroup),

@@ -13,6 +13,7 @@ extension Partition {
         defer { issuing = outer }
         var tables = t.issueTables(si)
         let streams = t.streams
+        let cut = cuts[Int(t.rankGroup[Int(streams[si].rank)])]
         while true {
             guard let i = rules.issueNext(&streams[si].issue, tables, steps: CompactSteps(base: t.steps), cut: cut) else {
                 guard streams[si].issue.blockedOn == IssueRules.needsRoom else { return }

@@ -14,7 +14,7 @@ final class RunStorage {
     let streamCount: Int
     let initialStreams: UnsafeMutablePointer<StreamIssue>
     let window: Int
-    /// How its steps are cut (`IssueRules.cut`): fixed by the rules and element size it was made for.
+    /// How its steps are cut (`IssueRules.cut`): fixed by the rules, element size and schedule it was made for.
     let cut: SegmentCut
     let recvRing: UnsafeMutablePointer<Double>
     // Used by a run while it lasts: tables in manually managed memory, so that a run reads and
@@ -44,7 +44,7 @@ final class RunStorage {
         scratchCount = schedule.scratchCount
         stepCount = schedule.stepCount
         window = rules.window
-        cut = rules.cut(elementSize: elementSize)
+        cut = rules.cut(elementSize: elementSize, limitBytes: schedule.segmentLimitBytes)
         steps = .allocate(capacity: max(1, schedule.stepCount))
         var filled = 0
         var streams: [StreamIssue] = []

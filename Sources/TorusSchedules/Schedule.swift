@@ -118,9 +118,13 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Elements of scratch space the schedule needs.
     public var scratchCount: Int
     public var streams: [Stream]
+    /// The most bytes one segment of its steps carries, below the issue rules' `segmentBytes`
+    /// (`IssueRules.cut`; a plan that pipelines better in finer segments, `SixRingPlan`); nil:
+    /// the rules decide.
+    public var segmentLimitBytes: Int?
 
     public init(algorithm: Algorithm, collective: Collective = .allReduce, rank: Int, size: Int, count: Int, scratchCount: Int,
-                streams: [Stream]) {
+                streams: [Stream], segmentLimitBytes: Int? = nil) {
         self.algorithm = algorithm
         self.collective = collective
         self.rank = rank
@@ -128,6 +132,7 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
         self.count = count
         self.scratchCount = scratchCount
         self.streams = streams
+        self.segmentLimitBytes = segmentLimitBytes
     }
 
     /// Number of steps over all streams.
@@ -135,7 +140,8 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let what = collective == .allReduce ? "" : " \(collective)"
-        var lines = ["\(algorithm.rawValue)\(what) rank \(rank) of \(size), \(count) elements, scratch \(scratchCount)"]
+        let limit = segmentLimitBytes.map { ", segments of at most \(ByteCount.format($0)) bytes" } ?? ""
+        var lines = ["\(algorithm.rawValue)\(what) rank \(rank) of \(size), \(count) elements, scratch \(scratchCount)\(limit)"]
         for (i, s) in streams.enumerated() {
             lines.append("  stream \(i) (\(s.label)): \(s.steps.count) steps")
             for (k, step) in s.steps.enumerated() { lines.append("    \(k): \(step)") }

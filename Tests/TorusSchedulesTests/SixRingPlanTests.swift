@@ -98,6 +98,28 @@ import TorusCore
         }
     }
 
+    /// Crossing plans on 2D groups of two lengths, both above 2, cut their steps into segments of
+    /// at most 256 KiB, in the AllReduce's schedule and in both halves'; the rotations, square 2D
+    /// groups, groups with an axis of 2 and the 3D plans leave it to the issue rules.
+    @Test func crossingPlansCarryTheirSegmentLimitIntoTheSchedule() throws {
+        let plane = GroupTopology.box(try TorusShape(48, 6, 1))
+        let count = 64 << 20   // 256 MiB of float32: the crossing plan runs
+        #expect(!SixRingPlan.of(dims: plane.grid.dims, count: count).isEqualSplit)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).segmentLimitBytes == SixRingPlan.crossingSegmentBytes)
+        for half in [Collective.reduceScatter, .allGather] {
+            let schedule = try Algorithm.sixRing.schedule(half, topology: plane, rank: 7, count: count / plane.size)
+            #expect(schedule.segmentLimitBytes == SixRingPlan.crossingSegmentBytes, "\(half)")
+        }
+        // Small buffers (the rotations), cubes, square 2D groups, 3D boxes, other algorithms: none.
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 0, count: 1000).segmentLimitBytes == nil)
+        for shape in ["4x4x4", "8x8x1", "6x4x4", "8x4x2", "8x2x1"] {
+            let topology = GroupTopology.box(try TorusShape(parsing: shape))
+            #expect(try Algorithm.sixRing.schedule(topology: topology, rank: 0, count: count).segmentLimitBytes == nil, "\(shape)")
+        }
+        #expect(try Algorithm.ring.schedule(topology: plane, rank: 0, count: count).segmentLimitBytes == nil)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).description.contains("segments of at most 256K bytes"))
+    }
+
     /// The linear program: a small problem with a known optimum, and an infeasible one.
     @Test func theLinearProgramFindsTheOptimumOrSaysThereIsNone() {
         // minimize −x − 2y with x + y + s = 4, x + 3y + t = 6 (x, y, s, t ≥ 0): x = 3, y = 1.

@@ -156,6 +156,36 @@ import TorusSchedules
         #expect(IssueRules(eagerSplitBytes: 4032).cut(elementSize: 8).pieceElements(600) == 300)
     }
 
+    /// Rule 1 with a schedule's segment limit: the smaller of it and `segmentBytes` wins, also
+    /// over whole steps; none (nil or 0) leaves the rules' cut.
+    @Test func aSchedulesSegmentLimitCutsFinerThanTheRules() {
+        #expect(IssueRules().cut(elementSize: 4, limitBytes: 256 << 10).segmentElements == 65_536)
+        #expect(IssueRules(segmentBytes: 0).cut(elementSize: 8, limitBytes: 256 << 10).segmentElements == 32_768)
+        #expect(IssueRules(segmentBytes: 4096).cut(elementSize: 4, limitBytes: 256 << 10).segmentElements == 1024)
+        #expect(IssueRules().cut(elementSize: 4, limitBytes: nil) == IssueRules().cut(elementSize: 4))
+        #expect(IssueRules().cut(elementSize: 4, limitBytes: 0) == IssueRules().cut(elementSize: 4))
+    }
+
+    /// A crossing plan's limit on a 4×3 group, at a count whose steps exceed it: the executor and
+    /// the predictor both cut at 256 KiB (the same segments after the same completions), and no
+    /// segment the predictor issues is larger.
+    @Test func aCrossingPlansSegmentLimitIsTheSameInExecutorAndPredictor() throws {
+        let shape = try TorusShape(4, 3, 1)
+        let count = 2_000_003
+        let schedule = try Algorithm.sixRing.schedule(topology: .box(shape), rank: 0, count: count)
+        #expect(schedule.segmentLimitBytes == 256 << 10)   // SixRingPlan.crossingSegmentBytes
+        let limit = (256 << 10) / 4
+        #expect(schedule.streams.contains { $0.steps.contains { $0.count > limit } }, "no step is longer than the limit at \(count)")
+        try compare(.sixRing, shape, count: count, rules: IssueRules())
+        var model = NetworkModel.ideal
+        model.segmentBytes = IssueRules().segmentBytes
+        var request = PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: .sixRing, bytes: count * 4, model: model)
+        request.recordIssues = true
+        let log = try Predictor.run(request).issueLog.flatMap { $0 }.filter { $0.event == .issued && $0.kind != .reduce && $0.kind != .copy }
+        #expect(!log.isEmpty && log.allSatisfy { $0.access.a.hi - $0.access.a.lo <= limit })
+        #expect(log.contains { $0.access.a.hi - $0.access.a.lo == limit })
+    }
+
     @Test(arguments: Algorithm.allCases, shapes)
     func executorAndPredictorIssueTheSameSegmentsAfterTheSameCompletions(algorithm: Algorithm, shape: TorusShape) throws {
         for c in Self.cases { try compare(algorithm, shape, count: c.count, rules: c.rules) }

@@ -40,7 +40,9 @@ import TorusCore
 ///   all-gather phase runs on the short axis, and the other way round. Every link then carries
 ///   one large phase in each half of the run. The shares minimize Σ_k max_c (work on link class c
 ///   in phase k, over all parts): a linear program over the eight types that prefers, by a little,
-///   all-gathers in the reduce-scatter's order.
+///   all-gathers in the reduce-scatter's order. Where both axes are longer than 2, their steps
+///   are cut into segments of at most 256 KiB (`crossingSegmentBytes`), finer than the executor's
+///   1 MiB (48×6: 0.881 → 0.908 of the bound).
 /// - *Three axes, not a cube:* the work spreads over all 72 types. Every link class carries the
 ///   same bytes in the reduce-scatter and again in the all-gather, and the largest share is as
 ///   small as it can be; all-gathers that retrace are preferred by a little. With some sixty
@@ -80,11 +82,16 @@ struct SixRingPlan: Sendable {
     /// all-gather pieces (phase-boundary cuts aside).
     let messagesPerRank: Int
 
+    /// The most bytes one segment of the plan's steps carries, below the issue rules'
+    /// `segmentBytes` (`Schedule.segmentLimitBytes`); nil: the rules decide.
+    let segmentLimitBytes: Int?
+
     static let partCount = 6
 
-    init(parts: [Part], isEqualSplit: Bool, dims: [Int]) {
+    init(parts: [Part], isEqualSplit: Bool, dims: [Int], segmentLimitBytes: Int? = nil) {
         self.parts = parts
         self.isEqualSplit = isEqualSplit
+        self.segmentLimitBytes = segmentLimitBytes
         messagesPerRank = parts.reduce(0) { total, part in
             var sends = part.order.reduce(0) { $0 + dims[$1] - 1 }
             var gathered: Set<Int> = []
@@ -124,6 +131,21 @@ struct SixRingPlan: Sendable {
     /// 8×6×6; past 32 the 24-type plan runs instead (a 13,824-rank job at 10,000 messages per
     /// rank would also need 33 GB to predict).
     static let mostMessagesOverRotations = 32
+
+    /// Segments of a crossing plan on a 2D group whose axes are both longer than 2 carry at most
+    /// this: 256 KiB. Within a part, a phase's segment starts only once the previous phase has
+    /// delivered it, so finer segments start the large phase on the other axis sooner; measured
+    /// (`torus sim`, fraction of the bound), a buffer then behaves about as one four times larger
+    /// did in 1 MiB segments, and on these groups the fraction grows with the buffer. With
+    /// `ideal` at 256 MiB, 1 MiB → 256 KiB: 48×6 0.881 → 0.908, 6×4 0.901 → 0.942, 12×6 0.928 →
+    /// 0.938; with `tofu-d` (1 µs per message), 48×6 at 64 MiB 0.785 → 0.862 and at 128 MiB
+    /// 0.786 → 0.888. Of 49 sizes × groups from 4 MiB to 256 MiB (48×6, 24×6, 12×6, 6×4, 12×4,
+    /// 8×3, 5×3), with `tofu-d` 32 gained more than 1% and one lost more (8×3 at 8 MiB, 0.766 →
+    /// 0.746), with `ideal` 21 and one (24×6 at 32 MiB, 0.905 → 0.894); README has the table.
+    /// With an axis of 2 the fraction does not grow with the buffer (4×2 at 256 MiB: 0.983 in
+    /// 1 MiB segments, 0.933 in 256 KiB), nor on cubes (4×4×4 0.992 → 0.969) and 3D boxes: those
+    /// keep the rules' segments.
+    static let crossingSegmentBytes = 256 << 10
 
     /// The plan for a buffer of `count` elements on a grid with these dims: the first of the
     /// tuned plans (`candidates`, made once per dims and kept) that sends at most
@@ -234,7 +256,8 @@ struct SixRingPlan: Sendable {
             let all = types { _ in permutations(axes) }
             let square = all.filter { $0.gatherOrder == Array($0.order.reversed()) }.map { $0.with(share: 0.25) }
             if isBalanced(square, dims: dims) { return [SixRingPlan(parts: square, isEqualSplit: true, dims: dims)] }
-            return crossing(all, dims: dims).map { [plan(all, $0, dims: dims)] } ?? []
+            let limit = active.allSatisfy { dims[$0] > 2 } ? crossingSegmentBytes : nil
+            return crossing(all, dims: dims).map { [plan(all, $0, dims: dims, segmentLimitBytes: limit)] } ?? []
         }
         // Every all-gather order; then only those ending on the reduce-scatter's first axis, whose
         // largest phase moves one range per message.
@@ -248,7 +271,7 @@ struct SixRingPlan: Sendable {
 
     /// The plan of these shares of the types: those above 10⁻⁶, scaled to sum to 1, the largest
     /// halved until there are six parts.
-    static func plan(_ types: [Part], _ x: [Double], dims: [Int]) -> SixRingPlan {
+    static func plan(_ types: [Part], _ x: [Double], dims: [Int], segmentLimitBytes: Int? = nil) -> SixRingPlan {
         var chosen = types.indices.filter { x[$0] > 1e-6 }.map { (type: $0, share: x[$0]) }
         let total = chosen.reduce(0.0) { $0 + $1.share }
         chosen = chosen.map { ($0.type, $0.share / total) }
@@ -257,7 +280,8 @@ struct SixRingPlan: Sendable {
             chosen[largest].share /= 2
             chosen.insert(chosen[largest], at: largest + 1)
         }
-        return SixRingPlan(parts: chosen.map { types[$0.type].with(share: $0.share) }, isEqualSplit: false, dims: dims)
+        return SixRingPlan(parts: chosen.map { types[$0.type].with(share: $0.share) }, isEqualSplit: false, dims: dims,
+                           segmentLimitBytes: segmentLimitBytes)
     }
 
     /// Shares for a 2D group (the type's comment, "crossing parts"): the parts run their phases in
