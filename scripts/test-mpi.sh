@@ -50,7 +50,7 @@ run_failing "torus-bench --collective all-gather -a recursive-doubling" "recursi
 # parts, all-gather pieces of several ranges); np=6 (3×2×1, crossing parts) runs in the check above.
 run "sixring's tuned plan on a 3x2x2 grid, 32 MiB, np=12" "${mpirun[@]}" -np 12 "$bin/torus-bench" -b 32M -e 32M -n 1 -w 0 -a sixring
 grep -q 'Out of bounds values : 0 OK' "$out/log" && pass "sixring's tuned plan: results checked" || fail "sixring's tuned plan: results checked"
-# A crossing plan whose steps exceed its 256 KiB segment limit (SixRingPlan.crossingSegmentBytes):
+# A crossing plan whose steps exceed its segment limit (SixRingPlan.segmentLimitElements: 64 Ki elements, 256 KiB of float):
 # 12 ranks as a 4×3 plane, 16 MiB.
 run "sixring's crossing plan in 256 KiB segments on a 4x3 plane, 16 MiB, np=12" env TORUS_DIMS=4x3x1 \
     "${mpirun[@]}" -np 12 -x TORUS_DIMS "$bin/torus-bench" -b 16M -e 16M -n 1 -w 0 -a sixring

@@ -11,7 +11,7 @@ struct PredictorRun {
     let machine: TorusShape
     let routing: DimensionOrderRouting
     let elementSize: Int
-    /// How each group's steps are cut (`IssueRules.cut` with its schedule's `segmentLimitBytes`).
+    /// How each group's steps are cut (`IssueRules.cut` with its schedule's `segmentLimitElements`).
     let cuts: [SegmentCut]
     let kernel: ReductionKernel
     let count: Int
@@ -126,7 +126,7 @@ struct PredictorRun {
                 let group = request.groups[Int(groupOf[g])]
                 let schedule = try request.algorithm.schedule(request.collective, topology: group, rank: Int(rankOf[g]),
                                                               count: request.collective == .allReduce ? count : count / group.size)
-                return (schedule.scratchCount, schedule.segmentLimitBytes, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
+                return (schedule.scratchCount, schedule.segmentLimitElements, schedule.streams.map { stream in (stream.label, stream.steps.map { CompactStep(IssueStep($0)) }) })
             } catch {
                 failure.append(rank: g, error)
                 return nil
@@ -143,7 +143,7 @@ struct PredictorRun {
                 throw TorusError.invalidValue(name: "group \(group)", value: "schedules with different segment limits",
                                               expected: "one limit on every rank of a group (an algorithm's bug)")
             }
-            return rules.cut(elementSize: elementSize, limitBytes: limit)
+            return rules.cut(elementSize: elementSize, limitElements: limit)
         }
         self.cuts = cuts
         var list: [StreamState] = [], firstStream: [Int] = [], stepBases: [Int] = [], labels: [String] = []

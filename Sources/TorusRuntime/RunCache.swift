@@ -44,7 +44,7 @@ final class RunStorage {
         scratchCount = schedule.scratchCount
         stepCount = schedule.stepCount
         window = rules.window
-        cut = rules.cut(elementSize: elementSize, limitBytes: schedule.segmentLimitBytes)
+        cut = rules.cut(elementSize: elementSize, limitElements: schedule.segmentLimitElements)
         steps = .allocate(capacity: max(1, schedule.stepCount))
         var filled = 0
         var streams: [StreamIssue] = []

@@ -13,10 +13,10 @@ public protocol AllReduceAlgorithm: Sendable {
     static var summary: String { get }
     /// The streams of `rank` for `count` elements, and the scratch elements they use.
     static func streams(topology: GroupTopology, rank: Int, count: Int) -> (streams: [Stream], scratch: Int)
-    /// The most bytes one segment of its schedule for a data buffer of `count` elements may carry,
-    /// below the issue rules' `segmentBytes` (`Schedule.segmentLimitBytes`); nil: the rules decide.
+    /// The most elements one segment of its schedule for a data buffer of `count` elements may carry,
+    /// below the issue rules' `segmentBytes` (`Schedule.segmentLimitElements`); nil: the rules decide.
     /// The same on every rank of the group: sender and receiver cut a message alike.
-    static func segmentLimitBytes(topology: GroupTopology, count: Int) -> Int?
+    static func segmentLimitElements(topology: GroupTopology, count: Int) -> Int?
     /// Estimated seconds for `bytes` bytes on the group under the α-β-γ model.
     static func estimate(_ model: CostModel, topology: GroupTopology, bytes: Int) -> Double
     /// What the verifier proves of it beyond a correct result.
@@ -26,7 +26,7 @@ public protocol AllReduceAlgorithm: Sendable {
 extension AllReduceAlgorithm {
     public static var aliases: [String] { [] }
     public static var proofs: Set<AlgorithmProof> { [] }
-    public static func segmentLimitBytes(topology: GroupTopology, count: Int) -> Int? { nil }
+    public static func segmentLimitElements(topology: GroupTopology, count: Int) -> Int? { nil }
 }
 
 /// Properties the verifier proves for the algorithms that claim them.
@@ -90,7 +90,7 @@ public struct Algorithm: RawRepresentable, Hashable, Codable, Sendable, CustomSt
         }
         let (streams, scratch) = implementation.streams(topology: topology, rank: rank, count: count)
         return Schedule(algorithm: self, rank: rank, size: topology.size, count: count, scratchCount: scratch, streams: streams,
-                        segmentLimitBytes: implementation.segmentLimitBytes(topology: topology, count: count))
+                        segmentLimitElements: implementation.segmentLimitElements(topology: topology, count: count))
     }
 }
 

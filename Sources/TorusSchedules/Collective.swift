@@ -235,7 +235,7 @@ extension Algorithm {
         let (streams, scratch) = halves.halfStreams(collective, topology: topology, rank: rank, blockCount: count)
         return Schedule(algorithm: self, collective: collective, rank: rank, size: topology.size, count: topology.size * count,
                         scratchCount: scratch, streams: ownLayout(topology: topology, blockCount: count).rewrite(streams),
-                        segmentLimitBytes: implementation.segmentLimitBytes(topology: topology, count: topology.size * count))
+                        segmentLimitElements: implementation.segmentLimitElements(topology: topology, count: topology.size * count))
     }
 }
 

@@ -118,13 +118,13 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Elements of scratch space the schedule needs.
     public var scratchCount: Int
     public var streams: [Stream]
-    /// The most bytes one segment of its steps carries, below the issue rules' `segmentBytes`
+    /// The most elements one segment of its steps carries, below the issue rules' `segmentBytes`
     /// (`IssueRules.cut`; a plan that pipelines better in finer segments, `SixRingPlan`); nil:
     /// the rules decide.
-    public var segmentLimitBytes: Int?
+    public var segmentLimitElements: Int?
 
     public init(algorithm: Algorithm, collective: Collective = .allReduce, rank: Int, size: Int, count: Int, scratchCount: Int,
-                streams: [Stream], segmentLimitBytes: Int? = nil) {
+                streams: [Stream], segmentLimitElements: Int? = nil) {
         self.algorithm = algorithm
         self.collective = collective
         self.rank = rank
@@ -132,7 +132,7 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
         self.count = count
         self.scratchCount = scratchCount
         self.streams = streams
-        self.segmentLimitBytes = segmentLimitBytes
+        self.segmentLimitElements = segmentLimitElements
     }
 
     /// Number of steps over all streams.
@@ -140,7 +140,7 @@ public struct Schedule: Hashable, Codable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let what = collective == .allReduce ? "" : " \(collective)"
-        let limit = segmentLimitBytes.map { ", segments of at most \(ByteCount.format($0)) bytes" } ?? ""
+        let limit = segmentLimitElements.map { ", segments of at most \($0) elements" } ?? ""
         var lines = ["\(algorithm.rawValue)\(what) rank \(rank) of \(size), \(count) elements, scratch \(scratchCount)\(limit)"]
         for (i, s) in streams.enumerated() {
             lines.append("  stream \(i) (\(s.label)): \(s.steps.count) steps")

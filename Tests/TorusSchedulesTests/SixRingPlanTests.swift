@@ -99,25 +99,29 @@ import TorusCore
     }
 
     /// Crossing plans on 2D groups of two lengths, both above 2, cut their steps into segments of
-    /// at most 256 KiB, in the AllReduce's schedule and in both halves'; the rotations, square 2D
-    /// groups, groups with an axis of 2 and the 3D plans leave it to the issue rules.
+    /// at most 1/1024 of the buffer and no fewer than 64 Ki elements, in the AllReduce's schedule
+    /// and in both halves'; the rotations, square 2D groups, groups with an axis of 2 and the 3D
+    /// plans leave it to the issue rules.
     @Test func crossingPlansCarryTheirSegmentLimitIntoTheSchedule() throws {
         let plane = GroupTopology.box(try TorusShape(48, 6, 1))
         let count = 64 << 20   // 256 MiB of float32: the crossing plan runs
         #expect(!SixRingPlan.of(dims: plane.grid.dims, count: count).isEqualSplit)
-        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).segmentLimitBytes == SixRingPlan.crossingSegmentBytes)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).segmentLimitElements == SixRingPlan.crossingSegmentElements)
         for half in [Collective.reduceScatter, .allGather] {
             let schedule = try Algorithm.sixRing.schedule(half, topology: plane, rank: 7, count: count / plane.size)
-            #expect(schedule.segmentLimitBytes == SixRingPlan.crossingSegmentBytes, "\(half)")
+            #expect(schedule.segmentLimitElements == SixRingPlan.crossingSegmentElements, "\(half)")
         }
         // Small buffers (the rotations), cubes, square 2D groups, 3D boxes, other algorithms: none.
-        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 0, count: 1000).segmentLimitBytes == nil)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 0, count: 1000).segmentLimitElements == nil)
         for shape in ["4x4x4", "8x8x1", "6x4x4", "8x4x2", "8x2x1"] {
             let topology = GroupTopology.box(try TorusShape(parsing: shape))
-            #expect(try Algorithm.sixRing.schedule(topology: topology, rank: 0, count: count).segmentLimitBytes == nil, "\(shape)")
+            #expect(try Algorithm.sixRing.schedule(topology: topology, rank: 0, count: count).segmentLimitElements == nil, "\(shape)")
         }
-        #expect(try Algorithm.ring.schedule(topology: plane, rank: 0, count: count).segmentLimitBytes == nil)
-        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).description.contains("segments of at most 256K bytes"))
+        #expect(try Algorithm.ring.schedule(topology: plane, rank: 0, count: count).segmentLimitElements == nil)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: count).description.contains("segments of at most 65536 elements"))
+        // From 64 Mi elements up, 1/1024 of the buffer: 1 GiB of float32 in 1 MiB segments.
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: 256 << 20).segmentLimitElements == 262_144)
+        #expect(try Algorithm.sixRing.schedule(topology: plane, rank: 5, count: (96 << 20) + 5).segmentLimitElements == 98_304)
     }
 
     /// The linear program: a small problem with a known optimum, and an infeasible one.

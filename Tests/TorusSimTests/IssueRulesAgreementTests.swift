@@ -159,22 +159,23 @@ import TorusSchedules
     /// Rule 1 with a schedule's segment limit: the smaller of it and `segmentBytes` wins, also
     /// over whole steps; none (nil or 0) leaves the rules' cut.
     @Test func aSchedulesSegmentLimitCutsFinerThanTheRules() {
-        #expect(IssueRules().cut(elementSize: 4, limitBytes: 256 << 10).segmentElements == 65_536)
-        #expect(IssueRules(segmentBytes: 0).cut(elementSize: 8, limitBytes: 256 << 10).segmentElements == 32_768)
-        #expect(IssueRules(segmentBytes: 4096).cut(elementSize: 4, limitBytes: 256 << 10).segmentElements == 1024)
-        #expect(IssueRules().cut(elementSize: 4, limitBytes: nil) == IssueRules().cut(elementSize: 4))
-        #expect(IssueRules().cut(elementSize: 4, limitBytes: 0) == IssueRules().cut(elementSize: 4))
+        #expect(IssueRules().cut(elementSize: 4, limitElements: 65_536).segmentElements == 65_536)
+        #expect(IssueRules().cut(elementSize: 8, limitElements: 262_144).segmentElements == 131_072)   // 1 MiB is fewer
+        #expect(IssueRules(segmentBytes: 0).cut(elementSize: 8, limitElements: 32_768).segmentElements == 32_768)
+        #expect(IssueRules(segmentBytes: 4096).cut(elementSize: 4, limitElements: 65_536).segmentElements == 1024)
+        #expect(IssueRules().cut(elementSize: 4, limitElements: nil) == IssueRules().cut(elementSize: 4))
+        #expect(IssueRules().cut(elementSize: 4, limitElements: 0) == IssueRules().cut(elementSize: 4))
     }
 
     /// A crossing plan's limit on a 4×3 group, at a count whose steps exceed it: the executor and
-    /// the predictor both cut at 256 KiB (the same segments after the same completions), and no
-    /// segment the predictor issues is larger.
+    /// the predictor both cut at 64 Ki elements (the same segments after the same completions),
+    /// and no segment the predictor issues is larger.
     @Test func aCrossingPlansSegmentLimitIsTheSameInExecutorAndPredictor() throws {
         let shape = try TorusShape(4, 3, 1)
         let count = 2_000_003
         let schedule = try Algorithm.sixRing.schedule(topology: .box(shape), rank: 0, count: count)
-        #expect(schedule.segmentLimitBytes == 256 << 10)   // SixRingPlan.crossingSegmentBytes
-        let limit = (256 << 10) / 4
+        let limit = 65_536   // SixRingPlan.crossingSegmentElements, 256 KiB of float32
+        #expect(schedule.segmentLimitElements == limit)
         #expect(schedule.streams.contains { $0.steps.contains { $0.count > limit } }, "no step is longer than the limit at \(count)")
         try compare(.sixRing, shape, count: count, rules: IssueRules())
         var model = NetworkModel.ideal

@@ -30,10 +30,10 @@ public enum SixRingAllReduce: AllReduceAlgorithm {
         streams(topology: topology, rank: rank, count: count, plan: SixRingPlan.of(dims: topology.grid.dims, count: count))
     }
 
-    /// A crossing plan's (`SixRingPlan.crossingSegmentBytes`); `count` is the data buffer's
+    /// A crossing plan's (`SixRingPlan.segmentLimitElements`); `count` is the data buffer's
     /// elements, as the plan is chosen for the AllReduce and for either half.
-    public static func segmentLimitBytes(topology: GroupTopology, count: Int) -> Int? {
-        SixRingPlan.of(dims: topology.grid.dims, count: count).segmentLimitBytes
+    public static func segmentLimitElements(topology: GroupTopology, count: Int) -> Int? {
+        SixRingPlan.of(dims: topology.grid.dims, count: count).segmentLimitElements(count: count)
     }
 
     /// The streams of `plan`'s parts (tests give a plan of their own, to prove tuned plans at

@@ -41,8 +41,8 @@ import TorusCore
 ///   one large phase in each half of the run. The shares minimize Σ_k max_c (work on link class c
 ///   in phase k, over all parts): a linear program over the eight types that prefers, by a little,
 ///   all-gathers in the reduce-scatter's order. Where both axes are longer than 2, their steps
-///   are cut into segments of at most 256 KiB (`crossingSegmentBytes`), finer than the executor's
-///   1 MiB (48×6: 0.881 → 0.908 of the bound).
+///   are cut finer than the executor's 1 MiB segments: 1/1024 of the buffer, at least 64 Ki
+///   elements (`segmentLimitElements(count:)`; 48×6 at 256 MiB: 0.881 → 0.908 of the bound).
 /// - *Three axes, not a cube:* the work spreads over all 72 types. Every link class carries the
 ///   same bytes in the reduce-scatter and again in the all-gather, and the largest share is as
 ///   small as it can be; all-gathers that retrace are preferred by a little. With some sixty
@@ -82,16 +82,16 @@ struct SixRingPlan: Sendable {
     /// all-gather pieces (phase-boundary cuts aside).
     let messagesPerRank: Int
 
-    /// The most bytes one segment of the plan's steps carries, below the issue rules'
-    /// `segmentBytes` (`Schedule.segmentLimitBytes`); nil: the rules decide.
-    let segmentLimitBytes: Int?
+    /// Its steps go in finer segments than the issue rules' (`segmentLimitElements(count:)`):
+    /// a crossing plan on a group whose two axes are both longer than 2.
+    let finerSegments: Bool
 
     static let partCount = 6
 
-    init(parts: [Part], isEqualSplit: Bool, dims: [Int], segmentLimitBytes: Int? = nil) {
+    init(parts: [Part], isEqualSplit: Bool, dims: [Int], finerSegments: Bool = false) {
         self.parts = parts
         self.isEqualSplit = isEqualSplit
-        self.segmentLimitBytes = segmentLimitBytes
+        self.finerSegments = finerSegments
         messagesPerRank = parts.reduce(0) { total, part in
             var sends = part.order.reduce(0) { $0 + dims[$1] - 1 }
             var gathered: Set<Int> = []
@@ -132,11 +132,18 @@ struct SixRingPlan: Sendable {
     /// rank would also need 33 GB to predict).
     static let mostMessagesOverRotations = 32
 
-    /// Segments of a crossing plan on a 2D group whose axes are both longer than 2 carry at most
-    /// this: 256 KiB. Within a part, a phase's segment starts only once the previous phase has
-    /// delivered it, so finer segments start the large phase on the other axis sooner; measured
-    /// (`torus sim`, fraction of the bound), a buffer then behaves about as one four times larger
-    /// did in 1 MiB segments, and on these groups the fraction grows with the buffer. With
+    /// The most elements a segment of this plan carries for a buffer of `count` (the schedule's
+    /// `segmentLimitElements`): with `finerSegments`, 1/1024 of the buffer and no fewer than
+    /// 64 Ki elements (256 KiB of float32); nil otherwise (the issue rules decide).
+    ///
+    /// Within a part, a phase's segment starts only once the previous phase has delivered it, so
+    /// finer segments start a crossing part's large phase on the other axis sooner. Measured
+    /// (`torus sim`, fraction of the bound), a buffer in 256 KiB segments behaves about as one
+    /// four times larger did in 1 MiB segments, and on these groups the fraction grows with the
+    /// buffer up to about 1 GiB in 1 MiB segments: so segments of 1/1024 of the buffer make every
+    /// buffer from 256 MiB up behave about as 1 GiB did, and the floor keeps smaller buffers'
+    /// messages long beside their software overhead (a 4× finer cut of a 1 GiB buffer on
+    /// the Fugaku-LLM job gained 0.5% and took 2.4× as long to predict: 114 s, 3.4 GB). With
     /// `ideal` at 256 MiB, 1 MiB → 256 KiB: 48×6 0.881 → 0.908, 6×4 0.901 → 0.942, 12×6 0.928 →
     /// 0.938; with `tofu-d` (1 µs per message), 48×6 at 64 MiB 0.785 → 0.862 and at 128 MiB
     /// 0.786 → 0.888. Of 49 sizes × groups from 4 MiB to 256 MiB (48×6, 24×6, 12×6, 6×4, 12×4,
@@ -145,7 +152,12 @@ struct SixRingPlan: Sendable {
     /// With an axis of 2 the fraction does not grow with the buffer (4×2 at 256 MiB: 0.983 in
     /// 1 MiB segments, 0.933 in 256 KiB), nor on cubes (4×4×4 0.992 → 0.969) and 3D boxes: those
     /// keep the rules' segments.
-    static let crossingSegmentBytes = 256 << 10
+    func segmentLimitElements(count: Int) -> Int? {
+        finerSegments ? Swift.max(Self.crossingSegmentElements, count / Self.crossingSegmentsPerBuffer) : nil
+    }
+
+    /// The floor and the fraction of `segmentLimitElements(count:)`.
+    static let crossingSegmentElements = 64 << 10, crossingSegmentsPerBuffer = 1024
 
     /// The plan for a buffer of `count` elements on a grid with these dims: the first of the
     /// tuned plans (`candidates`, made once per dims and kept) that sends at most
@@ -256,8 +268,8 @@ struct SixRingPlan: Sendable {
             let all = types { _ in permutations(axes) }
             let square = all.filter { $0.gatherOrder == Array($0.order.reversed()) }.map { $0.with(share: 0.25) }
             if isBalanced(square, dims: dims) { return [SixRingPlan(parts: square, isEqualSplit: true, dims: dims)] }
-            let limit = active.allSatisfy { dims[$0] > 2 } ? crossingSegmentBytes : nil
-            return crossing(all, dims: dims).map { [plan(all, $0, dims: dims, segmentLimitBytes: limit)] } ?? []
+            let finer = active.allSatisfy { dims[$0] > 2 }
+            return crossing(all, dims: dims).map { [plan(all, $0, dims: dims, finerSegments: finer)] } ?? []
         }
         // Every all-gather order; then only those ending on the reduce-scatter's first axis, whose
         // largest phase moves one range per message.
@@ -271,7 +283,7 @@ struct SixRingPlan: Sendable {
 
     /// The plan of these shares of the types: those above 10⁻⁶, scaled to sum to 1, the largest
     /// halved until there are six parts.
-    static func plan(_ types: [Part], _ x: [Double], dims: [Int], segmentLimitBytes: Int? = nil) -> SixRingPlan {
+    static func plan(_ types: [Part], _ x: [Double], dims: [Int], finerSegments: Bool = false) -> SixRingPlan {
         var chosen = types.indices.filter { x[$0] > 1e-6 }.map { (type: $0, share: x[$0]) }
         let total = chosen.reduce(0.0) { $0 + $1.share }
         chosen = chosen.map { ($0.type, $0.share / total) }
@@ -281,7 +293,7 @@ struct SixRingPlan: Sendable {
             chosen.insert(chosen[largest], at: largest + 1)
         }
         return SixRingPlan(parts: chosen.map { types[$0.type].with(share: $0.share) }, isEqualSplit: false, dims: dims,
-                           segmentLimitBytes: segmentLimitBytes)
+                           finerSegments: finerSegments)
     }
 
     /// Shares for a 2D group (the type's comment, "crossing parts"): the parts run their phases in

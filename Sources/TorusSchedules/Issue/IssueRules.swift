@@ -2,8 +2,9 @@
 /// and the predictor both run every stream through these functions and keep no copy of them.
 ///
 /// 1. **Cutting.** A step is cut into segments of `segmentBytes` (rounded down to whole elements,
-///    at least one), or of the schedule's `segmentLimitBytes` where that is smaller;
-///    `segmentBytes == 0` cuts only what one message cannot carry (2^31 − 1 bytes, an MPI count). A step larger than `eagerSplitBytes` (when set) and at most twice that size
+///    at least one), or of the schedule's `segmentLimitElements` where that is fewer;
+///    `segmentBytes == 0` cuts only what one message cannot carry (2^31 − 1 bytes, an MPI
+///    count). A step larger than `eagerSplitBytes` (when set) and at most twice that size
 ///    goes as two halves, each within it: two eager messages, where one would wait for a
 ///    rendezvous handshake. Empty steps issue nothing: a part whose range is empty sends no message.
 /// 2. **Order.** A stream issues its segments in order. A segment starts once it conflicts with no
@@ -55,11 +56,12 @@ public struct IssueRules: Sendable, Hashable, Codable {
     public static let largestSegmentBytes = Int(Int32.max)
 
     /// The cutting of steps of elements of `elementSize` bytes (rule 1), in segments of at most
-    /// `limitBytes` when the schedule sets one (`Schedule.segmentLimitBytes`).
-    @inlinable public func cut(elementSize: Int, limitBytes: Int? = nil) -> SegmentCut {
-        var bytes = segmentBytes == 0 ? IssueRules.largestSegmentBytes : min(segmentBytes, IssueRules.largestSegmentBytes)
-        if let limitBytes, limitBytes > 0 { bytes = min(bytes, limitBytes) }
-        return SegmentCut(segmentElements: max(1, bytes / elementSize), eagerElements: max(0, eagerSplitBytes) / elementSize)
+    /// `limitElements` when the schedule sets one (`Schedule.segmentLimitElements`).
+    @inlinable public func cut(elementSize: Int, limitElements: Int? = nil) -> SegmentCut {
+        let bytes = segmentBytes == 0 ? IssueRules.largestSegmentBytes : min(segmentBytes, IssueRules.largestSegmentBytes)
+        var elements = max(1, bytes / elementSize)
+        if let limitElements, limitElements > 0 { elements = min(elements, limitElements) }
+        return SegmentCut(segmentElements: elements, eagerElements: max(0, eagerSplitBytes) / elementSize)
     }
 
     /// Issues the stream's next segment if the rules allow: records it in the request table and
