@@ -37,6 +37,14 @@ import Testing
         #expect(r.stdout.contains("\"recv_reduce\""))
         let text = try TorusExecutable.run(["schedule", "show", "--algorithm", "rabenseifner", "--torus", "3x1x1", "--count", "9"])
         #expect(text.stdout.contains("rabenseifner rank 0 of 3"))
+        // A crossing plan's segment limit (SixRingPlan), in the JSON and in the text; none elsewhere.
+        let crossing = try TorusExecutable.run(["schedule", "show", "--torus", "4x3x1", "--count", "2000003", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(crossing.stdout.utf8)) as? [String: Any])
+        #expect(object["segment_limit_elements"] as? Int == 65_536)
+        #expect(try TorusExecutable.run(["schedule", "show", "--torus", "4x3x1", "--count", "2000003"]).stdout
+            .contains("segments of at most 65536 elements"))
+        let ring = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(ring["segment_limit_elements"] == nil)
     }
 
     /// Too large to verify: refused at once with what would fit, and its own exit status.
