@@ -122,7 +122,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
     public var calibratedRouting: String? {
         guard let model = options.selection.calibrated, model.librarySeconds(.allReduce, ranks: size, bytes: 8) != nil else { return nil }
         return "each call → the cheapest estimate of \(model.summary), mpi among them: \(routesPerSize)"
-            + (options.tuneCalls > 0 ? " (the first calls of each size time the routes within 1.5× of the cheapest estimate, "
+            + (options.tuneCalls > 0 ? " (the first calls of each size time the routes within \(AlgorithmSelection.closeFactor)× of the cheapest estimate, "
                + "\(options.tuneCalls) each, twice, and the rest take the fastest: TORUS_TUNE)" : "")
     }
 

@@ -398,8 +398,9 @@ extension Communicator {
         guard options.selection.calibrated != nil else { return nil }
         let key = CalibratedRouteKey(collective: collective, bytes: bytes)
         // A size that `TORUS_TUNE` measured takes what was measured fastest.
-        if let known = scratch.calibratedRoutes.withLock({ routes in
-            options.tuneCalls > 0 ? routes.trials[key]?.result.map { .some($0) } ?? routes.find(key) : routes.find(key)
+        if let known = scratch.calibratedRoutes.withLock({ routes -> (AllReduceRoute, String)?? in
+            if options.tuneCalls > 0, let measured = routes.trials[key]?.result { return .some(measured) }
+            return routes.find(key)
         }) { return known }
         let chosen = options.selection.chooseCalibrated(collective, topology: topology, bytes: bytes).map { (a, why) in
             (a.map { AllReduceRoute.schedule($0) } ?? .library, why)

@@ -92,13 +92,16 @@ public struct AlgorithmSelection: Sendable {
         return all.enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map(\.element)
     }
 
+    /// How far above the cheapest estimate a candidate is still timed (`closeCandidates`).
+    public static let closeFactor = 1.5
+
     /// The candidates worth timing (`TORUS_TUNE`) among `estimates` (cheapest first): those within
     /// `factor` of the cheapest estimate — the model is not trusted closer than that: on this
     /// project's 2-core VM the order of ring-like schedules and recursive doubling between 256 KiB
     /// and 2 MiB turns over between the machine's two modes, at 1.2–1.3 times (README) — skipping
     /// any whose estimate equals one already taken (the predictor ran the same messages: sixring,
     /// ring and Rabenseifner on two ranks build one schedule), at most `most`.
-    public static func closeCandidates(_ estimates: [(Algorithm?, Double)], factor: Double = 1.5, most: Int = 4) -> [(Algorithm?, Double)] {
+    public static func closeCandidates(_ estimates: [(Algorithm?, Double)], factor: Double = closeFactor, most: Int = 4) -> [(Algorithm?, Double)] {
         guard let cheapest = estimates.first?.1 else { return [] }
         var taken: [(Algorithm?, Double)] = []
         for e in estimates where e.1 <= cheapest * factor && taken.count < most {
