@@ -316,7 +316,7 @@ extension Communicator {
         let count = arguments.count
         guard size > 1 else {
             if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
-                recvBuffer.copyMemory(from: sendBuffer, byteCount: count * kernel.type.size)
+                ByteCopy.copy(to: recvBuffer, from: sendBuffer, count: count * kernel.type.size)
             }
             return
         }

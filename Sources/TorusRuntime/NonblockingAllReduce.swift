@@ -272,7 +272,7 @@ extension Communicator {
         stages.append { [unowned self] in
             guard size > 1 else {
                 if let sendBuffer, sendBuffer != UnsafeRawPointer(recvBuffer) {
-                    recvBuffer.copyMemory(from: sendBuffer, byteCount: count * type.size)
+                    ByteCopy.copy(to: recvBuffer, from: sendBuffer, count: count * type.size)
                 }
                 return nil
             }

@@ -141,7 +141,7 @@ extension Communicator {
         }
         guard p > 1 else {
             done = true
-            if input != UnsafeRawPointer(recvBuffer) { recvBuffer.copyMemory(from: input, byteCount: c * s) }
+            if input != UnsafeRawPointer(recvBuffer) { ByteCopy.copy(to: recvBuffer, from: input, count: c * s) }
             return
         }
         let chosen: Algorithm
@@ -164,10 +164,10 @@ extension Communicator {
         if collective == .reduceScatter {
             let work = scratch.workBuffer(bytes: p * c * s)
             try run(data: work, input: input, result: mine)
-            recvBuffer.copyMemory(from: work + rank * c * s, byteCount: c * s)
+            ByteCopy.copy(to: recvBuffer, from: work + rank * c * s, count: c * s)
         } else {
             let block = recvBuffer + rank * c * s
-            if input != UnsafeRawPointer(block) { block.copyMemory(from: input, byteCount: c * s) }
+            if input != UnsafeRawPointer(block) { ByteCopy.copy(to: block, from: input, count: c * s) }
             try run(data: recvBuffer, input: nil, result: 0 ..< p * c)
         }
         done = true

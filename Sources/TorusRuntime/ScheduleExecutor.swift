@@ -118,7 +118,7 @@ public struct ScheduleExecutor {
     /// Whether the schedule has steps; one without is over here (its out-of-place input copied).
     private func hasSteps(_ storage: RunStorage, data: UnsafeMutableRawPointer, input: UnsafeRawPointer?, elementSize: Int) -> Bool {
         guard storage.stepCount == 0 else { return true }
-        if let input, input != UnsafeRawPointer(data) { data.copyMemory(from: input, byteCount: storage.count * elementSize) }
+        if let input, input != UnsafeRawPointer(data) { ByteCopy.copy(to: data, from: input, count: storage.count * elementSize) }
         storage.release()
         return false
     }
@@ -416,13 +416,7 @@ private struct ExecutorRun {
         let tag = tagBase + s
         switch op.kind {
         case .send:
-            // A range not written yet still equals the input: send it from there.
-            var source = UnsafeRawPointer(address(op.access.a))
-            if !op.access.a.isScratch, let input, !fresh.isEmpty {
-                let lo = op.access.a.lo * elementSize
-                if fresh.contains(lo, lo + bytes) { source = input + lo } else { materialize(lo, lo + bytes) }
-            }
-            let r = try transport.isend(UnsafeRawBufferPointer(start: source, count: bytes), to: Int(op.peer), tag: tag)
+            let r = try transport.isend(UnsafeRawBufferPointer(start: readable(op.access.a), count: bytes), to: Int(op.peer), tag: tag)
             inFlight.append(r, SegmentOwner(stream: Int32(s), serial: op.serial))
         case .recv, .recvReduce:
             if op.kind == .recv, !op.access.a.isScratch {
@@ -431,12 +425,11 @@ private struct ExecutorRun {
             let r = try transport.irecv(UnsafeMutableRawBufferPointer(start: address(op.access.a), count: bytes), from: Int(op.peer), tag: tag)
             inFlight.append(r, SegmentOwner(stream: Int32(s), serial: op.serial))
         case .reduce:
-            if !op.access.a.isScratch { materialize(op.access.a.lo * elementSize, op.access.a.hi * elementSize) }
-            startReduction(s, op)
+            startReduction(s, op, source: readable(op.access.a))
         case .copy:
-            if !op.access.a.isScratch { materialize(op.access.a.lo * elementSize, op.access.a.hi * elementSize) }
+            let source = readable(op.access.a)
             if !op.access.b.isScratch { fresh.remove(op.access.b.lo * elementSize, op.access.b.hi * elementSize) }
-            address(op.access.b).copyMemory(from: address(op.access.a), byteCount: bytes)
+            ByteCopy.copy(to: address(op.access.b), from: source, count: bytes)
             finish(s, op.serial)
         }
         return true
@@ -459,7 +452,8 @@ private struct ExecutorRun {
     }
 
     /// Hands `target = target op source` of a reduce or receive-and-reduce segment to the engine.
-    mutating func startReduction(_ s: Int, _ op: IssuedSegment) {
+    /// `source` stands for `op.access.a` when that range of data is still the input's (`.reduce`).
+    mutating func startReduction(_ s: Int, _ op: IssuedSegment, source: UnsafeRawPointer? = nil) {
         if op.kind == .recvReduce { observer?(.reductionStarted(stream: s, serial: op.serial)) }
         let target = address(op.access.b)
         let bytes = op.access.b.count * elementSize
@@ -474,7 +468,7 @@ private struct ExecutorRun {
                 materialize(lo, hi)
             }
         }
-        let ticket = engine.submit(kernel, into: target, left, address(op.access.a), count: op.access.b.count)
+        let ticket = engine.submit(kernel, into: target, left, source ?? UnsafeRawPointer(address(op.access.a)), count: op.access.b.count)
         reducing.append((s, op.serial, ticket))
     }
 
@@ -517,10 +511,22 @@ private struct ExecutorRun {
         }
     }
 
+    /// Where a step reads `span`: a range of data not written yet still equals the input and is
+    /// read there (sent, reduced or copied from it, not copied into data first); a range partly
+    /// written is completed from the input and read in data.
+    mutating func readable(_ span: ElementSpan) -> UnsafeRawPointer {
+        let here = UnsafeRawPointer(address(span))
+        guard !span.isScratch, let input, !fresh.isEmpty else { return here }
+        let lo = span.lo * elementSize, hi = span.hi * elementSize
+        if fresh.contains(lo, hi) { return input + lo }
+        materialize(lo, hi)
+        return here
+    }
+
     /// Copies the input into the not-yet-written parts of data bytes [lo, hi).
     mutating func materialize(_ lo: Int, _ hi: Int) {
         guard let input, !fresh.isEmpty else { return }
-        fresh.forEachPiece(lo, hi) { a, b in (data + a).copyMemory(from: input + a, byteCount: b - a) }
+        fresh.forEachPiece(lo, hi) { a, b in ByteCopy.copy(to: data + a, from: input + a, count: b - a) }
         fresh.remove(lo, hi)
     }
 }

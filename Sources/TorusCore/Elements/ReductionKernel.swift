@@ -72,10 +72,10 @@ func applyElements<T>(
         while start < count {
             let n = Swift.min(chunk, count - start)
             let bytes = n * MemoryLayout<T>.stride, offset = start * MemoryLayout<T>.stride
-            UnsafeMutableRawPointer(x).copyMemory(from: a + offset, byteCount: bytes)
-            UnsafeMutableRawPointer(y).copyMemory(from: b + offset, byteCount: bytes)
+            ByteCopy.copy(to: x, from: a + offset, count: bytes)
+            ByteCopy.copy(to: y, from: b + offset, count: bytes)
             for i in 0..<n { x[i] = f(x[i], y[i]) }
-            (dst + offset).copyMemory(from: x, byteCount: bytes)
+            ByteCopy.copy(to: dst + offset, from: x, count: bytes)
             start += n
         }
     }
