@@ -51,8 +51,8 @@ extension Partition {
     /// Copies a span of rank `src` to a span of rank `dst` (data or scratch).
     func copy(from src: Int, _ a: ElementSpan, to dst: Int, _ b: ElementSpan) {
         let buffers = run.payload!
-        buffers.pointer(rank: dst, b, elementSize: elementSize)
-            .copyMemory(from: buffers.pointer(rank: src, a, elementSize: elementSize), byteCount: a.count * elementSize)
+        ByteCopy.copy(to: buffers.pointer(rank: dst, b, elementSize: elementSize), from: buffers.pointer(rank: src, a, elementSize: elementSize),
+                      count: a.count * elementSize)
     }
 
     /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).

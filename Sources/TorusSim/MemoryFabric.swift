@@ -101,7 +101,7 @@ final class MemoryFabric: @unchecked Sendable {
             if buffer.count != receive.buffer.count {
                 box.completed[receive.id] = .some(sizeMismatch(sent: buffer.count, expected: receive.buffer.count, from: receive.from))
             } else {
-                if buffer.count > 0 { receive.buffer.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: buffer.count) }
+                if buffer.count > 0 { ByteCopy.copy(to: receive.buffer.baseAddress!, from: buffer.baseAddress!, count: buffer.count) }
                 box.completed[receive.id] = .some(nil)
             }
             box.condition.broadcast()
@@ -171,7 +171,7 @@ final class MemoryFabric: @unchecked Sendable {
             if envelope.bytes.count != receive.buffer.count {
                 box.completed[receive.id] = .some(sizeMismatch(sent: envelope.bytes.count, expected: receive.buffer.count, from: receive.from))
             } else {
-                envelope.bytes.withUnsafeBytes { receive.buffer.copyMemory(from: $0) }
+                envelope.bytes.withUnsafeBytes { if $0.count > 0 { ByteCopy.copy(to: receive.buffer.baseAddress!, from: $0.baseAddress!, count: $0.count) } }
                 box.completed[receive.id] = .some(nil)
             }
             if let sender = envelope.sender { senders.append(sender) }
