@@ -24,6 +24,7 @@ cc=(mpicc -O2 -Wall)
     "${cc[@]}" -o "$out/check_halves" Tests/DropIn/check_halves.c -ldl &&
     "${cc[@]}" -DCAPI -o "$out/check_halves_capi" Tests/DropIn/check_halves.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -o "$out/sgd" Examples/c/sgd.c -lm &&
+    "${cc[@]}" -o "$out/buffer_distance" Benchmarks/c/allreduce_buffer_distance.c &&
     mpif90 -O2 -o "$out/sgd_f" Examples/fortran/sgd.f90 &&
     mpif90 -O2 -o "$out/check_f08" Tests/DropIn/check_f08.f90 >"$out/log" 2>&1 ||
     { fail "compiling the test programs and examples"; exit 1; }
@@ -37,6 +38,14 @@ for np in 1 2 3 4 8; do
     run "preloaded, every type x op, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_dropin"
     grep -h "checks passed" "$out/log" | sed 's/^/    /'
 done
+# Receive buffers 16 bytes past the send buffer modulo 4 KiB (two same-sized malloc buffers; the
+# copies there take ByteCopy's loop): every element checked, recursive doubling at np 2 and 3, ring.
+for np in 2 3; do
+    run "preloaded recursive-doubling, buffers 16 bytes apart, 256 KiB, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" \
+        -x TORUS_ALGORITHM=recursive-doubling "$out/buffer_distance" 262144 16 5
+done
+run "preloaded ring, buffers 16 bytes apart, 40 KiB, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ALGORITHM=ring \
+    "$out/buffer_distance" 40960 16 5
 # The default threshold (16 MiB): the check's calls are smaller, so all go to MPI.
 run "preloaded, default TORUS_MIN_BYTES, np=2" "${mpirun[@]}" -np 2 "${preload[@]}" "$out/check_dropin"
 # A calibrated model (TORUS_MODEL): every size asks it, MPI among the candidates, results checked.
