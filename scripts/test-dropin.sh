@@ -38,8 +38,9 @@ for np in 1 2 3 4 8; do
     run "preloaded, every type x op, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_dropin"
     grep -h "checks passed" "$out/log" | sed 's/^/    /'
 done
-# Receive buffers 16 bytes past the send buffer modulo 4 KiB (two same-sized malloc buffers; the
-# copies there take ByteCopy's loop): every element checked, recursive doubling at np 2 and 3, ring.
+# Receive buffers 16 bytes past the send buffer modulo 4 KiB (two same-sized malloc buffers, where
+# glibc's memcpy is slow on AMD Zen and ByteCopy avoids it; recursive doubling's higher rank reads
+# its input in place): every element checked, recursive doubling at np 2 and 3, ring.
 for np in 2 3; do
     run "preloaded recursive-doubling, buffers 16 bytes apart, 256 KiB, np=$np" "${mpirun[@]}" -np $np "${preload[@]}" \
         -x TORUS_ALGORITHM=recursive-doubling "$out/buffer_distance" 262144 16 5

@@ -3,9 +3,9 @@ import Testing
 @testable import TorusCore
 
 @Suite struct ByteCopyTests {
-    /// Every distance modulo 4 KiB from 0 to 4,095 in steps that cover the loop's window (1–63)
-    /// one by one, at sizes around the loop's 128-byte body and its size limits: the bytes arrive
-    /// exactly, and nothing outside the destination is written.
+    /// Distances 0–71 modulo 4 KiB (the loop's window, 1–63, one by one) and a few up to 4,095,
+    /// at sizes around the loop's 128-byte body and its 2 KiB floor: the bytes arrive exactly, and
+    /// nothing outside the destination is written.
     @Test(arguments: [0, 1, 127, 128, 129, 2047, 2048, 2049, 5000, 70_001])
     func copiesEveryByteAtEveryDistance(count: Int) {
         let distances = Array(0..<72) + [127, 128, 2048, 4032, 4095]

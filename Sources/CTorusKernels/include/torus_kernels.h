@@ -22,12 +22,12 @@ int torus_half_vector_available(void);
  * nothing (returns 0) when the vector kernels are not available. */
 size_t torus_half_combine(int format, int op, void *dst, const void *a, const void *b, size_t count);
 
-/* dst = src, n bytes, not overlapping. Like memcpy, except where glibc's memcpy is slow: with
- * (dst − src) mod 4096 in 1…63, glibc 2.36 copies 2 KiB–512 KiB with `rep movsb`, which on AMD Zen
- * (this project's EPYC VM) runs at 2.4 GB/s instead of 38 (glibc bug 30994); there a loop of
- * 32-byte loads and stores copies at 17–28 GB/s. Two buffers from consecutive malloc calls of the
- * same size, a multiple of 4 KiB, lie exactly 16 bytes apart modulo 4096. Outside that window, or
- * above 4 MiB (memcpy no longer uses `rep movsb`), it is memcpy. */
+/* dst = src, n bytes, not overlapping. Like memcpy, except where glibc's memcpy is slow: glibc 2.36
+ * copies 2 KiB–512 KiB with `rep movsb`, which on AMD Zen (this project's EPYC VM; glibc bug 30994)
+ * runs at 1.7–2.5 GB/s instead of 27–63 when (dst − src) mod 4096 is 1–31, and at up to half speed
+ * when it is 32–63. There a loop of 32-byte loads and stores copies at 17–28 GB/s. Two buffers from
+ * consecutive malloc calls of one size, a multiple of 4 KiB, lie exactly 16 bytes apart modulo 4096.
+ * Outside that window, or above 4 MiB (memcpy no longer uses `rep movsb`), it is memcpy. */
 void torus_copy(void *dst, const void *src, size_t n);
 
 /* Whether torus_copy takes its loop for these arguments (for tests). */
