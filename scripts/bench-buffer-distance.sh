@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}; shift $(( $# >= 1 ? 1 : 0 ))
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(16384 65536 262144)
 algorithms=${ALGORITHMS:-recursive-doubling ring sixring}
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench-buffer-distance: ROUNDS '$rounds': give a positive whole number, such as 3" >&2; exit 2; }
+for bytes in "${sizes[@]}"; do
+    [[ "$bytes" =~ ^[1-9][0-9]*$ ]] && (( bytes % 4 == 0 )) ||
+        { echo "bench-buffer-distance: BYTES '$bytes': give a positive multiple of 4 in bytes, such as 262144" >&2; exit 2; }
+done
+[ -z "${OLD_LIB:-}" ] || [ -f "$OLD_LIB" ] || { echo "bench-buffer-distance: OLD_LIB=$OLD_LIB: no such file (a libtorus_mpi.so)" >&2; exit 2; }
 bin=$(scripts/build-dropin.sh release 2>/dev/null)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
