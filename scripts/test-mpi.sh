@@ -64,6 +64,26 @@ run "4 MiB in 8 KiB segments (rendezvous), np=2" env TORUS_SEGMENT_BYTES=8K \
     "${mpirun[@]}" -np 2 -x TORUS_SEGMENT_BYTES "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a sixring,recursive-doubling,ring
 [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 3 ] && pass "small rendezvous segments, results checked" \
     || fail "small rendezvous segments, results checked"
+# Issue rule 3's scratch ring (on by default where all ranks share a host: 2 segments, the banner
+# says so): the tightest ring, one segment, in 8 KiB rendezvous segments, every algorithm, in place
+# and out of place, np 2 and 3, results checked; TORUS_SCRATCH_SEGMENTS=0 turns it off.
+for np in 2 3; do
+    run "scratch ring of one 8 KiB segment (rendezvous), np=$np" env TORUS_SCRATCH_SEGMENTS=1 TORUS_SEGMENT_BYTES=8K \
+        "${mpirun[@]}" -np $np -x TORUS_SCRATCH_SEGMENTS -x TORUS_SEGMENT_BYTES "$bin/torus-bench" -b 1M -e 1M -n 2 -w 1 \
+        -a sixring,ring,bidirectional-ring,recursive-doubling,rabenseifner,reduce-broadcast,swing,swing-latency
+    [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 8 ] && pass "scratch ring of one segment, np=$np: results checked" \
+        || fail "scratch ring of one segment, np=$np: results checked"
+done
+run "scratch ring by default on one host" env TORUS_VERBOSE=1 "${mpirun[@]}" -np 2 -x TORUS_VERBOSE "$bin/torus-bench" -b 8M -e 8M -n 2 -w 1 -a ring
+grep -q "receive-and-reduce scratch in a ring of 2 segments" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \
+    && pass "the banner names the default scratch ring, results checked" || fail "the banner names the default scratch ring, results checked"
+run "TORUS_SCRATCH_SEGMENTS=0" env TORUS_SCRATCH_SEGMENTS=0 TORUS_VERBOSE=1 "${mpirun[@]}" -np 2 -x TORUS_SCRATCH_SEGMENTS -x TORUS_VERBOSE \
+    "$bin/torus-bench" -b 8M -e 8M -n 2 -w 1 -a ring
+! grep -q "scratch in a ring" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \
+    && pass "TORUS_SCRATCH_SEGMENTS=0 turns the ring off, results checked" || fail "TORUS_SCRATCH_SEGMENTS=0 turns the ring off, results checked"
+run_failing "TORUS_SCRATCH_SEGMENTS not a number" "invalid value 'many' for TORUS_SCRATCH_SEGMENTS" \
+    env TORUS_SCRATCH_SEGMENTS=many "${mpirun[@]}" -np 2 -x TORUS_SCRATCH_SEGMENTS "$bin/torus-bench" -b 1K -e 1K -n 1
+
 # Eager halves (TORUS_EAGER_BYTES): steps between the eager limit and twice it go as two messages
 # (recursive doubling at 4,500 B, ring's halves of 9,000 B and thirds of 18,000 B), results checked bit for
 # bit, at np 2 and 3; a model file that sets them (TORUS_MODEL) turns them on as the variable does.

@@ -83,11 +83,14 @@ public final class MPICommunicator: Communicator, RecordGathering {
         let calibrated = try MPIEnvironment.calibratedCosts()
         // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size.
         let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes ?? 0
+        // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
+        let scratchSegments = try environment.scratchSegments
+            ?? (MPICommunicator.sharesOneHost(comm, size: size) ? IssueRules.sharedMemoryScratchSegments : 0)
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
                                     executor: ExecutorOptions(rules: IssueRules(segmentBytes: environment.segmentBytes ?? IssueRules().segmentBytes,
-                                                                                eagerSplitBytes: eager)),
+                                                                                eagerSplitBytes: eager, scratchSegments: scratchSegments)),
                                     verbose: environment.verbose)
         options.reduceScatterLibraryBelowBytes = environment.minBytes ?? MPICommunicator.defaultReduceScatterLibraryBelowBytes
         options.selection.calibrated = calibrated
@@ -112,9 +115,22 @@ public final class MPICommunicator: Communicator, RecordGathering {
                 + "calls below \(options.libraryBelowBytes) bytes → mpi (or \(options.smallAlgorithm.rawValue) where MPI's answer differs from ours), "
                 + "larger → \(options.largeAlgorithm?.rawValue ?? "cost model: " + routesPerSize)"
         }
-        let eager = options.executor.rules.eagerSplitBytes
+        let eager = options.executor.rules.eagerSplitBytes, ring = options.executor.rules.scratchSegments
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
             + (eager > 0 ? "; steps of \(eager + 1)-\(2 * eager) bytes go as two eager halves" : "")
+            + (ring > 0 ? "; receive-and-reduce scratch in a ring of \(ring) segments" : "")
+    }
+
+    /// Whether every member runs on one host (`MPI_COMM_TYPE_SHARED`): its messages are then
+    /// copies in memory. Collective over the members.
+    static func sharesOneHost(_ comm: MPI_Comm, size: Int) throws -> Bool {
+        var shared = torus_MPI_COMM_NULL()
+        try mpiCheck(MPI_Comm_split_type(comm, torus_MPI_COMM_TYPE_SHARED(), 0, torus_MPI_INFO_NULL(), &shared),
+                     "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)")
+        defer { MPI_Comm_free(&shared) }
+        var n: Int32 = 0
+        try mpiCheck(MPI_Comm_size(shared, &n), "MPI_Comm_size")
+        return Int(n) == size
     }
 
     /// With a calibrated model that timed MPI's AllReduce on this many ranks, how it routes calls

@@ -28,12 +28,18 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
     /// (`IssueRules.eagerSplitBytes`; nil or 0: off, the executor's default). A calibrated model
     /// sets it to the eager limit it measured, as `TORUS_MODEL` sets it for the runtime.
     public var eagerSplitBytes: Int? = nil
+    /// Segments of a receive-and-reduce step that have scratch of their own, as in the executor
+    /// (`IssueRules.scratchSegments`; nil: the rules' default).
+    public var scratchSegments: Int? = nil
     /// Where each figure comes from, by `--set` name: a paper, a vendor document, a measurement
     /// (`torus-bench --calibrate`), or "assumed". `torus sim --show-model` prints them.
     public var sources: [String: String] = [:]
 
     /// The executor's issue rules with this model's segment size and window.
-    public var rules: IssueRules { IssueRules(segmentBytes: segmentBytes, window: window, eagerSplitBytes: eagerSplitBytes ?? 0) }
+    public var rules: IssueRules {
+        IssueRules(segmentBytes: segmentBytes, window: window, eagerSplitBytes: eagerSplitBytes ?? 0,
+                   scratchSegments: scratchSegments ?? IssueRules().scratchSegments)
+    }
 
     /// Bytes of result per second a node's reductions produce: threads × rate, capped by memory.
     public var reductionRate: Double { machine.reductionRate }
@@ -112,7 +118,11 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         ("memory-bandwidth", "bytes/s (inf: unlimited)"), ("segment-bytes", "bytes, K/M/G suffixes, 0: whole steps (up to 2^31 - 1 bytes a message)"),
         ("window", "posted receives per stream"),
         ("eager-split-bytes", "bytes, K/M/G suffixes: steps above this and at most twice it go as two halves (0: off)"),
+        ("scratch-segments", "segments of a receive-and-reduce step with scratch of their own (0: every segment)"),
     ]
+
+    /// The `parameters` that are the executor's issue rules, not figures of the machine.
+    public static let issueRuleParameters: Set<String> = ["segment-bytes", "window", "eager-split-bytes", "scratch-segments"]
 
     /// Applies `name=value` (one of `parameters`).
     public mutating func set(_ assignment: String) throws {
@@ -157,6 +167,7 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
         case "memory-bandwidth": machine.memoryBandwidth = try number(true, true)
         case "segment-bytes": segmentBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set segment-bytes")
         case "window": window = try count()
+        case "scratch-segments": scratchSegments = try count(least: 0)
         case "eager-split-bytes": eagerSplitBytes = text == "0" ? 0 : try ByteCount.parse(text, name: "--set eager-split-bytes")
         default: break
         }
@@ -184,9 +195,10 @@ public struct NetworkModel: Hashable, Codable, Sendable, CustomStringConvertible
             "reduction-threads": "\(m.reductionThreads)", "memory-bandwidth": g(m.memoryBandwidth, " GB/s", scale: 1e-9),
             "segment-bytes": segmentBytes == 0 ? "whole steps" : ByteCount.format(segmentBytes), "window": "\(window)",
             "eager-split-bytes": (eagerSplitBytes ?? 0) == 0 ? "0 (off)" : ByteCount.format(eagerSplitBytes!),
+            "scratch-segments": rules.scratchSegments == 0 ? "0 (every segment)" : "\(rules.scratchSegments)",
         ]
         return NetworkModel.parameters.map { p in
-            (p.name, values[p.name] ?? "", sources[p.name] ?? (["segment-bytes", "window", "eager-split-bytes"].contains(p.name) ? "the executor's issue rules" : "assumed"))
+            (p.name, values[p.name] ?? "", sources[p.name] ?? (NetworkModel.issueRuleParameters.contains(p.name) ? "the executor's issue rules" : "assumed"))
         }
     }
 
@@ -206,6 +218,7 @@ extension NetworkModel {
     /// A model of `machine` with the executor's issue rules (the presets are built this way).
     public init(name: String, machine: MachineFigures, rules: IssueRules = IssueRules()) {
         self.init(name: name, machine: machine, segmentBytes: rules.segmentBytes, window: rules.window,
-                  eagerSplitBytes: rules.eagerSplitBytes == 0 ? nil : rules.eagerSplitBytes)
+                  eagerSplitBytes: rules.eagerSplitBytes == 0 ? nil : rules.eagerSplitBytes,
+                  scratchSegments: rules.scratchSegments == IssueRules().scratchSegments ? nil : rules.scratchSegments)
     }
 }

@@ -44,6 +44,10 @@ public struct TorusEnvironment: Sendable {
     /// `TORUS_EAGER_BYTES`: the transport's eager limit, for the executor's eager halves
     /// (`IssueRules.eagerSplitBytes`); 0 turns them off. Unset: a calibrated model's, else off.
     public var eagerBytes: Int?
+    /// `TORUS_SCRATCH_SEGMENTS`: segments of a receive-and-reduce step with scratch of their own
+    /// (`IssueRules.scratchSegments`); 0: every segment. Unset: a ring of
+    /// `IssueRules.sharedMemoryScratchSegments` where every rank shares a host, else 0.
+    public var scratchSegments: Int?
     /// `TORUS_MODEL=FILE`: a calibrated model (`torus-bench --calibrate FILE`); automatic
     /// selection then picks the route its estimates favour, the library's AllReduce among them.
     public var modelPath: String?
@@ -111,6 +115,13 @@ public struct TorusEnvironment: Sendable {
                 throw TorusError.invalidValue(name: "TORUS_EAGER_BYTES", value: v, expected: "0 (off) or the transport's eager limit, from 64 bytes to 1G")
             }
             e.eagerBytes = n
+        }
+        if let v = env["TORUS_SCRATCH_SEGMENTS"], !v.isEmpty {
+            guard let n = Int(v), (0...1024).contains(n) else {
+                throw TorusError.invalidValue(name: "TORUS_SCRATCH_SEGMENTS", value: v,
+                                              expected: "0 (scratch for every segment) or a ring of 1 to 1024 segments per receive-and-reduce step")
+            }
+            e.scratchSegments = n
         }
         if let v = env["TORUS_REDUCTION_THREADS"], !v.isEmpty {
             guard let n = Int(v), (0...256).contains(n) else {

@@ -170,6 +170,12 @@ struct Calibrator {
             model.eagerSplitBytes = eager
             model.sources["eager-split-bytes"] = "the executor's issue rules, set to the measured eager limit: the rendezvous (\(us(jump))) costs more than one more message (\(us(latency + perMessage)))"
         }
+        // The scratch ring the runtime ran these ranks with (one host: `IssueRules.sharedMemoryScratchSegments`).
+        let ring = world.options.executor.rules.scratchSegments
+        if ring != IssueRules().scratchSegments {
+            model.scratchSegments = ring
+            model.sources["scratch-segments"] = "the executor's issue rules in this run (TORUS_SCRATCH_SEGMENTS, else its default where every rank shares a host)"
+        }
         let date = ISO8601DateFormatter().string(from: Date())
         let calibration = Calibration(ranks: p, ranksPerNode: perNode, host: hosts[0], library: Self.libraryVersion(), date: date, model: model,
                                       libraryAllReduce: library, pingPong: ping,

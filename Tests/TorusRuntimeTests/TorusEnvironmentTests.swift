@@ -16,6 +16,9 @@ import TorusSchedules
         #expect(try TorusEnvironment.read(["TORUS_EAGER_BYTES": "4032"]).eagerBytes == 4032)
         #expect(try TorusEnvironment.read(["TORUS_EAGER_BYTES": "0"]).eagerBytes == 0)
         #expect(try TorusEnvironment.read([:]).eagerBytes == nil)
+        #expect(try TorusEnvironment.read(["TORUS_SCRATCH_SEGMENTS": "2"]).scratchSegments == 2)
+        #expect(try TorusEnvironment.read(["TORUS_SCRATCH_SEGMENTS": "0"]).scratchSegments == 0)
+        #expect(try TorusEnvironment.read([:]).scratchSegments == nil)
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "mpi"]).route == .library)
         #expect(try TorusEnvironment.read(["TORUS_ALGORITHM": "auto"]).route == nil)
         #expect(try TorusEnvironment.read([:]).route == nil)
@@ -42,6 +45,8 @@ import TorusSchedules
         ("TORUS_SEGMENT_BYTES", "8", "64 bytes to 1G"),
         ("TORUS_EAGER_BYTES", "8", "0 (off) or the transport's eager limit"),
         ("TORUS_EAGER_BYTES", "lots", "TORUS_EAGER_BYTES"),
+        ("TORUS_SCRATCH_SEGMENTS", "-1", "0 (scratch for every segment) or a ring of 1 to 1024"),
+        ("TORUS_SCRATCH_SEGMENTS", "4K", "TORUS_SCRATCH_SEGMENTS"),
         ("TORUS_REDUCTION_THREADS", "-1", "from 0 (reduce inline) to 256"),
         ("TORUS_REDUCTION_THREADS", "many", "TORUS_REDUCTION_THREADS"),
         ("TORUS_REDUCTION_CORES", "4-2", "hwloc's list syntax"),

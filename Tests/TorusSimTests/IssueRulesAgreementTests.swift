@@ -80,10 +80,11 @@ import TorusSchedules
         model.segmentBytes = rules.segmentBytes
         model.window = rules.window
         model.eagerSplitBytes = rules.eagerSplitBytes
+        model.scratchSegments = rules.scratchSegments
         var request = PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: algorithm, bytes: count * 4, model: model)
         request.recordIssues = true
         let prediction = try Predictor.run(request)
-        let what = "\(algorithm) on \(shape), \(count) floats, segments \(rules.segmentBytes) B, window \(rules.window), eager halves \(rules.eagerSplitBytes) B"
+        let what = "\(algorithm) on \(shape), \(count) floats, segments \(rules.segmentBytes) B, window \(rules.window), eager halves \(rules.eagerSplitBytes) B, scratch ring \(rules.scratchSegments)"
         for rank in 0 ..< shape.nodeCount {
             let log = prediction.issueLog[rank]
             // Batches: the transfers that completed at each virtual time (time 0 first, maybe empty).
@@ -138,6 +139,9 @@ import TorusSchedules
         // Eager halves: steps of 4,001–8,000 B halved (ring pieces of 1,003 floats on 2–5 ranks
         // fall there), alone and beside a smaller segment size that wins over them.
         (4_011, IssueRules(eagerSplitBytes: 4_000)), (1_003, IssueRules(segmentBytes: 1_000, eagerSplitBytes: 3_000)),
+        // Scratch rings (rule 3): one segment (each receive waits for the reduction before it), and
+        // three beside a small window.
+        (1_003, IssueRules(segmentBytes: 8, scratchSegments: 1)), (40_001, IssueRules(segmentBytes: 1_000, window: 2, scratchSegments: 3)),
     ]
 
     /// Rule 1's eager halves: only steps above the limit and within twice it are halved, each
@@ -185,6 +189,36 @@ import TorusSchedules
         let log = try Predictor.run(request).issueLog.flatMap { $0 }.filter { $0.event == .issued && $0.kind != .reduce && $0.kind != .copy }
         #expect(!log.isEmpty && log.allSatisfy { $0.access.a.hi - $0.access.a.lo <= limit })
         #expect(log.contains { $0.access.a.hi - $0.access.a.lo == limit })
+    }
+
+    /// Rule 3's scratch ring: a receive-and-reduce step of 81 segments receives into 3 segments of
+    /// scratch, in turn, and each receive is posted only once the reduction of the segment 3 before
+    /// it, which read that scratch, is over; without a ring every segment has scratch of its own.
+    @Test func aScratchRingReusesThreeSegmentsOfScratch() throws {
+        let shape = try TorusShape(2, 1, 1)
+        let count = 40_001, piece = 250   // 1,000-byte segments of float32; one step of 20,000 or 20,001
+        func receives(ring: Int) throws -> [(issued: IssueRecord, finished: Double)] {
+            var model = NetworkModel.ideal
+            model.segmentBytes = piece * 4
+            model.scratchSegments = ring
+            var request = PredictionRequest(machine: shape, groups: [.box(shape)], algorithm: .ring, bytes: count * 4, model: model)
+            request.recordIssues = true
+            let log = try Predictor.run(request).issueLog[0]
+            let finished = Dictionary(log.filter { $0.event == .finished }.map { (Key(stream: $0.stream, serial: $0.serial), $0.time) },
+                                      uniquingKeysWith: max)
+            return log.filter { $0.event == .issued && $0.kind == .recvReduce }.map { ($0, finished[Key(stream: $0.stream, serial: $0.serial)]!) }
+        }
+        let ring = try receives(ring: 3)
+        #expect(ring.count == 81)
+        let offsets = ring.map { $0.issued.access.a.lo }
+        #expect(Set(offsets).count == 3 && offsets.max()! - offsets.min()! == 2 * piece, "scratch offsets \(Set(offsets).sorted())")
+        #expect(ring.allSatisfy { $0.issued.access.a.isScratch })
+        for j in 3 ..< ring.count {
+            #expect(offsets[j] == offsets[j - 3])
+            #expect(ring[j].issued.time >= ring[j - 3].finished, "segment \(j) received before segment \(j - 3) was reduced")
+        }
+        let own = try receives(ring: 0).map { $0.issued.access.a.lo }
+        #expect(Set(own).count == 81)
     }
 
     @Test(arguments: Algorithm.allCases, shapes)

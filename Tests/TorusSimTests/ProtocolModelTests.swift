@@ -112,7 +112,7 @@ import TorusSchedules
 
     @Test func everyPresetFigureSaysWhereItComesFrom() throws {
         for model in NetworkModel.presets {
-            for f in model.figures where !["segment-bytes", "window", "eager-split-bytes"].contains(f.name) {
+            for f in model.figures where !NetworkModel.issueRuleParameters.contains(f.name) {
                 #expect(model.sources[f.name] != nil, "\(model.name): \(f.name) has no source")
             }
         }

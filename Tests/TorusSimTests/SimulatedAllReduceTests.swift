@@ -69,6 +69,41 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
 
+    /// Every algorithm with receive-and-reduce scratch in a ring (issue rule 3): rings of 1 and 3
+    /// segments of 256 bytes — above the fabric's eager limit of 128 bytes, so every send waits for
+    /// its receive, as MPI's rendezvous does — at counts whose steps wrap around the ring many times,
+    /// f32 and i64 sums, in place and out of place: exact results and no deadlock.
+    @Test(arguments: ["2x1x1", "3x2x1", "2x2x2"])
+    func everyAlgorithmWithAScratchRing(shape: String) throws {
+        let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, eagerLimit: 128)
+        let p = torus.size, counts = [6 * p + 1, 20_003]
+        var expected: [String: [UInt8]] = [:]
+        for count in counts {
+            for type in [ElementType.float32, .int64] {
+                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
+            }
+        }
+        let reference = expected
+        let failures = Failures()
+        for ring in [1, 3] {
+            torus.options.executor.rules = IssueRules(segmentBytes: 256, scratchSegments: ring)
+            try torus.run { comm in
+                var inPlace = false
+                for algorithm in Algorithm.allCases {
+                    for count in counts {
+                        for type in [ElementType.float32, .int64] {
+                            inPlace.toggle()
+                            try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
+                                      expected: reference["\(count) \(type)"]!, failures: failures,
+                                      label: "\(algorithm) \(shape) ring \(ring) \(type) count \(count) \(inPlace ? "in place" : "out of place")")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
+    }
+
     /// The same checks with a shared pool of reduction threads: every algorithm on 2x2x2, reductions
     /// large enough to be cut into parts, f32 and f16 sums, in place and out of place.
     @Test(arguments: ["2x2x2"])

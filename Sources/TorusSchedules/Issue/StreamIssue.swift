@@ -51,6 +51,7 @@ public struct StreamTables {
     /// consecutive, in offset order, and their spans `a` and `b` move together, so a long run of one
     /// step is searched (binary) for the few records at the offsets the query touches: the cost
     /// grows with the steps in the table and the records that do conflict, not with the records.
+    /// (Not a receive-and-reduce step whose scratch is a ring: see below.)
     @inlinable public func visit(_ from: Int, _ to: Int, near query: SegmentAccess, _ body: (Int) -> Bool) {
         var k = from
         while k < to {
@@ -66,7 +67,10 @@ public struct StreamTables {
             } else {
                 while end < to && ops[end].step == step { end += 1 }
             }
-            if end - k <= 8 {
+            // A receive-and-reduce step whose scratch is a ring (`IssueRules.scratchSegments`):
+            // its spans `a` wrap around while `b` moves on, so its records are looked at one by one
+            // (the ring holds back all but a few unfinished ones).
+            if end - k <= 8 || (ops[k].flags & 2 != 0 && ops[end - 1].aLo - ops[k].aLo != ops[end - 1].bLo - ops[k].bLo) {
                 for j in k ..< end where !body(j) { return }
                 k = end
                 continue
