@@ -39,33 +39,42 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
 }
 
 @Suite(.serialized) struct SimulatedAllReduceTests {
+    /// Every algorithm on `torus` at `counts` × `types` (sums), in place and out of place in turn,
+    /// each result compared bit for bit with the reference; `each` runs first on every rank.
+    func checkEveryAlgorithm(on torus: SimulatedTorus, counts: [Int], types: [ElementType], label: String, failures: Failures,
+                             each: @escaping @Sendable (Communicator) -> Void = { _ in }) throws {
+        var expected: [String: [UInt8]] = [:]
+        for count in counts {
+            for type in types {
+                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: torus.size,
+                                                                         count: count, period: .max)
+            }
+        }
+        let reference = expected
+        try torus.run { comm in
+            each(comm)
+            var inPlace = false
+            for algorithm in Algorithm.allCases {
+                for count in counts {
+                    for type in types {
+                        inPlace.toggle()
+                        try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
+                                  expected: reference["\(count) \(type)"]!, failures: failures,
+                                  label: "\(algorithm) \(label) \(type) count \(count) \(inPlace ? "in place" : "out of place")")
+                    }
+                }
+            }
+        }
+    }
+
     /// Every algorithm × counts {0, 1, 5, 6p−1, 6p+1, 100003} × {f32 sum, i64 sum}, in place and out of place.
     @Test(arguments: shapes)
     func everyAlgorithmOnEveryShape(shape: String) throws {
         let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120)
         let p = torus.size
-        let counts = [0, 1, 5, 6 * p - 1, 6 * p + 1, 100_003]
-        var expected: [String: [UInt8]] = [:]
-        for count in counts {
-            for type in [ElementType.float32, .int64] {
-                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
-            }
-        }
-        let reference = expected
         let failures = Failures()
-        try torus.run { comm in
-            var inPlace = false
-            for algorithm in Algorithm.allCases {
-                for count in counts {
-                    for type in [ElementType.float32, .int64] {
-                        inPlace.toggle()
-                        try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
-                                  expected: reference["\(count) \(type)"]!, failures: failures,
-                                  label: "\(algorithm) \(shape) \(type) count \(count) \(inPlace ? "in place" : "out of place")")
-                    }
-                }
-            }
-        }
+        try checkEveryAlgorithm(on: torus, counts: [0, 1, 5, 6 * p - 1, 6 * p + 1, 100_003], types: [.float32, .int64], label: shape,
+                                failures: failures)
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
 
@@ -76,30 +85,11 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
     @Test(arguments: ["2x1x1", "3x2x1", "2x2x2"])
     func everyAlgorithmWithAScratchRing(shape: String) throws {
         let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, eagerLimit: 128)
-        let p = torus.size, counts = [6 * p + 1, 20_003]
-        var expected: [String: [UInt8]] = [:]
-        for count in counts {
-            for type in [ElementType.float32, .int64] {
-                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
-            }
-        }
-        let reference = expected
         let failures = Failures()
         for ring in [1, 3] {
             torus.options.executor.rules = IssueRules(segmentBytes: 256, scratchSegments: ring)
-            try torus.run { comm in
-                var inPlace = false
-                for algorithm in Algorithm.allCases {
-                    for count in counts {
-                        for type in [ElementType.float32, .int64] {
-                            inPlace.toggle()
-                            try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
-                                      expected: reference["\(count) \(type)"]!, failures: failures,
-                                      label: "\(algorithm) \(shape) ring \(ring) \(type) count \(count) \(inPlace ? "in place" : "out of place")")
-                        }
-                    }
-                }
-            }
+            try checkEveryAlgorithm(on: torus, counts: [6 * torus.size + 1, 20_003], types: [.float32, .int64], label: "\(shape) ring \(ring)",
+                                    failures: failures)
         }
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
@@ -110,29 +100,10 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
     func everyAlgorithmWithReductionThreads(shape: String) throws {
         let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, reductionThreads: 3)
         defer { torus.reductionPool?.shutdown() }
-        let p = torus.size, counts = [6 * p + 1, 200_003]
-        let types: [ElementType] = [.float32, .float16]
-        var expected: [String: [UInt8]] = [:]
-        for count in counts {
-            for type in types {
-                expected["\(count) \(type)"] = VerifiableInputs.expected(kernel: try ReductionKernel(type: type, op: .sum), ranks: p, count: count, period: .max)
-            }
-        }
-        let reference = expected
         let failures = Failures()
-        try torus.run { comm in
+        try checkEveryAlgorithm(on: torus, counts: [6 * torus.size + 1, 200_003], types: [.float32, .float16],
+                                label: "\(shape) with reduction threads", failures: failures) { comm in
             #expect(comm.reductionEngine is PoolReductionEngine)
-            var inPlace = false
-            for algorithm in Algorithm.allCases {
-                for count in counts {
-                    for type in types {
-                        inPlace.toggle()
-                        try check(comm, algorithm, type, .sum, count: count, inPlace: inPlace,
-                                  expected: reference["\(count) \(type)"]!, failures: failures,
-                                  label: "\(algorithm) \(shape) \(type) count \(count) with reduction threads")
-                    }
-                }
-            }
         }
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
