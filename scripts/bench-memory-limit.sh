@@ -22,7 +22,7 @@ for _ in $(seq "$rounds"); do
     mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" -b "$bytes" -e "$bytes" -n 10 -w 2 -a sixring,ring,mpi --json \
         | tee -a "$out/bench.jsonl"
     TORUS_SCRATCH_SEGMENTS=0 mpirun --allow-run-as-root --oversubscribe -np 2 -x TORUS_SCRATCH_SEGMENTS "$bin" -b "$bytes" -e "$bytes" \
-        -n 10 -w 2 -a sixring,ring --json | sed 's/"algorithm" *: *"\([a-z]*\)"/"algorithm":"\1 (ring off)"/' | tee -a "$out/bench.jsonl"
+        -n 10 -w 2 -a sixring,ring --json | sed 's/"algorithm" *: *"\([a-z-]*\)"/"algorithm":"\1 (ring off)"/' | tee -a "$out/bench.jsonl"
 done
 python3 - "$out" <<'PY'
 import json, re, statistics, sys
