@@ -81,15 +81,17 @@ func check(_ comm: Communicator, _ algorithm: Algorithm?, _ type: ElementType, _
     /// Every algorithm with receive-and-reduce scratch in a ring (issue rule 3): rings of 1 and 3
     /// segments of 256 bytes — above the fabric's eager limit of 128 bytes, so every send waits for
     /// its receive, as MPI's rendezvous does — at counts whose steps wrap around the ring many times,
-    /// f32 and i64 sums, in place and out of place: exact results and no deadlock.
+    /// f32 and i64 sums, in place and out of place: exact results and no deadlock. A ring of 2 also
+    /// with a pool of reduction threads (reductions finish out of order, after their receives).
     @Test(arguments: ["2x1x1", "3x2x1", "2x2x2"])
     func everyAlgorithmWithAScratchRing(shape: String) throws {
-        let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, eagerLimit: 128)
         let failures = Failures()
-        for ring in [1, 3] {
+        for (ring, threads) in [(1, 0), (3, 0), (2, 3)] {
+            let torus = SimulatedTorus(shape: try TorusShape(parsing: shape), timeout: 120, eagerLimit: 128, reductionThreads: threads)
+            defer { torus.reductionPool?.shutdown() }
             torus.options.executor.rules = IssueRules(segmentBytes: 256, scratchSegments: ring)
-            try checkEveryAlgorithm(on: torus, counts: [6 * torus.size + 1, 20_003], types: [.float32, .int64], label: "\(shape) ring \(ring)",
-                                    failures: failures)
+            try checkEveryAlgorithm(on: torus, counts: [6 * torus.size + 1, 20_003], types: [.float32, .int64],
+                                    label: "\(shape) ring \(ring), \(threads) reduction threads", failures: failures)
         }
         #expect(failures.list.isEmpty, "\(failures.list.joined(separator: "\n"))")
     }
