@@ -81,6 +81,12 @@ run "TORUS_SCRATCH_SEGMENTS=0" env TORUS_SCRATCH_SEGMENTS=0 TORUS_VERBOSE=1 "${m
     "$bin/torus-bench" -b 8M -e 8M -n 2 -w 1 -a ring
 ! grep -q "scratch in a ring" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \
     && pass "TORUS_SCRATCH_SEGMENTS=0 turns the ring off, results checked" || fail "TORUS_SCRATCH_SEGMENTS=0 turns the ring off, results checked"
+# Set on one rank only: every rank still asks MPI whether the group shares a host (a collective),
+# so none hangs, and ranks with different rings agree on the result.
+run "TORUS_SCRATCH_SEGMENTS on one rank only" timeout 120 "${mpirun[@]}" -np 1 env TORUS_SCRATCH_SEGMENTS=1 TORUS_SEGMENT_BYTES=64K \
+    "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a ring,sixring : -np 1 env TORUS_SEGMENT_BYTES=64K "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a ring,sixring
+[ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] && pass "scratch ring on one rank only: results checked" \
+    || fail "scratch ring on one rank only: results checked"
 run_failing "TORUS_SCRATCH_SEGMENTS not a number" "invalid value 'many' for TORUS_SCRATCH_SEGMENTS" \
     env TORUS_SCRATCH_SEGMENTS=many "${mpirun[@]}" -np 2 -x TORUS_SCRATCH_SEGMENTS "$bin/torus-bench" -b 1K -e 1K -n 1
 

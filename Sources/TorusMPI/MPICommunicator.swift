@@ -84,8 +84,9 @@ public final class MPICommunicator: Communicator, RecordGathering {
         // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size.
         let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes ?? 0
         // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
-        let scratchSegments = try environment.scratchSegments
-            ?? (MPICommunicator.sharesOneHost(comm, size: size) ? IssueRules.sharedMemoryScratchSegments : 0)
+        // Asked of MPI on every rank, set or not: it is collective, and a variable may differ by rank.
+        let oneHost = try MPICommunicator.sharesOneHost(comm, size: size)
+        let scratchSegments = environment.scratchSegments ?? (oneHost ? IssueRules.sharedMemoryScratchSegments : 0)
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,
                                     smallAlgorithm: .recursiveDoubling, largeAlgorithm: nil,
