@@ -210,6 +210,18 @@ run_failing "invalid TORUS_MIN_BYTES stops the job" "TORUS_MIN_BYTES" "${mpirun[
 run_failing "invalid TORUS_ALGORITHM stops the job" "invalid value 'fastest' for TORUS_ALGORITHM" \
     "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_ALGORITHM=fastest "$out/sgd"
 run_failing "TORUS_DIMS of the wrong size stops the job" "TORUS_DIMS" "${mpirun[@]}" -np 2 "${preload[@]}" -x TORUS_DIMS=2x2x2 "$out/sgd"
+# A setting that decides where calls go, on one rank only: at the first call on a communicator every
+# rank reports it and the error handler ends the job (the call would go to MPI on one rank and to the
+# library on the others). The pass-through (TORUS_ALGORITHM=mpi) is compared too.
+run_failing "TORUS_MIN_BYTES on one rank only stops the job" "TORUS_MIN_BYTES: rank 0 has 1 byte; ranks 1-3 have unset" \
+    "${mpirun[@]}" -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/sgd" : -np 3 "${preload[@]}" "$out/sgd"
+run_failing "TORUS_ALGORITHM=mpi on one rank only stops the job" "TORUS_ALGORITHM: ranks 0-2 have auto (unset); rank 3 has mpi" \
+    "${mpirun[@]}" -np 3 "${preload[@]}" "$out/sgd" : -np 1 "${preload[@]}" -x TORUS_ALGORITHM=mpi "$out/sgd"
+run_failing "TORUS_CHECK=1 on one rank only, MPI_Reduce_scatter_block first" "TORUS_CHECK: ranks 0-2 have 0 (unset); rank 3 has 1" \
+    "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_halves" nan : -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 -x TORUS_CHECK=1 "$out/check_halves" nan
+run "TORUS_VERBOSE on one rank only" "${mpirun[@]}" -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 -x TORUS_VERBOSE=1 "$out/sgd" \
+    : -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/sgd"
+expect "TORUS_VERBOSE on one rank only: the library took the calls" "torus_mpi: library active on a communicator of 2 ranks"
 
 # The examples: plain and preloaded give the same final weights (exact gradient sums).
 for example in sgd sgd_f; do

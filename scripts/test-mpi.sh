@@ -87,6 +87,21 @@ run "TORUS_SCRATCH_SEGMENTS on one rank only" timeout 120 "${mpirun[@]}" -np 1 e
     "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a ring,sixring : -np 1 env TORUS_SEGMENT_BYTES=64K "$bin/torus-bench" -b 4M -e 4M -n 2 -w 1 -a ring,sixring
 [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] && pass "scratch ring on one rank only: results checked" \
     || fail "scratch ring on one rank only: results checked"
+# Settings that decide which messages and collectives a rank joins, set on one rank only: every rank
+# stops at the communicator's creation with the same error naming the variable (no hang, no data sent).
+bench=("$bin/torus-bench" -b 8M -e 8M -n 2 -w 1 -a auto,sixring)
+run_failing "TORUS_MIN_BYTES on one rank only" "TORUS_MIN_BYTES: rank 0 has 1048576 bytes; ranks 1-2 have unset" \
+    "${mpirun[@]}" -np 1 env TORUS_MIN_BYTES=1M "${bench[@]}" : -np 2 "${bench[@]}"
+expect "the mismatch names the fix" "mpirun -x TORUS_MIN_BYTES"
+run_failing "TORUS_TIMEOUT=0 on one rank only" "TORUS_TIMEOUT: ranks 0-1 have a limit (unset or seconds); rank 2 has 0 (never)" \
+    "${mpirun[@]}" -np 2 "${bench[@]}" : -np 1 env TORUS_TIMEOUT=0 "${bench[@]}"
+run_failing "TORUS_CHECK=1 on one rank only" "TORUS_CHECK: rank 0 has 0 (unset); rank 1 has 1" \
+    "${mpirun[@]}" -np 1 "${bench[@]}" : -np 1 env TORUS_CHECK=1 "${bench[@]}"
+run_failing "TORUS_DIMS on one rank only" "the placement (TORUS_RANKMAP, TORUS_DIMS): rank 0 has fingerprint" \
+    "${mpirun[@]}" -np 1 env TORUS_DIMS=4x1x1 "${bench[@]}" : -np 3 "${bench[@]}"
+run "TORUS_TIMEOUT's seconds and TORUS_VERBOSE may differ by rank" "${mpirun[@]}" -np 1 env TORUS_TIMEOUT=60 TORUS_VERBOSE=1 "${bench[@]}" \
+    : -np 1 "${bench[@]}"
+expect "TORUS_TIMEOUT's seconds may differ by rank: results checked" "Out of bounds values : 0 OK"
 run_failing "TORUS_SCRATCH_SEGMENTS not a number" "invalid value 'many' for TORUS_SCRATCH_SEGMENTS" \
     env TORUS_SCRATCH_SEGMENTS=many "${mpirun[@]}" -np 2 -x TORUS_SCRATCH_SEGMENTS "$bin/torus-bench" -b 1K -e 1K -n 1
 

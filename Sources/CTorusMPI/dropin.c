@@ -14,6 +14,8 @@
  *   - an intracommunicator of two or more ranks.
  * Everything else (user ops, MINLOC/MAXLOC, derived types, intercommunicators, MPI_COMM_SELF,
  * erroneous arguments) goes to PMPI_Allreduce, so MPI itself answers or reports the error.
+ * Before a communicator's first call goes anywhere, its ranks check that they share the settings
+ * that decide these choices (settings_agree).
  *
  * Per-communicator state is an attribute (keyval with MPI_COMM_NULL_COPY_FN, so MPI_Comm_dup does
  * not copy it; its delete callback frees it on MPI_Comm_free). An attribute on MPI_COMM_SELF,
@@ -171,6 +173,57 @@ static int finalize_hook(MPI_Comm comm, int key, void *value, void *extra) {
     return MPI_SUCCESS;
 }
 
+/* ---------- the ranks' settings agree ---------- */
+
+/* Communicators whose ranks have compared their settings (an attribute; MPI_Comm_dup does not copy
+ * it), and the last one, so that a program calling on one communicator over and over pays one
+ * comparison per call. The attribute's delete callback (MPI_Comm_free) forgets a freed one, whose
+ * handle MPI may give to a new communicator. */
+static int agreed_keyval = MPI_KEYVAL_INVALID;
+static char agreed_mark;
+static _Atomic(MPI_Comm) last_agreed;
+
+static int forget_agreed(MPI_Comm comm, int key, void *value, void *extra) {
+    (void)key; (void)value; (void)extra;
+    MPI_Comm expected = comm;
+    atomic_compare_exchange_strong(&last_agreed, &expected, MPI_COMM_NULL);
+    return MPI_SUCCESS;
+}
+
+/* Before a communicator's first call goes anywhere: its ranks compare the TORUS_ settings that
+ * decide where calls go and which collectives a rank joins (TORUS_MIN_BYTES, TORUS_ALGORITHM,
+ * TORUS_CHECK, ...: SharedSettings in Swift), in one MPI_Iallreduce under the stall watch. Set
+ * differently on some ranks they would send one rank's call to MPI and another's to the library,
+ * and leave both waiting; so every rank reports the difference and calls the communicator's error
+ * handler instead. Every rank
+ * makes the same first call on a communicator, so all of them compare. Intercommunicators and
+ * communicators of one rank are not compared (the library never takes their calls). Called by the
+ * blocking calls (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather and their C API and
+ * Fortran forms); the library's state (torus_swift_attach) compares them again on its private copy. */
+int settings_agree(MPI_Comm comm) {
+    if (comm == atomic_load_explicit(&last_agreed, memory_order_relaxed) || comm == MPI_COMM_NULL) return MPI_SUCCESS;
+    void *value = NULL;
+    int flag = 0, finalized = 0;
+    PMPI_Finalized(&finalized);
+    if (finalized || PMPI_Comm_get_attr(comm, agreed_keyval, &value, &flag) != MPI_SUCCESS) return MPI_SUCCESS; /* MPI judges the call */
+    if (!flag) {
+        int inter = 0, size = 0;
+        if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || PMPI_Comm_size(comm, &size) != MPI_SUCCESS) return MPI_SUCCESS;
+        char message[4096];
+        if (!inter && size > 1 && torus_swift_agree(comm, message, sizeof message) != 0) {
+            int rank = -1;
+            PMPI_Comm_rank(comm, &rank);
+            fprintf(stderr, "torus_mpi: rank %d: %s\n", rank, message);
+            fflush(stderr);
+            PMPI_Comm_call_errhandler(comm, MPI_ERR_OTHER);
+            return MPI_ERR_OTHER;
+        }
+        PMPI_Comm_set_attr(comm, agreed_keyval, &agreed_mark);
+    }
+    atomic_store_explicit(&last_agreed, comm, memory_order_relaxed);
+    return MPI_SUCCESS;
+}
+
 static void stop(const char *message) {
     fprintf(stderr, "torus_mpi: %s\n", message);
     fflush(stderr);
@@ -229,6 +282,7 @@ static void configure(void) {
     add_type(MPI_INTEGER4, CLASS_FORTRAN_INTEGER, 0, takes);
     add_type(MPI_INTEGER8, CLASS_FORTRAN_INTEGER, 0, takes);
     if (PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, delete_state, &keyval, NULL) != MPI_SUCCESS ||
+        PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, forget_agreed, &agreed_keyval, NULL) != MPI_SUCCESS ||
         PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, finalize_hook, &self_keyval, NULL) != MPI_SUCCESS ||
         PMPI_Comm_set_attr(MPI_COMM_SELF, self_keyval, NULL) != MPI_SUCCESS) {
         stop("could not create the communicator attribute that holds the library's state (MPI_Comm_create_keyval)");
@@ -406,8 +460,9 @@ int float_code(MPI_Datatype datatype) {
 
 static int dropin_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                             MPI_Comm comm) {
-    if (ensure_configured() && check_calls) {
-        int error = agree(sendbuf, recvbuf, count, datatype, op, comm);
+    if (ensure_configured()) {
+        int error = settings_agree(comm);
+        if (error == MPI_SUCCESS && check_calls) error = agree(sendbuf, recvbuf, count, datatype, op, comm);
         if (error != MPI_SUCCESS) return error;
     }
     int code = nan_check && count > 0 ? float_code(datatype) : -1;
@@ -634,6 +689,9 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
     }
     torus_state *s = NULL;
     const type_entry *t = NULL;
+    /* No settings_agree here, a blocking exchange: a nonblocking call must not wait for other ranks
+     * (a correct program may start requests on two communicators in different orders). A call the
+     * library takes compares them when it sets up its state, as the other calls' first one did. */
     int o = 0, pass = 0, error = MPI_SUCCESS;
     const char *why = decide_nonblocking(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &pass, &error);
     if (error != MPI_SUCCESS) return error;

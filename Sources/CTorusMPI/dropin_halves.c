@@ -133,13 +133,12 @@ static int run(const half_call *c) {
     return MPI_SUCCESS;
 }
 
-/* The entry: TORUS_CHECK, then TORUS_NAN_CHECK around the call. */
+/* The entry: the settings agree (once per communicator), TORUS_CHECK, then TORUS_NAN_CHECK around the call. */
 static int dropin_half(const half_call *c) {
     if (!ensure_configured()) return pass(c, "MPI not initialised");
-    if (check_calls) {
-        int error = agree(c);
-        if (error != MPI_SUCCESS) return error;
-    }
+    int error = settings_agree(c->comm);
+    if (error == MPI_SUCCESS && check_calls) error = agree(c);
+    if (error != MPI_SUCCESS) return error;
     int code = nan_check && c->count > 0 && c->comm != MPI_COMM_NULL && c->recvbuf != NULL ? float_code(c->datatype) : -1;
     if (code < 0) return run(c);
     int rank = -1, size = 0;
@@ -150,7 +149,7 @@ static int dropin_half(const half_call *c) {
     const void *input = c->sendbuf;
     if (input == MPI_IN_PLACE) input = c->half == ALL_GATHER ? (const char *)c->recvbuf + rank * bytes : c->recvbuf;
     torus_swift_nan_scan(code, input, c->half == REDUCE_SCATTER ? whole : block, rank, call, "input", functions[c->half]);
-    int error = run(c);
+    error = run(c);
     if (error == MPI_SUCCESS)
         torus_swift_nan_scan(code, c->recvbuf, c->half == REDUCE_SCATTER ? block : whole, rank, call, "result", functions[c->half]);
     return error;
@@ -164,7 +163,12 @@ static int reduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcoun
 static int allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount,
                      MPI_Datatype recvtype, MPI_Comm comm) {
     if (sendbuf != MPI_IN_PLACE && (sendcount != recvcount || sendtype != recvtype)) {
-        /* Different type signatures (legal in MPI): MPI's own. */
+        /* Different type signatures (legal in MPI): MPI's own, once the settings agree (every rank
+         * compares them at its first call on the communicator, whichever way the call goes). */
+        if (ensure_configured()) {
+            int error = settings_agree(comm);
+            if (error != MPI_SUCCESS) return error;
+        }
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
         return PMPI_Allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
     }

@@ -42,6 +42,10 @@ const type_entry *type_of(MPI_Datatype datatype);
 int op_code_of(MPI_Op op);
 /* The state of a communicator, made on first use (collective); NULL if the library never takes its calls. */
 torus_state *state_of(MPI_Comm comm, int *error);
+/* Before a communicator's first call goes anywhere: its ranks compare their TORUS_ settings
+ * (collective, once per communicator); MPI_SUCCESS, or the error after reporting it and calling the
+ * communicator's error handler. */
+int settings_agree(MPI_Comm comm);
 /* The element type code of a floating-point MPI type the library knows, else -1. */
 int float_code(MPI_Datatype datatype);
 /* A Fortran buffer address, with MPI_IN_PLACE and MPI_BOTTOM as C's. */

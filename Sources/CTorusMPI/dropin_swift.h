@@ -33,6 +33,11 @@ int torus_swift_check_records(const int64_t *records, int32_t size, int32_t rank
 void torus_swift_nan_scan(int32_t type, const void *buffer, int64_t count, int32_t rank, int64_t call, const char *what,
                           const char *function);
 
+/* Collective over an intracommunicator of two or more ranks: its ranks compare the TORUS_ settings
+ * every rank must share (one MPI_Iallreduce, under the stall watch). 0 when they agree, else 1 and
+ * a message naming the variables that differ and the ranks that have each value (on every rank). */
+int torus_swift_agree(MPI_Comm comm, char *message, int32_t length);
+
 /* Makes the library's state for an intracommunicator of two or more ranks (collective): a
  * private communicator over the same group and the torus view. NULL and a message on failure. */
 void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);

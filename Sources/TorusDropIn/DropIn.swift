@@ -114,7 +114,7 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatte
     do {
         // Read once, here, under the C side's pthread_once: later communicators only read them.
         let environment = try MPIEnvironment.environment()
-        _ = try MPIEnvironment.placement()
+        _ = try MPIEnvironment.sharedSettings()   // and the model and placement, which communicators compare (torus_swift_agree)
         let settings = DropInSettings(environment)
         minBytes.pointee = Int64(settings.minBytes)
         reduceScatterMinBytes.pointee = Int64(settings.reduceScatterMinBytes)
@@ -125,6 +125,17 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatte
             for (o, op) in ReduceOp.allCases.enumerated() where DropInSettings.takes(type, op) { mask |= 1 << UInt16(o) }
             takes[t] = mask
         }
+        return 0
+    } catch {
+        write(message(of: error), to: text, length: length)
+        return 1
+    }
+}
+
+@_cdecl("torus_swift_agree")
+func torusSwiftAgree(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+    do {
+        try MPICommunicator.agreeOnSettings(comm)
         return 0
     } catch {
         write(message(of: error), to: text, length: length)

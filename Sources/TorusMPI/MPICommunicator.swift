@@ -9,10 +9,12 @@ import TorusSchedules
 /// An MPI communicator as a TorusCollectives `Communicator`: the world, a `split` or `dup` of it,
 /// or any `MPI_Comm` a C or Swift caller already has (a data-parallel subcommunicator, say).
 ///
-/// On creation the members exchange their torus nodes once (from `TORUS_RANKMAP`, `TORUS_DIMS` or
-/// a near-cubic default); a group that fills a box runs `sixring` on the box's dims, any other on
-/// a virtual grid. Calls below `libraryBelowBytes` go to MPI's own `PMPI_Allreduce` where it gives
-/// our answer, the rest to `sixring`; `TORUS_ALGORITHM` forces one route.
+/// On creation the members first check that they share the settings that decide which messages
+/// and collectives each takes part in (`SharedSettings`), then exchange their torus nodes once
+/// (from `TORUS_RANKMAP`, `TORUS_DIMS` or a near-cubic default); a group that fills a box runs
+/// `sixring` on the box's dims, any other on a virtual grid. Calls below `libraryBelowBytes` go to
+/// MPI's own `PMPI_Allreduce` where it gives our answer, the rest to `sixring`; `TORUS_ALGORITHM`
+/// forces one route.
 public final class MPICommunicator: Communicator, RecordGathering {
     /// Below this many bytes calls go to PMPI_Allreduce by default. Measured with torus-bench on
     /// this project's 2-core machine (README, "Choosing the algorithm"): with 2, 4 and 8 ranks
@@ -69,6 +71,9 @@ public final class MPICommunicator: Communicator, RecordGathering {
         try mpiCheck(MPI_Comm_size(comm, &n), "MPI_Comm_size")
         rank = Int(r)
         size = Int(n)
+        // First, before any collective that depends on them: the ranks' TORUS_ settings agree
+        // (or every rank throws the same error; `SharedSettings`).
+        try MPICommunicator.agreeOnSettings(comm)
         transport = MPITransport(comm: comm, rank: rank, size: size)
         let environment = try MPIEnvironment.environment()
         reductionEngine = ReductionThreads.engine(environment: environment)
@@ -281,11 +286,15 @@ extension MPICommunicator {
 
     /// `TORUS_CHECK`'s exchange: one PMPI_Allgather of every rank's record.
     public func allGather(_ record: [Int64]) throws -> [[Int64]] {
+        try MPICommunicator.allGather(record, on: handle, size: size, what: "the call's arguments (TORUS_CHECK)")
+    }
+
+    /// Every rank's `record` (all of the same length) over `comm` of `size` ranks, in rank order.
+    static func allGather(_ record: [Int64], on comm: MPI_Comm, size: Int, what: String) throws -> [[Int64]] {
         var mine = record
         let n = record.count
         var all = [Int64](repeating: 0, count: n * size)
-        try mpiCheck(PMPI_Allgather(&mine, Int32(n), torus_MPI_INT64_T(), &all, Int32(n), torus_MPI_INT64_T(), handle),
-                     "MPI_Allgather of the call's arguments (TORUS_CHECK)")
+        try mpiCheck(PMPI_Allgather(&mine, Int32(n), torus_MPI_INT64_T(), &all, Int32(n), torus_MPI_INT64_T(), comm), "MPI_Allgather of \(what)")
         return (0..<size).map { Array(all[$0 * n ..< ($0 + 1) * n]) }
     }
 }
@@ -328,28 +337,89 @@ extension MPICommunicator {
         guard environment.stallSeconds > 0 else { return }
         var request: MPI_Request? = torus_MPI_REQUEST_NULL()
         try mpiCheck(PMPI_Ibarrier(comm, &request), "MPI_Ibarrier")
+        try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
+                            waitingFor: "to make their first library call on this communicator, where the library sets up its state: "
+                                + "a rank that never calls, calls below the size threshold (TORUS_MIN_BYTES) or on another "
+                                + "communicator holds the rest here")
+    }
+
+    /// Completes a nonblocking collective of a communicator's setup under the stall watch: after
+    /// `stallSeconds` (0: wait without a limit) every rank still waiting says what for (`waitingFor`,
+    /// "for the other ranks …"), and with `abortOnStall` ends the job.
+    static func awaitCollective(_ request: inout MPI_Request?, on comm: MPI_Comm, stallSeconds: Double, abortOnStall: Bool,
+                                waitingFor: String) throws {
+        guard stallSeconds > 0 else {
+            try mpiCheck(PMPI_Wait(&request, torus_MPI_STATUS_IGNORE()), "MPI_Wait in the communicator's setup")
+            return
+        }
         var since = monotonicSeconds(), polls = 0
         while true {
             var flag: Int32 = 0
-            try mpiCheck(PMPI_Test(&request, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test of MPI_Ibarrier")
+            try mpiCheck(PMPI_Test(&request, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test in the communicator's setup")
             if flag != 0 { return }
             polls += 1
-            guard polls % 256 == 0, monotonicSeconds() - since > environment.stallSeconds else { continue }
+            guard polls % 256 == 0, monotonicSeconds() - since > stallSeconds else { continue }
             var rank: Int32 = 0, size: Int32 = 0, worldRank: Int32 = 0
             PMPI_Comm_rank(comm, &rank)
             PMPI_Comm_size(comm, &size)
             PMPI_Comm_rank(torus_MPI_COMM_WORLD(), &worldRank)
-            printError("torus: world rank \(worldRank) (rank \(rank) of a communicator of \(size)) has waited \(Int(environment.stallSeconds)) s "
-                       + "(TORUS_TIMEOUT) for the other ranks to make their first library call on this communicator, where the library "
-                       + "sets up its state: a rank that never calls, calls below the size threshold (TORUS_MIN_BYTES) or on another "
-                       + "communicator holds the rest here. Every rank that prints this has arrived.")
-            if environment.abortOnStall {
+            printError("torus: world rank \(worldRank) (rank \(rank) of a communicator of \(size)) has waited \(Int(stallSeconds)) s "
+                       + "(TORUS_TIMEOUT) for the other ranks \(waitingFor). Every rank that prints this has arrived.")
+            if abortOnStall {
                 printError("torus: world rank \(worldRank): stalled at the first call's setup; ending the job "
                            + "(TORUS_ON_STALL=warn keeps waiting, TORUS_TIMEOUT=0 never reports)")
                 MPI_Abort(torus_MPI_COMM_WORLD(), 3)
             }
             since = monotonicSeconds()
         }
+    }
+
+    /// Collective over `comm`: the ranks compare their `MPIEnvironment.sharedSettings` (one
+    /// nonblocking `MPI_Allreduce` of a few integers, under the stall watch) before anything that
+    /// depends on them. When a rank could not read its settings, or the ranks' differ, every rank
+    /// throws — the rank that failed its own error, the others one naming it; differing settings an
+    /// error naming the variables and the ranks (`SharedSettings.mismatchMessage`) — so that no rank
+    /// goes on to wait for ranks that stopped.
+    public static func agreeOnSettings(_ comm: MPI_Comm) throws {
+        var r: Int32 = 0, n: Int32 = 0
+        try mpiCheck(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
+        try mpiCheck(MPI_Comm_size(comm, &n), "MPI_Comm_size")
+        let rank = Int(r), size = Int(n)
+        var settings: SharedSettings?
+        var failure: Error?
+        do { settings = try MPIEnvironment.sharedSettings() } catch { failure = error }
+        let fields = SharedSettings.fields.count
+        let mine = settings?.record ?? Array(repeating: 0, count: fields)
+        // The lowest failing rank (as size − rank, the maximum), then each field and its
+        // complement: where max(v) ≠ ¬max(¬v) (that is, max ≠ min) the ranks differ.
+        var words = [UInt64](repeating: 0, count: 1 + 2 * fields)
+        words[0] = failure == nil ? 0 : UInt64(size - rank)
+        for f in 0 ..< fields {
+            words[1 + f] = UInt64(bitPattern: mine[f])
+            words[1 + fields + f] = ~UInt64(bitPattern: mine[f])
+        }
+        // The stall watch of this rank's settings (the defaults if it could not read them).
+        let environment = (try? MPIEnvironment.environment()) ?? TorusEnvironment()
+        try words.withUnsafeMutableBufferPointer { w in
+            var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+            try mpiCheck(PMPI_Iallreduce(torus_MPI_IN_PLACE(), w.baseAddress, Int32(w.count), torus_MPI_UINT64_T(), torus_MPI_MAX(), comm,
+                                         &request), "MPI_Iallreduce of the ranks' TORUS_ settings")
+            try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
+                                waitingFor: "to make their first library call on this communicator (under the drop-in and the C API "
+                                    + "its first collective call; in Swift, making it a library communicator), where the ranks first "
+                                    + "compare their TORUS_ settings: a rank that never makes it, or makes another collective call "
+                                    + "first, holds the rest here")
+        }
+        if let failure { throw failure }
+        if words[0] != 0 {
+            throw TorusError.communication("rank \(size - Int(words[0])) of this communicator of \(size) ranks could not read its TORUS_ "
+                                           + "settings (its error is reported there); the library was not set up on this communicator")
+        }
+        guard (0 ..< fields).contains(where: { words[1 + $0] != ~words[1 + fields + $0] }) else { return }
+        // They differ: gather every rank's record to say which ranks have what (an error path only).
+        let records = try allGather(mine, on: comm, size: size, what: "the ranks' TORUS_ settings")
+        throw TorusError.communication(SharedSettings.mismatchMessage(records, rank: rank)
+                                       ?? "the ranks' TORUS_ settings differ (this is rank \(rank))")
     }
 
     /// Each rank's rank in MPI_COMM_WORLD.

@@ -47,6 +47,15 @@ public struct CallArguments: Equatable, Sendable {
     /// The disagreements among the ranks' records (one per rank), or nil when all agree: per field,
     /// the ranks ("ranks 0-2, 5") that passed each value.
     public static func disagreements(_ records: [[Int64]]) -> String? {
+        disagreements(records, fields: fields, verbs: ("passed", "passed"), describe: describe(field:_:))
+    }
+
+    /// The disagreements among the ranks' `records` (one per rank, a value per field), or nil when
+    /// all agree: for each field that differs, the ranks that have each value ("count: ranks 0-2
+    /// passed 100000; rank 3 passed 100001", with `verbs` for one rank and for several), fields
+    /// apart by " | ".
+    static func disagreements(_ records: [[Int64]], fields: [String], verbs: (one: String, many: String),
+                              describe: (_ field: Int, _ value: Int64) -> String) -> String? {
         var lines: [String] = []
         for f in fields.indices {
             var groups: [(value: Int64, ranks: [Int])] = []
@@ -54,7 +63,7 @@ public struct CallArguments: Equatable, Sendable {
                 if let i = groups.firstIndex(where: { $0.value == record[f] }) { groups[i].ranks.append(rank) } else { groups.append((record[f], [rank])) }
             }
             guard groups.count > 1 else { continue }
-            lines.append("\(fields[f]): " + groups.map { "\(rankList($0.ranks)) passed \(describe(field: f, $0.value))" }.joined(separator: "; "))
+            lines.append("\(fields[f]): " + groups.map { "\(rankList($0.ranks)) \($0.ranks.count == 1 ? verbs.one : verbs.many) \(describe(f, $0.value))" }.joined(separator: "; "))
         }
         return lines.isEmpty ? nil : lines.joined(separator: " | ")
     }
