@@ -114,6 +114,23 @@ for np in 2 3; do
     [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 4 ] && pass "eager halves, np=$np: results checked" \
         || fail "eager halves, np=$np: results checked"
 done
+# On one host the executor takes Open MPI's shared-memory eager limit (MPI_T) unless told otherwise.
+run "eager halves by default on one host (Open MPI's limit), np=2" env TORUS_VERBOSE=1 "${mpirun[@]}" -np 2 -x TORUS_VERBOSE \
+    "$bin/torus-bench" -b 4500 -e 4500 -n 3 -w 1 -a recursive-doubling,ring
+grep -q "steps of 4033-8064 bytes go as two eager halves" "$out/log" && [ "$(grep -c 'Out of bounds values : 0 OK' "$out/log")" = 2 ] \
+    && pass "eager halves by default: the banner and checked results" || fail "eager halves by default: the banner and checked results"
+run "eager halves follow --mca btl_vader_eager_limit 8192" env TORUS_VERBOSE=1 "${mpirun[@]}" -np 2 --mca btl_vader_eager_limit 8192 \
+    -x TORUS_VERBOSE "$bin/torus-bench" -b 9000 -e 9000 -n 3 -w 1 -a recursive-doubling
+expect "eager halves follow the MCA parameter" "steps of 8129-16256 bytes go as two eager halves"
+run "no eager halves without the shared-memory transport" env TORUS_VERBOSE=1 "${mpirun[@]}" -np 2 --mca btl self,tcp \
+    -x TORUS_VERBOSE "$bin/torus-bench" -b 4500 -e 4500 -n 3 -w 1 -a recursive-doubling
+! grep -q "eager halves" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \
+    && pass "no eager halves over TCP, results checked" || fail "no eager halves over TCP, results checked"
+run "TORUS_EAGER_BYTES=0 turns the default off" env TORUS_VERBOSE=1 TORUS_EAGER_BYTES=0 "${mpirun[@]}" -np 2 -x TORUS_VERBOSE -x TORUS_EAGER_BYTES \
+    "$bin/torus-bench" -b 4500 -e 4500 -n 3 -w 1 -a recursive-doubling
+! grep -q "eager halves" "$out/log" && pass "TORUS_EAGER_BYTES=0: no eager halves" || fail "TORUS_EAGER_BYTES=0: no eager halves"
+run_failing "Open MPI's eager limit on one rank only" "Open MPI's btl_vader_eager_limit: rank 0 has 8192 bytes; rank 1 has 4096 bytes" \
+    "${mpirun[@]}" -np 1 env OMPI_MCA_btl_vader_eager_limit=8192 "$bin/torus-bench" -b 4K -e 4K -n 1 : -np 1 "$bin/torus-bench" -b 4K -e 4K -n 1
 run "eager halves from a model file, np=2" env TORUS_MODEL=Benchmarks/results/model-2cpu-vm.json TORUS_VERBOSE=1 \
     "${mpirun[@]}" -np 2 -x TORUS_MODEL -x TORUS_VERBOSE "$bin/torus-bench" -b 4500 -e 4500 -n 3 -w 1 -a recursive-doubling
 grep -q "steps of 3073-6144 bytes go as two eager halves" "$out/log" && grep -q 'Out of bounds values : 0 OK' "$out/log" \

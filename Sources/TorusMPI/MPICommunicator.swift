@@ -24,6 +24,11 @@ public final class MPICommunicator: Communicator, RecordGathering {
     /// and Rabenseifner from 1 MiB on here (4–7× at 1 MiB with 2 and 4 ranks, README "ReduceScatter
     /// and AllGather on MPI") and faster below 256 KiB. AllGather keeps `defaultLibraryBelowBytes`.
     public static let defaultReduceScatterLibraryBelowBytes = 1 << 20
+    /// What Open MPI's eager limit (`btl_vader_eager_limit`, headers included) leaves of payload
+    /// for the executor's eager halves: `Benchmarks/c/rendezvous_cost.c` here, with the default
+    /// 4,096, exchanged 4,032 bytes eagerly (1.1–1.2 µs) and 4,048 by rendezvous (4.3–5.5 µs), as
+    /// the calibration's ping-pong found (README, "Eager halves").
+    public static let eagerHeaderBytes = 64
 
     public let handle: MPI_Comm
     public let rank: Int
@@ -86,11 +91,13 @@ public final class MPICommunicator: Communicator, RecordGathering {
         try mpiCheck(PMPI_Allgather(&mine, 1, torus_MPI_INT64_T(), &nodes, 1, torus_MPI_INT64_T(), comm), "MPI_Allgather of torus nodes")
         topology = try GroupTopology.of(nodes: nodes.map { Int($0) }, on: machine)
         let calibrated = try MPIEnvironment.calibratedCosts()
-        // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size.
-        let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes ?? 0
-        // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
-        // Asked of MPI on every rank, set or not: it is collective, and a variable may differ by rank.
+        // Asked of MPI on every rank, whatever the variables say: it is collective.
         let oneHost = try MPICommunicator.sharesOneHost(comm, size: size)
+        // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size,
+        // else on one host Open MPI's shared-memory eager limit less its headers.
+        let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes
+            ?? (oneHost ? MPIEnvironment.sharedMemoryEagerLimit().map { max(0, $0 - MPICommunicator.eagerHeaderBytes) } ?? 0 : 0)
+        // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
         let scratchSegments = environment.scratchSegments ?? (oneHost ? IssueRules.sharedMemoryScratchSegments : 0)
         options = CollectiveOptions(route: environment.route,
                                     libraryBelowBytes: environment.minBytes ?? MPICommunicator.defaultLibraryBelowBytes,

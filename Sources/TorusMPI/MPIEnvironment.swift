@@ -98,16 +98,47 @@ public enum MPIEnvironment {
     }
 
     nonisolated(unsafe) private static var cachedSettings: SharedSettings?
+    nonisolated(unsafe) private static var cachedSharedMemoryEagerLimit: Int??
+
+    /// Open MPI's eager limit on shared memory — the `btl_vader_eager_limit` MCA parameter (4,096
+    /// bytes by default, headers included), read once through the MPI tool interface (MPI_T) —
+    /// or nil where this MPI has no such parameter or does not use that transport (one rank on
+    /// the host, `--mca btl ^vader`).
+    public static func sharedMemoryEagerLimit() -> Int? {
+        if let known = cachedSharedMemoryEagerLimit { return known }
+        var limit: Int?
+        var provided: Int32 = 0
+        if MPI_T_init_thread(torus_MPI_THREAD_SINGLE(), &provided) == torus_MPI_SUCCESS() {
+            var index: Int32 = 0
+            if MPI_T_cvar_get_index("btl_vader_eager_limit", &index) == torus_MPI_SUCCESS() {
+                var handle: MPI_T_cvar_handle?
+                var count: Int32 = 0
+                if MPI_T_cvar_handle_alloc(index, nil, &handle, &count) == torus_MPI_SUCCESS() {
+                    // An unsigned long here; read as 8 bytes (little-endian: a 4-byte value reads the same).
+                    var value = [UInt64](repeating: 0, count: 8)
+                    if count == 1, MPI_T_cvar_read(handle, &value) == torus_MPI_SUCCESS(), value[0] > 0, value[0] < 1 << 30 {
+                        limit = Int(value[0])
+                    }
+                    MPI_T_cvar_handle_free(&handle)
+                }
+            }
+            MPI_T_finalize()
+        }
+        cachedSharedMemoryEagerLimit = .some(limit)
+        return limit
+    }
 
     /// This process's settings that every rank must share (`SharedSettings`): reads the
-    /// environment, the model file and the placement once, and throws their errors.
+    /// environment, the model file, the placement and MPI's shared-memory eager limit once, and
+    /// throws their errors.
     public static func sharedSettings() throws -> SharedSettings {
         if let s = cachedSettings { return s }
         let environment = try environment()
         _ = try calibratedCosts()   // a model file that does not load is its own error
         let modelBytes = try environment.modelPath.map { Array(try readText(path: $0, what: "model file", maxBytes: 16 << 20).utf8) }
         let (machine, nodes) = try placement()
-        let s = SharedSettings(environment, modelBytes: modelBytes, machine: machine, nodes: nodes)
+        let s = SharedSettings(environment, modelBytes: modelBytes, machine: machine, nodes: nodes,
+                               sharedMemoryEagerLimit: sharedMemoryEagerLimit())
         cachedSettings = s
         return s
     }

@@ -43,7 +43,7 @@ import TorusCore
         #expect(message.contains(expected), "\(message)")
         #expect(message.contains("this is rank 0"))
         for name in variables.keys { #expect(message.contains(name), "\(message)") }
-        #expect(message.contains("mpirun -x "))
+        #expect(message.contains("`mpirun -x "))
     }
 
     @Test func modelFilesAndPlacementsAreComparedByContents() throws {
@@ -52,10 +52,10 @@ import TorusCore
         let otherPath = try settings(["TORUS_MODEL": "elsewhere/a.json"], model: Array("{\"calibrations\": []}".utf8)).record
         #expect(a == otherPath)
         let message = try #require(SharedSettings.mismatchMessage([a, samePath], rank: 1))
-        #expect(message.contains("TORUS_MODEL: rank 0 has a file with fingerprint") && message.contains("same file contents on every node"))
+        #expect(message.contains("TORUS_MODEL: rank 0 has a file with fingerprint") && message.contains("the same model file on every node"))
         let moved = try settings([:], nodes: [1, 0, 2, 3]).record
         let placement = try #require(SharedSettings.mismatchMessage([try settings([:]).record, moved], rank: 0))
-        #expect(placement.contains("the placement (TORUS_RANKMAP, TORUS_DIMS)") && placement.contains("-x TORUS_RANKMAP -x TORUS_DIMS"))
+        #expect(placement.contains("the placement (TORUS_RANKMAP, TORUS_DIMS)") && placement.contains("-x TORUS_RANKMAP -x TORUS_DIMS` and the same rank map"))
         let otherMachine = SharedSettings(try TorusEnvironment.read([:]), modelBytes: nil, machine: try TorusShape(4, 1, 1), nodes: nodes)
         #expect(otherMachine.record != (try settings([:]).record))
     }
@@ -66,6 +66,17 @@ import TorusCore
         let message = try #require(SharedSettings.mismatchMessage([plain, odd, odd, plain], rank: 3))
         #expect(message.contains("TORUS_MIN_BYTES: ranks 0, 3 have unset; ranks 1-2 have 1 byte | TORUS_CHECK: ranks 0, 3 have 0 (unset); ranks 1-2 have 1"),
                 "\(message)")
-        #expect(message.contains("mpirun -x TORUS_MIN_BYTES -x TORUS_CHECK"))
+        #expect(message.contains("give every rank the same values: `mpirun -x TORUS_MIN_BYTES`, `mpirun -x TORUS_CHECK`."))
+    }
+
+    @Test func openMPIsSharedMemoryEagerLimitCounts() throws {
+        let environment = try TorusEnvironment.read([:])
+        let a = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes, sharedMemoryEagerLimit: 4096).record
+        let b = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes, sharedMemoryEagerLimit: 8192).record
+        let none = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes).record
+        let message = try #require(SharedSettings.mismatchMessage([a, b, none], rank: 2))
+        #expect(message.contains("Open MPI's btl_vader_eager_limit: rank 0 has 4096 bytes; rank 1 has 8192 bytes; rank 2 has none (not read)"),
+                "\(message)")
+        #expect(message.contains("`mpirun --mca btl_vader_eager_limit N`"))
     }
 }
