@@ -115,6 +115,7 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatte
         // Read once, here, under the C side's pthread_once: later communicators only read them.
         let environment = try MPIEnvironment.environment()
         _ = try MPIEnvironment.sharedSettings()   // and the model and placement, which communicators compare (torus_swift_agree)
+        _ = MPIEnvironment.sharedMemoryEagerLimit()
         let settings = DropInSettings(environment)
         minBytes.pointee = Int64(settings.minBytes)
         reduceScatterMinBytes.pointee = Int64(settings.reduceScatterMinBytes)

@@ -95,8 +95,8 @@ public final class MPICommunicator: Communicator, RecordGathering {
         let oneHost = try MPICommunicator.sharesOneHost(comm, size: size)
         // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size,
         // else on one host Open MPI's shared-memory eager limit less its headers.
-        let eager = environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes
-            ?? (oneHost ? MPIEnvironment.sharedMemoryEagerLimit().map { max(0, $0 - MPICommunicator.eagerHeaderBytes) } ?? 0 : 0)
+        let eager = try environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes
+            ?? (oneHost ? MPICommunicator.sharedMemoryEagerPayload(comm) : 0)
         // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
         let scratchSegments = environment.scratchSegments ?? (oneHost ? IssueRules.sharedMemoryScratchSegments : 0)
         options = CollectiveOptions(route: environment.route,
@@ -132,6 +132,17 @@ public final class MPICommunicator: Communicator, RecordGathering {
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
             + (eager > 0 ? "; steps of \(eager + 1)-\(2 * eager) bytes go as two eager halves" : "")
             + (ring > 0 ? "; receive-and-reduce scratch in a ring of \(ring) segments" : "")
+    }
+
+    /// The payload Open MPI sends eagerly over shared memory on every member
+    /// (`MPIEnvironment.sharedMemoryEagerLimit` less `eagerHeaderBytes`), or 0 where a member has
+    /// no such limit: the smallest over the members, so that all cut steps alike (a rank may have
+    /// its own `OMPI_MCA_btl_vader_eager_limit`). Collective over the members of a one-host group.
+    static func sharedMemoryEagerPayload(_ comm: MPI_Comm) throws -> Int {
+        var payload = Int64(MPIEnvironment.sharedMemoryEagerLimit().map { max(0, $0 - eagerHeaderBytes) } ?? 0)
+        try mpiCheck(PMPI_Allreduce(torus_MPI_IN_PLACE(), &payload, 1, torus_MPI_INT64_T(), torus_MPI_MIN(), comm),
+                     "MPI_Allreduce of the members' eager limits")
+        return Int(payload)
     }
 
     /// Whether every member runs on one host (`MPI_COMM_TYPE_SHARED`): its messages are then

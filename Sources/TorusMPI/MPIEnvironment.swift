@@ -129,16 +129,14 @@ public enum MPIEnvironment {
     }
 
     /// This process's settings that every rank must share (`SharedSettings`): reads the
-    /// environment, the model file, the placement and MPI's shared-memory eager limit once, and
-    /// throws their errors.
+    /// environment, the model file and the placement once, and throws their errors.
     public static func sharedSettings() throws -> SharedSettings {
         if let s = cachedSettings { return s }
         let environment = try environment()
         _ = try calibratedCosts()   // a model file that does not load is its own error
         let modelBytes = try environment.modelPath.map { Array(try readText(path: $0, what: "model file", maxBytes: 16 << 20).utf8) }
         let (machine, nodes) = try placement()
-        let s = SharedSettings(environment, modelBytes: modelBytes, machine: machine, nodes: nodes,
-                               sharedMemoryEagerLimit: sharedMemoryEagerLimit())
+        let s = SharedSettings(environment, modelBytes: modelBytes, machine: machine, nodes: nodes)
         cachedSettings = s
         return s
     }

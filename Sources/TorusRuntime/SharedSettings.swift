@@ -13,18 +13,14 @@ import TorusSchedules
 /// Settings that stay within a rank are not compared: `TORUS_VERBOSE`, `TORUS_REDUCTION_THREADS`,
 /// `TORUS_REDUCTION_CORES`, `TORUS_PROGRESS_CORE`, `TORUS_ON_STALL`, `TORUS_SCRATCH_SEGMENTS` (where
 /// a segment is received, not its size), and `TORUS_TIMEOUT`'s number of seconds (only whether it is 0).
-/// Open MPI's shared-memory eager limit counts (`--mca btl_vader_eager_limit`): where every rank
-/// shares a host it sets the executor's eager halves unless `TORUS_EAGER_BYTES` or a model does.
 public struct SharedSettings: Equatable, Sendable {
     /// What each field of `record` holds, as the error names it.
     public static let fields = ["TORUS_ALGORITHM", "TORUS_MIN_BYTES", "TORUS_SEGMENT_BYTES", "TORUS_EAGER_BYTES", "TORUS_CHECK",
-                                "TORUS_NAN_CHECK", "TORUS_TUNE", "TORUS_TIMEOUT", "TORUS_MODEL", "the placement (TORUS_RANKMAP, TORUS_DIMS)",
-                                "Open MPI's btl_vader_eager_limit"]
+                                "TORUS_NAN_CHECK", "TORUS_TUNE", "TORUS_TIMEOUT", "TORUS_MODEL", "the placement (TORUS_RANKMAP, TORUS_DIMS)"]
     /// What makes each field the same on every rank.
     static let fixes = fields.indices.map { f -> String in
         switch f {
         case 9: return "`mpirun -x TORUS_RANKMAP -x TORUS_DIMS` and the same rank map file on every node"
-        case 10: return "`mpirun --mca btl_vader_eager_limit N` (one value for the whole job)"
         case 8: return "`mpirun -x TORUS_MODEL` and the same model file on every node"
         default: return "`mpirun -x \(fields[f])`"
         }
@@ -35,10 +31,9 @@ public struct SharedSettings: Equatable, Sendable {
     /// (`fingerprint`) of the model file's bytes (0 unset) and of the placement of the world ranks.
     public let record: [Int64]
 
-    /// This rank's: from its environment, the bytes of its `TORUS_MODEL` file (nil: unset), the
-    /// machine torus and node of every world rank it placed the ranks on, and the transport's
-    /// shared-memory eager limit (nil: none read).
-    public init(_ environment: TorusEnvironment, modelBytes: [UInt8]?, machine: TorusShape, nodes: [Int], sharedMemoryEagerLimit: Int? = nil) {
+    /// This rank's: from its environment, the bytes of its `TORUS_MODEL` file (nil: unset) and
+    /// the machine torus and node of every world rank it placed the ranks on.
+    public init(_ environment: TorusEnvironment, modelBytes: [UInt8]?, machine: TorusShape, nodes: [Int]) {
         let route: Int64
         switch environment.route {
         case nil: route = -2
@@ -50,8 +45,7 @@ public struct SharedSettings: Equatable, Sendable {
         record = [route, Int64(environment.minBytes ?? -1), Int64(environment.segmentBytes ?? -1), Int64(environment.eagerBytes ?? -1),
                   environment.check ? 1 : 0, environment.nanCheck ? 1 : 0, Int64(environment.tuneCalls),
                   environment.stallSeconds == 0 ? 0 : 1, modelBytes.map { SharedSettings.fingerprint($0) } ?? 0,
-                  SharedSettings.fingerprint(placement.flatMap { v in (0 ..< 8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }),
-                  Int64(sharedMemoryEagerLimit ?? -1)]
+                  SharedSettings.fingerprint(placement.flatMap { v in (0 ..< 8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } })]
     }
 
     /// A 64-bit FNV-1a hash of `bytes`, never 0 (the same on every rank and run, unlike `Hasher`).
@@ -75,7 +69,6 @@ public struct SharedSettings: Equatable, Sendable {
         case 7: return value == 0 ? "0 (never)" : "a limit (unset or seconds)"
         case 8: return value == 0 ? "unset" : "a file with fingerprint " + String(UInt64(bitPattern: value), radix: 16)
         case 9: return "fingerprint " + String(UInt64(bitPattern: value), radix: 16)
-        case 10: return value == -1 ? "none (not read)" : "\(value) bytes"
         default: return "\(value)"
         }
     }

@@ -68,15 +68,4 @@ import TorusCore
                 "\(message)")
         #expect(message.contains("give every rank the same values: `mpirun -x TORUS_MIN_BYTES`, `mpirun -x TORUS_CHECK`."))
     }
-
-    @Test func openMPIsSharedMemoryEagerLimitCounts() throws {
-        let environment = try TorusEnvironment.read([:])
-        let a = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes, sharedMemoryEagerLimit: 4096).record
-        let b = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes, sharedMemoryEagerLimit: 8192).record
-        let none = SharedSettings(environment, modelBytes: nil, machine: machine, nodes: nodes).record
-        let message = try #require(SharedSettings.mismatchMessage([a, b, none], rank: 2))
-        #expect(message.contains("Open MPI's btl_vader_eager_limit: rank 0 has 4096 bytes; rank 1 has 8192 bytes; rank 2 has none (not read)"),
-                "\(message)")
-        #expect(message.contains("`mpirun --mca btl_vader_eager_limit N`"))
-    }
 }
