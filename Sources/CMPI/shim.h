@@ -58,7 +58,6 @@ static inline int torus_MPI_ANY_SOURCE(void) { return MPI_ANY_SOURCE; }
 static inline int torus_MPI_ANY_TAG(void) { return MPI_ANY_TAG; }
 static inline int torus_MPI_COMM_TYPE_SHARED(void) { return MPI_COMM_TYPE_SHARED; }
 static inline MPI_Info torus_MPI_INFO_NULL(void) { return MPI_INFO_NULL; }
-static inline int torus_MPI_THREAD_SINGLE(void) { return MPI_THREAD_SINGLE; }
 static inline int torus_MPI_THREAD_FUNNELED(void) { return MPI_THREAD_FUNNELED; }
 static inline int torus_MPI_THREAD_SERIALIZED(void) { return MPI_THREAD_SERIALIZED; }
 static inline int torus_MPI_THREAD_MULTIPLE(void) { return MPI_THREAD_MULTIPLE; }

@@ -107,8 +107,10 @@ public enum MPIEnvironment {
     public static func sharedMemoryEagerLimit() -> Int? {
         if let known = cachedSharedMemoryEagerLimit { return known }
         var limit: Int?
-        var provided: Int32 = 0
-        if MPI_T_init_thread(torus_MPI_THREAD_SINGLE(), &provided) == torus_MPI_SUCCESS() {
+        var level: Int32 = 0, provided: Int32 = 0
+        // At the thread level MPI runs at: Open MPI 4.1's MPI_T_init_thread sets MPI's own level
+        // to the one it is given (MPI_THREAD_MULTIPLE became MPI_THREAD_SINGLE with SINGLE here).
+        if MPI_Query_thread(&level) == torus_MPI_SUCCESS(), MPI_T_init_thread(level, &provided) == torus_MPI_SUCCESS() {
             var index: Int32 = 0
             if MPI_T_cvar_get_index("btl_vader_eager_limit", &index) == torus_MPI_SUCCESS() {
                 var handle: MPI_T_cvar_handle?

@@ -74,6 +74,15 @@ int main(int argc, char **argv) {
         checks += workers[t].checks;
         MPI_Comm_free(&workers[t].comm);
     }
+    /* The library's set-up must leave MPI's thread level as it was (Open MPI's MPI_T_init_thread,
+     * which the library calls to read an MCA parameter, sets it to the level it is given). */
+    int level = -1;
+    MPI_Query_thread(&level);
+    if (level != MPI_THREAD_MULTIPLE) {
+        fprintf(stderr, "rank %d: MPI's thread level is %d after the calls, not MPI_THREAD_MULTIPLE\n", rank, level);
+        failures++;
+    }
+    checks++;
     MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) printf(total ? "check_threads: %d failures\n" : "check_threads: %d checks passed\n", total ? total : checks);
     MPI_Finalize();
