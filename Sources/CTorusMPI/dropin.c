@@ -176,17 +176,22 @@ static int finalize_hook(MPI_Comm comm, int key, void *value, void *extra) {
 /* ---------- the ranks' settings agree ---------- */
 
 /* Communicators whose ranks have compared their settings (an attribute; MPI_Comm_dup does not copy
- * it), and the last one, so that a program calling on one communicator over and over pays one
- * comparison per call. The attribute's delete callback (MPI_Comm_free) forgets a freed one, whose
- * handle MPI may give to a new communicator. */
+ * it), and the last few of them, so that a program calling on a few communicators in turn (data-,
+ * tensor- and pipeline-parallel groups) pays a few comparisons per call, not MPI_Finalized and
+ * MPI_Comm_get_attr (about 50 ns here under MPI_THREAD_MULTIPLE). The attribute's delete callback
+ * (MPI_Comm_free) forgets a freed one, whose handle MPI may give to a new communicator. */
+#define AGREED_RECENT 8
 static int agreed_keyval = MPI_KEYVAL_INVALID;
 static char agreed_mark;
-static _Atomic(MPI_Comm) last_agreed;
+static _Atomic(MPI_Comm) agreed_recent[AGREED_RECENT];
+static atomic_uint agreed_next;
 
 static int forget_agreed(MPI_Comm comm, int key, void *value, void *extra) {
     (void)key; (void)value; (void)extra;
-    MPI_Comm expected = comm;
-    atomic_compare_exchange_strong(&last_agreed, &expected, MPI_COMM_NULL);
+    for (int i = 0; i < AGREED_RECENT; i++) {
+        MPI_Comm expected = comm;
+        atomic_compare_exchange_strong(&agreed_recent[i], &expected, MPI_COMM_NULL);
+    }
     return MPI_SUCCESS;
 }
 
@@ -195,13 +200,14 @@ static int forget_agreed(MPI_Comm comm, int key, void *value, void *extra) {
  * TORUS_CHECK, ...: SharedSettings in Swift), in one MPI_Iallreduce under the stall watch. Set
  * differently on some ranks they would send one rank's call to MPI and another's to the library,
  * and leave both waiting; so every rank reports the difference and calls the communicator's error
- * handler instead. Every rank
- * makes the same first call on a communicator, so all of them compare. Intercommunicators and
+ * handler instead. Every rank makes the same first call on a communicator, so all of them compare. Intercommunicators and
  * communicators of one rank are not compared (the library never takes their calls). Called by the
  * blocking calls (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather and their C API and
  * Fortran forms); the library's state (torus_swift_attach) compares them again on its private copy. */
 int settings_agree(MPI_Comm comm) {
-    if (comm == atomic_load_explicit(&last_agreed, memory_order_relaxed) || comm == MPI_COMM_NULL) return MPI_SUCCESS;
+    if (comm == MPI_COMM_NULL) return MPI_SUCCESS;
+    for (int i = 0; i < AGREED_RECENT; i++)
+        if (comm == atomic_load_explicit(&agreed_recent[i], memory_order_relaxed)) return MPI_SUCCESS;
     void *value = NULL;
     int flag = 0, finalized = 0;
     PMPI_Finalized(&finalized);
@@ -220,7 +226,8 @@ int settings_agree(MPI_Comm comm) {
         }
         PMPI_Comm_set_attr(comm, agreed_keyval, &agreed_mark);
     }
-    atomic_store_explicit(&last_agreed, comm, memory_order_relaxed);
+    unsigned slot = atomic_fetch_add_explicit(&agreed_next, 1, memory_order_relaxed) % AGREED_RECENT;
+    atomic_store_explicit(&agreed_recent[slot], comm, memory_order_relaxed);
     return MPI_SUCCESS;
 }
 
