@@ -20,6 +20,8 @@ cc=(mpicc -O2 -Wall)
     "${cc[@]}" -o "$out/check_capi" Tests/DropIn/check_capi.c $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -o "$out/check_iallreduce" Tests/DropIn/check_iallreduce.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
     "${cc[@]}" -DPLAIN_MPI -o "$out/check_mpi_iallreduce" Tests/DropIn/check_iallreduce.c -ldl &&
+    "${cc[@]}" -o "$out/check_first_requests" Tests/DropIn/check_first_requests.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
+    "${cc[@]}" -DPLAIN_MPI -o "$out/check_mpi_first_requests" Tests/DropIn/check_first_requests.c -ldl &&
     "${cc[@]}" -o "$out/check_mismatch" Tests/DropIn/check_mismatch.c &&
     "${cc[@]}" -o "$out/check_halves" Tests/DropIn/check_halves.c -ldl &&
     "${cc[@]}" -DCAPI -o "$out/check_halves_capi" Tests/DropIn/check_halves.c -ldl $(PKG_CONFIG_PATH="$bin" pkg-config --cflags --libs torus_mpi) &&
@@ -198,6 +200,25 @@ run_failing "invalid TORUS_PROGRESS_CORE stops the job" "TORUS_PROGRESS_CORE" \
     "${mpirun[@]}" -np 2 -x TORUS_PROGRESS_CORE=two "$out/check_iallreduce" multiple
 run "MPI_Iallreduce preloaded, MPI_THREAD_MULTIPLE, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" multiple
 expect "MPI_Iallreduce taken under MPI_THREAD_MULTIPLE" "5 requests passed, the library took 4, MPI 1"
+# The first requests on two communicators started in opposite orders on even and odd ranks (legal
+# MPI): the set-up of a communicator whose first call is nonblocking must not wait for the other
+# ranks (MPI_Comm_idup, then a thread of its own), else each rank waits in one set-up for ranks
+# waiting in the other. Then more requests while the set-ups run, a blocking call, and communicators
+# freed after a request, while a request runs, and while the set-up runs (MPI allows both).
+run "first MPI_Iallreduce on two communicators in opposite orders, plain MPI, np=3" "${mpirun[@]}" -np 3 "$out/check_mpi_first_requests"
+expect "opposite first requests: plain MPI completes them" "29 requests and 11 blocking calls passed, the library took 0, MPI 0"
+run "first MPI_Iallreduce on two communicators in opposite orders, preloaded, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" \
+    -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 "$out/check_mpi_first_requests"
+expect "opposite first requests: the library takes and completes them" "29 requests and 11 blocking calls passed, the library took 40, MPI 0"
+run "first torus_iallreduce on two communicators in opposite orders, C API, np=4" "${mpirun[@]}" -np 4 \
+    -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 "$out/check_first_requests"
+expect "opposite first requests (C API): the library takes and completes them" "29 requests and 11 blocking calls passed, the library took 40, MPI 0"
+run_failing "a rank that never makes its first call, an MPI_Iallreduce: the others report from the set-up" \
+    "where the library copies it (MPI_Comm_idup)" "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" first i
+run_failing "settings that differ, the first call an MPI_Iallreduce: every request fails with the difference" \
+    "MPI_Iallreduce failed: could not set up the communicator: the 3 ranks of a communicator have different library settings (this is rank 2): TORUS_ALGORITHM: rank 0 has ring" \
+    "${mpirun[@]}" -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 -x TORUS_ALGORITHM=ring "$out/check_mismatch" none i \
+    : -np 2 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_mismatch" none i
 run "MPI_Iallreduce preloaded, FUNNELED, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" funneled
 expect "MPI_Iallreduce passed to MPI below MPI_THREAD_MULTIPLE" "5 requests passed, the library took 0, MPI 5"
 

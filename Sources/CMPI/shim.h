@@ -56,7 +56,6 @@ static inline int torus_MPI_SUCCESS(void) { return MPI_SUCCESS; }
 static inline int torus_MPI_UNDEFINED(void) { return MPI_UNDEFINED; }
 static inline int torus_MPI_ANY_SOURCE(void) { return MPI_ANY_SOURCE; }
 static inline int torus_MPI_ANY_TAG(void) { return MPI_ANY_TAG; }
-static inline int torus_MPI_COMM_TYPE_SHARED(void) { return MPI_COMM_TYPE_SHARED; }
 static inline MPI_Info torus_MPI_INFO_NULL(void) { return MPI_INFO_NULL; }
 static inline int torus_MPI_THREAD_FUNNELED(void) { return MPI_THREAD_FUNNELED; }
 static inline int torus_MPI_THREAD_SERIALIZED(void) { return MPI_THREAD_SERIALIZED; }

@@ -148,9 +148,25 @@ static void add_type(MPI_Datatype handle, enum type_class class, int is_unsigned
 
 /* Frees every private communicator while MPI is still usable (MPI_Finalize deletes MPI_COMM_SELF's
  * attributes first); the communicators' own attributes may be deleted later, or never. */
-static torus_state states = {NULL, &states, &states};
+static torus_state states = {.prev = &states, .next = &states};
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 static char not_ours; /* attribute value for communicators the library never takes */
+
+/* A state whose set-up a nonblocking call started (s->pending) becomes ready once the set-up is
+ * over and the requests started during it are: then s->swift is the Swift state and s->pending
+ * NULL. `wait`: blocks until then. 1 ready, 0 not yet (only without `wait`), -1 the set-up failed
+ * (its message in `message`; the state stays failed). */
+static int settle(torus_state *s, int wait, char *message, int length) {
+    if (s->pending == NULL) return 1;
+    void *swift = NULL;
+    int rc = torus_swift_setup_finish(s->pending, wait, &swift, message, length);
+    if (rc == 1) {
+        s->swift = swift;
+        torus_swift_setup_release(s->pending);
+        s->pending = NULL;
+    }
+    return rc;
+}
 
 static int delete_state(MPI_Comm comm, int key, void *value, void *extra) {
     (void)comm; (void)key; (void)extra;
@@ -160,15 +176,24 @@ static int delete_state(MPI_Comm comm, int key, void *value, void *extra) {
     s->prev->next = s->next;
     s->next->prev = s->prev;
     pthread_mutex_unlock(&states_lock);
-    torus_swift_release(s->swift);
+    /* Requests may still run on the private copy (MPI lets a communicator be freed with requests
+     * under way): the copy is freed behind them, without waiting here. */
+    if (s->pending) {
+        torus_swift_setup_abandon(s->pending);
+        torus_swift_setup_release(s->pending);
+    }
+    if (s->swift) torus_swift_release(s->swift);
     free(s);
     return MPI_SUCCESS;
 }
 
 static int finalize_hook(MPI_Comm comm, int key, void *value, void *extra) {
     (void)comm; (void)key; (void)value; (void)extra;
+    char message[2048];
+    torus_swift_drain_all();   /* the library's last requests, which free communicators */
     pthread_mutex_lock(&states_lock);
-    for (torus_state *s = states.next; s != &states; s = s->next) torus_swift_detach(s->swift);
+    for (torus_state *s = states.next; s != &states; s = s->next)
+        if (settle(s, 1, message, sizeof message) == 1) torus_swift_detach(s->swift);
     pthread_mutex_unlock(&states_lock);
     return MPI_SUCCESS;
 }
@@ -363,29 +388,20 @@ static const char *buffer_refusal(const void *sendbuf, void *recvbuf, int64_t by
     return NULL;
 }
 
-/* The state of a communicator, made on first use; NULL if the library never takes its calls. */
-torus_state *state_of(MPI_Comm comm, int *error) {
-    void *value = NULL;
-    int flag = 0;
-    *error = MPI_SUCCESS;
-    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS) return NULL;
-    if (flag) return value == &not_ours ? NULL : value;
-    int inter = 0, size = 0;
-    if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || PMPI_Comm_size(comm, &size) != MPI_SUCCESS) return NULL;
-    if (inter || size < 2) {
-        PMPI_Comm_set_attr(comm, keyval, &not_ours);
-        return NULL;
-    }
+/* A new state of an intracommunicator of two or more ranks: set up now (collective), or, with
+ * `nonblocking`, its set-up started (torus_swift_setup_start). NULL and *error on failure. */
+static torus_state *make_state(MPI_Comm comm, int nonblocking, int *error) {
     char message[2048];
-    void *swift = torus_swift_attach(comm, message, sizeof message);
-    torus_state *s = swift ? malloc(sizeof *s) : NULL;
+    void *swift = nonblocking ? torus_swift_setup_start(comm, message, sizeof message) : torus_swift_attach(comm, message, sizeof message);
+    torus_state *s = swift ? calloc(1, sizeof *s) : NULL;
     if (s == NULL) {
         fprintf(stderr, "torus_mpi: %s\n", swift ? "out of memory" : message);
-        if (swift) torus_swift_release(swift);
+        if (swift) nonblocking ? torus_swift_setup_release(swift) : torus_swift_release(swift);
         *error = MPI_ERR_OTHER;
         return NULL;
     }
-    s->swift = swift;
+    if (nonblocking) s->pending = swift;
+    else s->swift = swift;
     pthread_mutex_lock(&states_lock);
     s->next = states.next;
     s->prev = &states;
@@ -396,11 +412,42 @@ torus_state *state_of(MPI_Comm comm, int *error) {
     return s;
 }
 
+/* The state of a communicator, made on first use: NULL if the library never takes its calls.
+ * `nonblocking` (a nonblocking call under MPI_THREAD_MULTIPLE): never waits for other ranks — a
+ * first call starts the set-up, and the state may still be pending (s->pending) — else it waits
+ * for a set-up under way (NULL and *error if that failed). */
+static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
+    void *value = NULL;
+    int flag = 0;
+    *error = MPI_SUCCESS;
+    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS) return NULL;
+    if (flag) {
+        if (value == &not_ours) return NULL;
+        torus_state *s = value;
+        char message[2048];
+        if (s->pending && settle(s, !nonblocking, message, sizeof message) < 0) {
+            fprintf(stderr, "torus_mpi: %s\n", message);
+            *error = MPI_ERR_OTHER;
+            return NULL;
+        }
+        return s;
+    }
+    int inter = 0, size = 0;
+    if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || PMPI_Comm_size(comm, &size) != MPI_SUCCESS) return NULL;
+    if (inter || size < 2) {
+        PMPI_Comm_set_attr(comm, keyval, &not_ours);
+        return NULL;
+    }
+    return make_state(comm, nonblocking, error);
+}
+
+torus_state *state_of(MPI_Comm comm, int *error) { return state_for(comm, 0, error); }
+
 /* The library's decision for a call: NULL and the state, type and op when it takes the call; else
  * why not (the call goes to MPI). *error is set when making the state failed: the failure is
  * reported and the communicator's error handler called. */
 static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
-                          torus_state **state, const type_entry **t, int *o, int *error) {
+                          int nonblocking, torus_state **state, const type_entry **t, int *o, int *error) {
     *error = MPI_SUCCESS;
     if (!ensure_configured()) return "MPI not initialised";
     const char *why = refusal(count, datatype, op, t, o);
@@ -410,7 +457,7 @@ static const char *decide(const void *sendbuf, void *recvbuf, int count, MPI_Dat
     int finalized = 0;
     PMPI_Finalized(&finalized);
     if (finalized) return "MPI finalised";
-    *state = state_of(comm, error);
+    *state = state_for(comm, nonblocking, error);
     if (*error != MPI_SUCCESS) {
         PMPI_Comm_call_errhandler(comm, *error);
         return "the library's state could not be made";
@@ -489,7 +536,7 @@ static int allreduce_checked(const void *sendbuf, void *recvbuf, int count, MPI_
     torus_state *s = NULL;
     const type_entry *t = NULL;
     int o = 0, error = MPI_SUCCESS;
-    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &error);
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, 0, &s, &t, &o, &error);
     if (error != MPI_SUCCESS) return error;
     if (why) return pass(sendbuf, recvbuf, count, datatype, op, comm, why);
     atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
@@ -550,12 +597,17 @@ struct torus_request_s {
 /* How the library runs a nonblocking call: NULL and *state when it runs the call as a request of
  * its own — a call it takes (*pass 0), or, under TORUS_CHECK or TORUS_NAN_CHECK, a call it passes
  * to MPI (*pass 1: MPI_Iallreduce on its private communicator, started once the ranks agree, and
- * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. */
+ * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. Under
+ * MPI_THREAD_MULTIPLE the state of a communicator's first such call is set up without waiting for
+ * the other ranks (state_for; the request runs when the set-up is over), since a correct program
+ * may start its first requests on two communicators in different orders on different ranks. */
 static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                                       MPI_Comm comm, torus_state **state, const type_entry **t, int *o, int *pass,
                                       int *error) {
     *pass = 0;
-    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, state, t, o, error);
+    int level = MPI_THREAD_SINGLE;
+    int nonblocking = PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, nonblocking, state, t, o, error);
     if (why == NULL || *error != MPI_SUCCESS || !(check_calls || nan_check) || count < 0 || comm == MPI_COMM_NULL) return why;
     const type_entry *tt = NULL;
     int oo = 0;
@@ -564,7 +616,7 @@ static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int co
     int finalized = 0;
     PMPI_Finalized(&finalized);
     if (finalized) return why;
-    *state = state_of(comm, error);
+    *state = state_for(comm, nonblocking, error);
     if (*state == NULL || *error != MPI_SUCCESS) {
         if (*error != MPI_SUCCESS) PMPI_Comm_call_errhandler(comm, *error);
         return why;
@@ -597,11 +649,11 @@ static void *start_request(torus_state *s, const type_entry *t, int o, int pass,
     const void *input = sendbuf == MPI_IN_PLACE ? NULL : sendbuf;
     if (pass) {
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
-        return torus_swift_ipass(s->swift, input, recvbuf, count, datatype, op, check_calls ? record : NULL, nan_code, rank, call,
+        return torus_swift_ipass(s->swift, s->pending, input, recvbuf, count, datatype, op, check_calls ? record : NULL, nan_code, rank, call,
                                  grequest, message, length);
     }
     atomic_fetch_add_explicit(&calls_taken, 1, memory_order_relaxed);
-    return torus_swift_iallreduce(s->swift, input, recvbuf, count, t->code, o, check_calls ? record : NULL, nan_code, rank, call,
+    return torus_swift_iallreduce(s->swift, s->pending, input, recvbuf, count, t->code, o, check_calls ? record : NULL, nan_code, rank, call,
                                   grequest, message, length);
 }
 
@@ -698,7 +750,8 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
     const type_entry *t = NULL;
     /* No settings_agree here, a blocking exchange: a nonblocking call must not wait for other ranks
      * (a correct program may start requests on two communicators in different orders). A call the
-     * library takes compares them when it sets up its state, as the other calls' first one did. */
+     * library takes compares them when it sets up its state (on the set-up's own thread when this
+     * is the communicator's first: decide_nonblocking). */
     int o = 0, pass = 0, error = MPI_SUCCESS;
     const char *why = decide_nonblocking(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &pass, &error);
     if (error != MPI_SUCCESS) return error;

@@ -21,7 +21,8 @@ typedef struct {
 
 /* A communicator's state (an attribute); the list of them, for MPI_Finalize. */
 typedef struct torus_state {
-    void *swift;
+    void *swift;     /* the Swift state, once set up */
+    void *pending;   /* while a nonblocking call's set-up runs (or after it failed), the set-up; then NULL */
     struct torus_state *prev, *next;
 } torus_state;
 
@@ -40,7 +41,8 @@ int ensure_configured(void);
 const type_entry *type_of(MPI_Datatype datatype);
 /* The op code of a predefined op the library reduces, or -1. */
 int op_code_of(MPI_Op op);
-/* The state of a communicator, made on first use (collective); NULL if the library never takes its calls. */
+/* The state of a communicator, made on first use (collective; waits for a set-up a nonblocking
+ * call started); NULL if the library never takes its calls, or, with *error set, if the set-up failed. */
 torus_state *state_of(MPI_Comm comm, int *error);
 /* Before a communicator's first call goes anywhere: its ranks compare their TORUS_ settings
  * (collective, once per communicator); MPI_SUCCESS, or the error after reporting it and calling the

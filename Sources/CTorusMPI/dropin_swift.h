@@ -42,6 +42,27 @@ int torus_swift_agree(MPI_Comm comm, char *message, int32_t length);
  * private communicator over the same group and the torus view. NULL and a message on failure. */
 void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);
 
+/* The nonblocking set-up of an intracommunicator of two or more ranks whose first call the library
+ * takes is a nonblocking one (under MPI_THREAD_MULTIPLE): starts MPI_Comm_idup and returns at once
+ * (a retained set-up), or NULL and a message. A thread of the set-up's own waits for the copy and
+ * sets up the library's state on it; requests started meanwhile queue behind it. */
+void *torus_swift_setup_start(MPI_Comm comm, char *message, int32_t length);
+
+/* 1 and the retained state in *state once the set-up is over and the requests started during it
+ * are (`wait` non-zero: blocks until then); 0 while not (only without `wait`); -1 and a message
+ * if it failed (it stays failed). */
+int torus_swift_setup_finish(void *pending, int32_t wait, void **state, char *message, int32_t length);
+
+void torus_swift_setup_release(void *pending);
+
+/* The application freed the communicator of a set-up: waits for its MPI_Comm_idup (which reads
+ * the communicator), then its copy is freed once the set-up and the requests queued behind it are
+ * over. */
+void torus_swift_setup_abandon(void *pending);
+
+/* Blocks until every request the library runs is over (MPI_Finalize). */
+void torus_swift_drain_all(void);
+
 /* AllReduce on the state's private communicator; `sendbuf` NULL means in place. 0 or a message. */
 int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
                           char *message, int32_t length);
@@ -52,18 +73,19 @@ int torus_swift_allreduce(void *state, const void *sendbuf, void *recvbuf, int64
 int torus_swift_half(void *state, int32_t collective, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
                      char *message, int32_t length);
 
-/* Starts a nonblocking AllReduce on the state's private communicator; a retained request, or NULL
- * and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes.
+/* Starts a nonblocking AllReduce on the state's private communicator — or, `state` NULL, queued
+ * behind the set-up `pending` and run on its communicator when that is over; a retained request,
+ * or NULL and a message. `grequest` non-NULL: an MPI generalized request completed when it finishes.
  * `record` non-NULL (TORUS_CHECK): the request first agrees with every rank on this record (as
  * for torus_swift_check_records) and fails on every rank if any differ, before any data moves.
  * `nan_type` ≥ 0 (TORUS_NAN_CHECK): the result is scanned when over, reported with `rank` and `call`. */
-void *torus_swift_iallreduce(void *state, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
+void *torus_swift_iallreduce(void *state, void *pending, const void *sendbuf, void *recvbuf, int64_t count, int32_t type, int32_t op,
                              const int64_t *record, int32_t nan_type, int32_t rank, int64_t call, MPI_Request *grequest,
                              char *message, int32_t length);
 
 /* The same for a call the library passes to MPI: its request agrees on `record` first, then runs
  * MPI_Iallreduce on the state's private communicator (any type and op MPI has). */
-void *torus_swift_ipass(void *state, const void *sendbuf, void *recvbuf, int32_t count, MPI_Datatype datatype, MPI_Op op,
+void *torus_swift_ipass(void *state, void *pending, const void *sendbuf, void *recvbuf, int32_t count, MPI_Datatype datatype, MPI_Op op,
                         const int64_t *record, int32_t nan_type, int32_t rank, int64_t call, MPI_Request *grequest,
                         char *message, int32_t length);
 

@@ -115,6 +115,9 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatte
         // Read once, here, under the C side's pthread_once: later communicators only read them.
         let environment = try MPIEnvironment.environment()
         _ = try MPIEnvironment.sharedSettings()   // and the model and placement, which communicators compare (torus_swift_agree)
+        // What a communicator's set-up reads, read here once: a set-up may run on a thread of its own (PendingSetUp).
+        _ = try MPIEnvironment.calibratedCosts()
+        MPIEnvironment.watchFinalize()
         _ = MPIEnvironment.sharedMemoryEagerLimit()
         let settings = DropInSettings(environment)
         minBytes.pointee = Int64(settings.minBytes)
@@ -147,8 +150,16 @@ func torusSwiftAgree(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ l
 @_cdecl("torus_swift_attach")
 func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
     do {
-        let state = DropInState(try MPICommunicator.privateCopy(of: comm))
-        let c = state.communicator
+        return Unmanaged.passRetained(DropInState.made(try MPICommunicator.privateCopy(of: comm))).toOpaque()
+    } catch {
+        write("could not set up the communicator: " + message(of: error), to: text, length: length)
+        return nil
+    }
+}
+
+extension DropInState {
+    /// The state of a private copy just set up: checks left to the C side, and the banner.
+    static func made(_ c: MPICommunicator) -> DropInState {
         // TORUS_CHECK and TORUS_NAN_CHECK: the C side checks every call on the caller's communicator.
         c.options.check = false
         c.options.nanCheck = false
@@ -161,11 +172,143 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
             printError("torus_mpi: library active on a communicator of \(c.size) ranks: \(c.topology), \(hops); \(routes); "
                        + (minBytes > 1 ? "calls below \(minBytes) bytes and " : "") + "the types and ops it leaves to MPI → PMPI_Allreduce")
         }
-        return Unmanaged.passRetained(state).toOpaque()
+        return DropInState(c)
+    }
+}
+
+/// The set-up of a communicator whose first call the library takes is an MPI_Iallreduce (under
+/// MPI_THREAD_MULTIPLE). The blocking set-up (`MPICommunicator.privateCopy`) would wait there for
+/// the other ranks, and a correct program may start its first requests on two communicators in
+/// different orders on different ranks (rank 0 on A then B, rank 1 on B then A): each rank would
+/// wait in one set-up for ranks waiting in the other. So the call only starts `MPI_Comm_idup`,
+/// and a thread of its own waits for it and sets up the copy (whose collectives involve no other
+/// communicator); the requests started meanwhile queue behind the set-up (`AfterSetUp`), in order.
+/// The C side swaps this for the `DropInState` once the set-up is over and its requests are
+/// (`torus_swift_setup_finish`). A failed set-up stays failed: every later call on the
+/// communicator fails with its error, alike on every rank.
+final class PendingSetUp: @unchecked Sendable {   // `outcome` guarded by `condition`
+    private let condition = NSCondition()
+    private var outcome: Result<DropInState, Error>?
+    /// Whether the `MPI_Comm_idup` is over (or failed): the application's communicator may be
+    /// freed only then (Open MPI's idup reads it until it completes).
+    private var copied = false
+    /// The caller's rank in the application's communicator (failures name it).
+    let rank: Int
+
+    private struct Started: @unchecked Sendable {   // MPI handles, handed to the set-up thread once
+        let comm: MPI_Comm
+        let copy: (copy: MPI_Comm, request: MPI_Request)
+    }
+
+    init(_ comm: MPI_Comm) throws {
+        var r: Int32 = 0
+        try mpiCheck(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
+        rank = Int(r)
+        let started = Started(comm: comm, copy: try MPICommunicator.startPrivateCopy(of: comm))
+        let thread = Thread { [self] in
+            let copy = Result { try MPICommunicator.awaitPrivateCopy(started.copy, of: started.comm) }
+            condition.lock()
+            copied = true
+            condition.broadcast()
+            condition.unlock()
+            let result = Result { DropInState.made(try MPICommunicator.privateCopy(adopting: try copy.get())) }
+            condition.lock()
+            outcome = result
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "torus-setup"
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+
+    /// The set-up's outcome once it is over; nil before.
+    var finished: Result<DropInState, Error>? {
+        condition.lock()
+        defer { condition.unlock() }
+        return outcome
+    }
+
+    /// Blocks until the set-up is over.
+    func wait() -> Result<DropInState, Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil { condition.wait() }
+        return outcome!
+    }
+
+    /// Blocks until the `MPI_Comm_idup` is over: every rank has started it, and the set-up
+    /// threads complete it without the applications' help.
+    func waitForCopy() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !copied { condition.wait() }
+    }
+
+    /// The error a call on the communicator reports when the set-up failed.
+    static func failure(_ error: Error) -> String { "could not set up the communicator: " + message(of: error) }
+}
+
+/// A request's stage while its communicator's set-up runs: not over until the set-up is, then the
+/// call's own stages, made from the state the set-up gave (or its error).
+final class AfterSetUp: RequestStage {
+    private let setUp: PendingSetUp
+    private let make: (DropInState) throws -> [RequestStageStart]
+    private var work: StageSequence?
+
+    init(_ setUp: PendingSetUp, make: @escaping (DropInState) throws -> [RequestStageStart]) {
+        self.setUp = setUp
+        self.make = make
+    }
+
+    func advance() throws -> Bool {
+        if work == nil {
+            guard let outcome = setUp.finished else { return false }
+            switch outcome {
+            case .success(let state): work = StageSequence(try make(state))
+            case .failure(let error): throw TorusError.communication(PendingSetUp.failure(error))
+            }
+        }
+        return try work!.advance()
+    }
+}
+
+@_cdecl("torus_swift_setup_start")
+func torusSwiftSetupStart(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+    do {
+        return Unmanaged.passRetained(try PendingSetUp(comm)).toOpaque()
     } catch {
-        write("could not set up the communicator: " + message(of: error), to: text, length: length)
+        write(PendingSetUp.failure(error), to: text, length: length)
         return nil
     }
+}
+
+/// 1 and the retained state in `*state` once the set-up is over and the requests started during it
+/// are (`wait` non-zero: blocks until then); 0 while not (only without `wait`); −1 and the
+/// message if the set-up failed.
+@_cdecl("torus_swift_setup_finish")
+func torusSwiftSetupFinish(_ pending: UnsafeMutableRawPointer, _ wait: Int32, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+                           _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> Int32 {
+    let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending).takeUnretainedValue()
+    guard let outcome = wait != 0 ? setUp.wait() : setUp.finished else { return 0 }
+    switch outcome {
+    case .failure(let error):
+        write(PendingSetUp.failure(error), to: text, length: length)
+        return -1
+    case .success(let made):
+        if wait != 0 {
+            ProgressEngine.shared.drain(setUp)
+        } else if ProgressEngine.shared.hasPending(setUp) {
+            return 0
+        }
+        state.pointee = Unmanaged.passRetained(made).toOpaque()
+        return 1
+    }
+}
+
+@_cdecl("torus_swift_setup_release")
+func torusSwiftSetupRelease(_ pending: UnsafeMutableRawPointer) {
+    Unmanaged<PendingSetUp>.fromOpaque(pending).release()
 }
 
 @_cdecl("torus_swift_allreduce")
@@ -249,11 +392,39 @@ func torusSwiftDetach(_ state: UnsafeMutableRawPointer) {
     Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue().communicator.free()
 }
 
+/// The application freed its communicator (`MPI_Comm_free`, which MPI allows with requests still
+/// under way: they complete). The private copy is freed now if nothing runs on it, else by one
+/// more request queued behind the ones that do — never while they still send on it, and without
+/// waiting here for other ranks (a rank whose requests progress only in its test and wait calls
+/// may be in a blocking call that waits for this one).
 @_cdecl("torus_swift_release")
 func torusSwiftRelease(_ state: UnsafeMutableRawPointer) {
     let object = Unmanaged<DropInState>.fromOpaque(state)
-    object.takeUnretainedValue().communicator.free()
+    let c = object.takeUnretainedValue().communicator
+    if ProgressEngine.shared.hasPending(c) {
+        _ = c.startRequest([{ c.free(); return nil }])
+    } else {
+        c.free()
+    }
     object.release()
+}
+
+/// The same for a communicator whose set-up a nonblocking call started: waits for its
+/// `MPI_Comm_idup` (which reads the communicator being freed), then its copy is freed once the
+/// set-up and the requests queued behind it are over.
+@_cdecl("torus_swift_setup_abandon")
+func torusSwiftSetupAbandon(_ pending: UnsafeMutableRawPointer) {
+    let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending).takeUnretainedValue()
+    setUp.waitForCopy()
+    _ = ProgressEngine.shared.start([{ AfterSetUp(setUp) { state in [{ state.communicator.free(); return nil }] } }], key: setUp,
+                                    threaded: true)
+}
+
+/// As MPI finalises: waits for every request the library runs (the application's are over in a
+/// correct program; the library's last ones free communicators).
+@_cdecl("torus_swift_drain_all")
+func torusSwiftDrainAll() {
+    ProgressEngine.shared.drainAll()
 }
 
 @_cdecl("torus_swift_reduce_local")
@@ -280,10 +451,10 @@ struct RequestChecks {
 }
 
 extension DropInState {
-    /// Starts a request: `TORUS_CHECK`'s agreement first, then `work`, then `TORUS_NAN_CHECK`'s
+    /// A request's stages: `TORUS_CHECK`'s agreement first, then `work`, then `TORUS_NAN_CHECK`'s
     /// scan of the result.
-    func start(_ work: [RequestStageStart], call: StalledCall, checks: RequestChecks, result: UnsafeRawPointer, count: Int,
-               onFinish: (@Sendable (Error?) -> Void)?) -> AllReduceRequest {
+    func stages(_ work: [RequestStageStart], call: StalledCall, checks: RequestChecks, result: UnsafeRawPointer,
+                count: Int) -> [RequestStageStart] {
         var stages: [RequestStageStart] = []
         if let record = checks.record { stages.append(communicator.agreementStage(record, stalled: call)) }
         stages += work
@@ -293,25 +464,25 @@ extension DropInState {
                 return nil
             }
         }
-        return communicator.startRequest(stages, onFinish: onFinish)
+        return stages
     }
 
     func iAllReduce(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int, type: ElementType,
-                    op: ReduceOp, checks: RequestChecks, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
+                    op: ReduceOp, checks: RequestChecks) throws -> [RequestStageStart] {
         var algorithm: Algorithm?
         if case let .schedule(a) = route(count: count, type: type).route { algorithm = a }
         let (work, call) = try communicator.allReduceStages(sendBuffer, recvBuffer, count: count, type: type, op: op, algorithm: algorithm)
-        return start(work, call: call, checks: checks, result: recvBuffer, count: count, onFinish: onFinish)
+        return stages(work, call: call, checks: checks, result: recvBuffer, count: count)
     }
 
     /// A call the library passes to MPI, run as a request so that `TORUS_CHECK` agrees on it first:
     /// MPI_Iallreduce on the private communicator.
     func iPass(_ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer, count: Int32, datatype: MPI_Datatype,
-               op: MPI_Op, checks: RequestChecks, onFinish: (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest {
+               op: MPI_Op, checks: RequestChecks) throws -> [RequestStageStart] {
         try communicator.checkUsable()
         let call = StalledCall(call: communicator.calls.next(), route: "mpi", summary: "\(count) elements passed to MPI_Iallreduce")
-        return start([communicator.libraryStage(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op)],
-                     call: call, checks: checks, result: recvBuffer, count: Int(count), onFinish: onFinish)
+        return stages([communicator.libraryStage(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op)],
+                      call: call, checks: checks, result: recvBuffer, count: Int(count))
     }
 }
 
@@ -332,38 +503,52 @@ private func completing(_ grequest: UnsafeMutablePointer<MPI_Request?>?, rank: I
 }
 
 @_cdecl("torus_swift_iallreduce")
-func torusSwiftIAllReduce(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
-                          _ count: Int64, _ type: Int32, _ op: Int32, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
-                          _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+func torusSwiftIAllReduce(_ state: UnsafeMutableRawPointer?, _ pending: UnsafeMutableRawPointer?, _ sendBuffer: UnsafeRawPointer?,
+                          _ recvBuffer: UnsafeMutableRawPointer, _ count: Int64, _ type: Int32, _ op: Int32,
+                          _ record: UnsafePointer<Int64>?, _ nanType: Int32, _ rank: Int32, _ call: Int64,
+                          _ grequest: UnsafeMutablePointer<MPI_Request?>?,
                           _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
-    startRequest(state, RequestChecks(record: record, nanType: nanType, rank: rank, call: call), grequest, text, length) {
+    let checks = RequestChecks(record: record, nanType: nanType, rank: rank, call: call)
+    return startRequest(state, pending, grequest, text, length) {
         try $0.iAllReduce(sendBuffer, recvBuffer, count: Int(count), type: ElementType.allCases[Int(type)], op: ReduceOp.allCases[Int(op)],
-                          checks: $1, onFinish: $2)
+                          checks: checks)
     }
 }
 
 @_cdecl("torus_swift_ipass")
-func torusSwiftIPass(_ state: UnsafeMutableRawPointer, _ sendBuffer: UnsafeRawPointer?, _ recvBuffer: UnsafeMutableRawPointer,
-                     _ count: Int32, _ datatype: MPI_Datatype, _ op: MPI_Op, _ record: UnsafePointer<Int64>?, _ nanType: Int32,
-                     _ rank: Int32, _ call: Int64, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
+func torusSwiftIPass(_ state: UnsafeMutableRawPointer?, _ pending: UnsafeMutableRawPointer?, _ sendBuffer: UnsafeRawPointer?,
+                     _ recvBuffer: UnsafeMutableRawPointer, _ count: Int32, _ datatype: MPI_Datatype, _ op: MPI_Op,
+                     _ record: UnsafePointer<Int64>?, _ nanType: Int32, _ rank: Int32, _ call: Int64,
+                     _ grequest: UnsafeMutablePointer<MPI_Request?>?,
                      _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
-    startRequest(state, RequestChecks(record: record, nanType: nanType, rank: rank, call: call), grequest, text, length) {
-        try $0.iPass(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op, checks: $1, onFinish: $2)
+    let checks = RequestChecks(record: record, nanType: nanType, rank: rank, call: call)
+    return startRequest(state, pending, grequest, text, length) {
+        try $0.iPass(sendBuffer, recvBuffer, count: count, datatype: datatype, op: op, checks: checks)
     }
 }
 
-/// The C entry points' start of a request: a retained request, or NULL and the error's message.
-private func startRequest(_ state: UnsafeMutableRawPointer, _ checks: RequestChecks, _ grequest: UnsafeMutablePointer<MPI_Request?>?,
-                          _ text: UnsafeMutablePointer<CChar>?, _ length: Int32,
-                          _ start: (DropInState, RequestChecks, (@Sendable (Error?) -> Void)?) throws -> AllReduceRequest) -> UnsafeMutableRawPointer? {
-    let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
-    do {
-        let request = try start(state, checks, completing(grequest, rank: state.communicator.rank))
-        return Unmanaged.passRetained(request).toOpaque()
-    } catch {
-        write(message(of: error), to: text, length: length)
-        return nil
+/// The C entry points' start of a request on a communicator's state, or on its set-up while that
+/// runs (the request then queues behind the set-up and makes its stages when it is over): a
+/// retained request, or NULL and the error's message.
+private func startRequest(_ state: UnsafeMutableRawPointer?, _ pending: UnsafeMutableRawPointer?,
+                          _ grequest: UnsafeMutablePointer<MPI_Request?>?, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32,
+                          _ stages: @escaping (DropInState) throws -> [RequestStageStart]) -> UnsafeMutableRawPointer? {
+    let request: AllReduceRequest
+    if let state {
+        let state = Unmanaged<DropInState>.fromOpaque(state).takeUnretainedValue()
+        do {
+            request = state.communicator.startRequest(try stages(state), onFinish: completing(grequest, rank: state.communicator.rank))
+        } catch {
+            write(message(of: error), to: text, length: length)
+            return nil
+        }
+    } else {
+        // Only the drop-in's MPI_THREAD_MULTIPLE path starts a set-up of its own: the progress thread runs it.
+        let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending!).takeUnretainedValue()
+        request = ProgressEngine.shared.start([{ AfterSetUp(setUp, make: stages) }], key: setUp, threaded: true,
+                                              onFinish: completing(grequest, rank: setUp.rank))
     }
+    return Unmanaged.passRetained(request).toOpaque()
 }
 
 @_cdecl("torus_swift_request_progress")

@@ -92,7 +92,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
         topology = try GroupTopology.of(nodes: nodes.map { Int($0) }, on: machine)
         let calibrated = try MPIEnvironment.calibratedCosts()
         // Asked of MPI on every rank, whatever the variables say: it is collective.
-        let oneHost = try MPICommunicator.sharesOneHost(comm, size: size)
+        let oneHost = try MPICommunicator.sharesOneHost(comm)
         // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size,
         // else on one host Open MPI's shared-memory eager limit less its headers.
         let eager = try environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes
@@ -145,16 +145,21 @@ public final class MPICommunicator: Communicator, RecordGathering {
         return Int(payload)
     }
 
-    /// Whether every member runs on one host (`MPI_COMM_TYPE_SHARED`): its messages are then
-    /// copies in memory. Collective over the members.
-    static func sharesOneHost(_ comm: MPI_Comm, size: Int) throws -> Bool {
-        var shared = torus_MPI_COMM_NULL()
-        try mpiCheck(MPI_Comm_split_type(comm, torus_MPI_COMM_TYPE_SHARED(), 0, torus_MPI_INFO_NULL(), &shared),
-                     "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)")
-        defer { MPI_Comm_free(&shared) }
-        var n: Int32 = 0
-        try mpiCheck(MPI_Comm_size(shared, &n), "MPI_Comm_size")
-        return Int(n) == size
+    /// Whether every member runs on one host (its messages are then copies in memory): the
+    /// members compare an FNV-1a hash of their host's name (`MPI_Get_processor_name`), in one
+    /// `MPI_Allreduce(MAX)` of the hash and its complement. Not `MPI_Comm_split_type(SHARED)`,
+    /// which makes and frees a communicator: a set-up may run on a thread of its own while the
+    /// application makes communicators of its own (the drop-in's first `MPI_Iallreduce`), and this
+    /// keeps that thread to collectives on its private copy. Collective over the members.
+    static func sharesOneHost(_ comm: MPI_Comm) throws -> Bool {
+        var name = [CChar](repeating: 0, count: 512)
+        var length: Int32 = 0
+        try mpiCheck(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
+        let hash = UInt64(bitPattern: SharedSettings.fingerprint(name.prefix(Int(length)).map { UInt8(bitPattern: $0) }))
+        var words: [UInt64] = [hash, ~hash]
+        try mpiCheck(PMPI_Allreduce(torus_MPI_IN_PLACE(), &words, 2, torus_MPI_UINT64_T(), torus_MPI_MAX(), comm),
+                     "MPI_Allreduce of the members' host names")
+        return words[0] == ~words[1]
     }
 
     /// With a calibrated model that timed MPI's AllReduce on this many ranks, how it routes calls
@@ -195,6 +200,44 @@ public final class MPICommunicator: Communicator, RecordGathering {
         try mpiCheck(PMPI_Comm_create(comm, group, &copy), "MPI_Comm_create")
         try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
         do {
+            return try MPICommunicator(comm: copy!, owned: true, announce: false)
+        } catch {
+            PMPI_Comm_free(&copy)
+            throw error
+        }
+    }
+
+    /// The first half of `privateCopy` that never waits, for a communicator whose first library
+    /// call is nonblocking (the drop-in's MPI_Iallreduce): `MPI_Comm_idup` (collective, nonblocking,
+    /// ordered with the application's other collectives on `comm`; unlike `privateCopy` it runs
+    /// the application's attribute copy callbacks). `awaitPrivateCopy` and `privateCopy(adopting:)` complete it.
+    public static func startPrivateCopy(of comm: MPI_Comm) throws -> (copy: MPI_Comm, request: MPI_Request) {
+        var copy: MPI_Comm? = torus_MPI_COMM_NULL()
+        var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+        try mpiCheck(PMPI_Comm_idup(comm, &copy, &request), "MPI_Comm_idup")
+        return (copy!, request!)
+    }
+
+    /// The second half: waits for the `MPI_Comm_idup` under the stall watch (every rank has then
+    /// made its first call on `comm`) and returns the copy. Another thread may wait, under
+    /// MPI_THREAD_MULTIPLE, while the application goes on with `comm`.
+    public static func awaitPrivateCopy(_ started: (copy: MPI_Comm, request: MPI_Request), of comm: MPI_Comm) throws -> MPI_Comm {
+        var request: MPI_Request? = started.request
+        let environment = try MPIEnvironment.environment()
+        try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
+                            waitingFor: "to make their first library call on this communicator (an MPI_Iallreduce), where the "
+                                + "library copies it (MPI_Comm_idup): a rank that never calls, calls below the size threshold "
+                                + "(TORUS_MIN_BYTES) or makes another collective call on it first holds the rest here")
+        return started.copy
+    }
+
+    /// The third: the library's communicator on the copy (collectives on the copy only, so another
+    /// thread may set it up while the application goes on with the original). The copy is freed
+    /// if the set-up fails.
+    public static func privateCopy(adopting copy: MPI_Comm) throws -> MPICommunicator {
+        var copy: MPI_Comm? = copy
+        do {
+            try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
             return try MPICommunicator(comm: copy!, owned: true, announce: false)
         } catch {
             PMPI_Comm_free(&copy)

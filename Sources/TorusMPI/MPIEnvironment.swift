@@ -50,7 +50,7 @@ public enum MPIEnvironment {
     /// Has MPI tell us when it finalises: an attribute on MPI_COMM_SELF whose delete callback MPI_Finalize
     /// runs first (MPI-2.0 and later), before anything is torn down. Once, with MPI initialised
     /// and not finalised; if MPI refuses, `isFinalized` keeps asking `MPI_Finalized`.
-    static func watchFinalize() {
+    public static func watchFinalize() {
         guard !finalizeWatched.load(ordering: .acquiring), isInitialized else { return }
         var flag: Int32 = 0
         MPI_Finalized(&flag)

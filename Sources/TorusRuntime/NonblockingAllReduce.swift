@@ -16,6 +16,35 @@ extension PendingRun: RequestStage {}
 /// Makes a request's next stage when the one before it is over; nil when its work was done at once.
 public typealias RequestStageStart = () throws -> RequestStage?
 
+/// Stages run one after another, each made when the one before it is over; the first error ends
+/// them. A request's work, and itself a stage (the drop-in runs a call's stages once its
+/// communicator is set up).
+public final class StageSequence: RequestStage {
+    private var stages: [RequestStageStart]
+    private var next = 0
+    private var current: RequestStage?
+
+    public init(_ stages: [RequestStageStart]) {
+        self.stages = stages
+    }
+
+    public func advance() throws -> Bool {
+        while true {
+            if current == nil {
+                guard next < stages.count else {
+                    stages = []
+                    return true
+                }
+                next += 1
+                current = try stages[next - 1]()
+                continue
+            }
+            guard try current!.advance() else { return false }
+            current = nil
+        }
+    }
+}
+
 /// A nonblocking AllReduce (`Communicator.iAllReduce`): `test` and `wait` as MPI_Test and MPI_Wait.
 ///
 /// Requests run in the process's `ProgressEngine`: on its own progress thread where the backend
@@ -28,47 +57,34 @@ public typealias RequestStageStart = () throws -> RequestStage?
 /// A request is a sequence of stages, each started when the one before it is over and the request
 /// is at the head of its communicator's queue; the first error ends it.
 public final class AllReduceRequest: @unchecked Sendable {   // state guarded by the engine's lock
-    let communicator: Communicator
+    /// What its queue belongs to — its communicator (or, in the drop-in, a communicator's
+    /// set-up) — kept alive while the request runs: its stages refer to it unowned.
+    let owner: AnyObject
     let key: ObjectIdentifier
-    private var stages: [RequestStageStart]
-    private var next = 0
-    private var current: RequestStage?
+    private var stages: StageSequence?
     fileprivate(set) var finished = false
     fileprivate(set) var error: Error?
     /// Called once, on the thread that finished the request (the drop-in completes an MPI
     /// generalized request here).
     var onFinish: (@Sendable (Error?) -> Void)?
 
-    init(communicator: Communicator, stages: [RequestStageStart]) {
-        self.communicator = communicator
-        key = ObjectIdentifier(communicator)
-        self.stages = stages
+    init(owner: AnyObject, stages: [RequestStageStart]) {
+        self.owner = owner
+        key = ObjectIdentifier(owner)
+        self.stages = StageSequence(stages)
     }
 
     /// One round; true when over. Called with the engine's lock held.
     fileprivate func advance() -> Bool {
         guard !finished else { return true }
         do {
-            while true {
-                if current == nil {
-                    guard next < stages.count else {
-                        finished = true
-                        break
-                    }
-                    next += 1
-                    current = try stages[next - 1]()
-                    continue
-                }
-                guard try current!.advance() else { break }
-                current = nil
-            }
+            finished = try stages!.advance()
         } catch {
             self.error = error
-            current = nil
             finished = true
         }
         if finished {
-            stages = []
+            stages = nil
             onFinish?(error)
         }
         return finished
@@ -116,8 +132,17 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
         condition.unlock()
     }
 
-    /// Queues a request; starts the progress thread on first use if `threaded`.
-    func submit(_ request: AllReduceRequest, threaded: Bool) {
+    /// Queues a request of `stages` behind the requests of `key`'s queue (a communicator, or what
+    /// stands for one until it exists); starts the progress thread on first use if `threaded`.
+    public func start(_ stages: [RequestStageStart], key: AnyObject, threaded: Bool,
+                      onFinish: (@Sendable (Error?) -> Void)? = nil) -> AllReduceRequest {
+        let request = AllReduceRequest(owner: key, stages: stages)
+        request.onFinish = onFinish
+        submit(request, threaded: threaded)
+        return request
+    }
+
+    private func submit(_ request: AllReduceRequest, threaded: Bool) {
         condition.lock()
         if queues[request.key] == nil { order.append(request.key) }
         queues[request.key, default: []].append(request)
@@ -137,12 +162,12 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
         condition.unlock()
     }
 
-    /// Whether requests on `communicator` are queued or running.
-    public func hasPending(_ communicator: Communicator) -> Bool {
+    /// Whether requests of `key`'s queue (a communicator) are queued or running.
+    public func hasPending(_ key: AnyObject) -> Bool {
         guard queued.load(ordering: .acquiring) > 0 else { return false }
         condition.lock()
         defer { condition.unlock() }
-        return !(queues[ObjectIdentifier(communicator)]?.isEmpty ?? true)
+        return !(queues[ObjectIdentifier(key)]?.isEmpty ?? true)
     }
 
     /// Advances the head of every queue once; true if any request finished. Lock held.
@@ -182,10 +207,17 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
         }
     }
 
-    /// Blocks until every request on `communicator` is over (a blocking collective on it comes after them).
-    public func drain(_ communicator: Communicator) {
-        let key = ObjectIdentifier(communicator)
+    /// Blocks until every request of `key`'s queue is over (a blocking collective on a
+    /// communicator comes after them).
+    public func drain(_ key: AnyObject) {
+        let key = ObjectIdentifier(key)
         block(until: { queues[key] == nil })
+    }
+
+    /// Blocks until every request of the process is over (the drop-in, as MPI finalises: a
+    /// correct program has completed its own, and the library's last ones free communicators).
+    public func drainAll() {
+        block(until: { queues.isEmpty })
     }
 
     /// Blocks until `done` (read with the lock held): asleep while the progress thread works, or
@@ -303,9 +335,6 @@ extension Communicator {
 
     /// Queues a request of `stages` on this communicator (after the requests already on it).
     public func startRequest(_ stages: [RequestStageStart], onFinish: (@Sendable (Error?) -> Void)? = nil) -> AllReduceRequest {
-        let request = AllReduceRequest(communicator: self, stages: stages)
-        request.onFinish = onFinish
-        ProgressEngine.shared.submit(request, threaded: progressThreadAllowed)
-        return request
+        ProgressEngine.shared.start(stages, key: self, threaded: progressThreadAllowed, onFinish: onFinish)
     }
 }

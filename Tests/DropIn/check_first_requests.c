@@ -1,0 +1,156 @@
+/*
+ * The first nonblocking AllReduce on two communicators, started in opposite orders on different
+ * ranks, run by scripts/test-dropin.sh under mpirun with MPI_THREAD_MULTIPLE. MPI allows it (it
+ * orders collectives per communicator only), and plain MPI completes it; a library that set up
+ * its state with blocking collectives inside the first call would wait there on every rank (even
+ * ranks in A's set-up, odd ranks in B's). Then, on each communicator, three more requests started
+ * back to back while its set-up may still run, a blocking MPI_Allreduce behind them, and a third
+ * communicator freed with its first request done but never followed by another call. Last, ten
+ * times two communicators freed with a request still under way (MPI allows it: the request
+ * completes), one while its set-up runs, one set up by a blocking call before. Every result is checked against the
+ * exact sum. Without the library those two are freed after the wait instead: Open MPI 4.1's own
+ * MPI_Iallreduce crashes (a segmentation fault in its nonblocking collectives' progress) when the
+ * communicator is freed while it runs.
+ *
+ * Compiled with -DPLAIN_MPI it calls MPI_Iallreduce and MPI_Wait (the drop-in, preloaded); else
+ * the C API's torus_iallreduce and torus_wait.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef PLAIN_MPI
+#include <mpi.h>
+typedef MPI_Request torus_request;
+#define torus_iallreduce MPI_Iallreduce
+#define torus_wait(r) MPI_Wait(r, MPI_STATUS_IGNORE)
+#else
+#include <torus.h>
+#endif
+
+enum { COUNT = 100003, LATER = 3, FREED = 10 };
+
+static int failures;
+
+static void fill(float *buffer, int me, int k) {
+    for (int i = 0; i < COUNT; i++) buffer[i] = (float)((me + 1) * (i % 13 + k));
+}
+
+static void check(const float *buffer, MPI_Comm comm, int k, const char *what) {
+    int members, rank;
+    MPI_Comm_size(comm, &members);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    for (int i = 0; i < COUNT; i++) {
+        float expected = (float)(members * (members + 1) / 2 * (i % 13 + k));
+        if (buffer[i] != expected) {
+            fprintf(stderr, "rank %d: %s, element %d is %g, expected %g\n", rank, what, i, buffer[i], expected);
+            failures++;
+            return;
+        }
+    }
+}
+
+static void start(MPI_Comm comm, float *in, float *out, int k, torus_request *request) {
+    int me;
+    MPI_Comm_rank(comm, &me);
+    fill(in, me, k);
+    if (torus_iallreduce(in, out, COUNT, MPI_FLOAT, MPI_SUM, comm, request) != MPI_SUCCESS) {
+        fprintf(stderr, "torus_iallreduce failed\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+}
+
+int main(int argc, char **argv) {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (provided < MPI_THREAD_MULTIPLE) {
+        if (rank == 0) fprintf(stderr, "check_first_requests: MPI provides thread level %d, not MPI_THREAD_MULTIPLE\n", provided);
+        MPI_Finalize();
+        return 1;
+    }
+    MPI_Comm a, b, c;
+    MPI_Comm_dup(MPI_COMM_WORLD, &a);
+    MPI_Comm_split(MPI_COMM_WORLD, 0, size - rank, &b);
+    MPI_Comm_dup(MPI_COMM_WORLD, &c);
+    float *in[2 + 2 * LATER + 1], *out[2 + 2 * LATER + 1];
+    for (int k = 0; k < 2 + 2 * LATER + 1; k++) {
+        in[k] = malloc(sizeof(float) * COUNT);
+        out[k] = malloc(sizeof(float) * COUNT);
+    }
+    torus_request requests[2 + 2 * LATER + 1];
+    /* The crossed first calls: even ranks start A's first (request 0), odd ranks B's (request 1). */
+    for (int j = 0; j < 2; j++) {
+        int k = (j + rank) % 2;
+        start(k ? b : a, in[k], out[k], k, &requests[k]);
+    }
+    /* Three more on each, at once (the set-ups may still run), A's and B's interleaved alike on every rank. */
+    for (int j = 0; j < LATER; j++) {
+        start(a, in[2 + 2 * j], out[2 + 2 * j], 2 + 2 * j, &requests[2 + 2 * j]);
+        start(b, in[3 + 2 * j], out[3 + 2 * j], 3 + 2 * j, &requests[3 + 2 * j]);
+    }
+    /* C: one request, waited for, then the communicator freed. */
+    start(c, in[2 + 2 * LATER], out[2 + 2 * LATER], 2 + 2 * LATER, &requests[2 + 2 * LATER]);
+    /* Waited for in a rank-dependent order. */
+    for (int j = 0; j < 2 + 2 * LATER + 1; j++) {
+        int k = (j + rank) % (2 + 2 * LATER + 1);
+        if (torus_wait(&requests[k]) != MPI_SUCCESS) {
+            fprintf(stderr, "rank %d: request %d failed\n", rank, k);
+            failures++;
+        }
+    }
+    for (int k = 0; k < 2 + 2 * LATER; k++) check(out[k], k % 2 ? b : a, k, k < 2 ? "a first request" : "a later request");
+    check(out[2 + 2 * LATER], c, 2 + 2 * LATER, "the freed communicator's request");
+    MPI_Comm_free(&c);
+    /* A blocking call on A after its requests. */
+    int me;
+    MPI_Comm_rank(a, &me);
+    fill(in[0], me, 7);
+    MPI_Allreduce(in[0], out[0], COUNT, MPI_FLOAT, MPI_SUM, a);
+    check(out[0], a, 7, "a blocking call after the requests");
+    /* Freed with a request under way, ten times each: E while its set-up runs, F after a blocking
+     * call set it up. */
+    void (*call_counts)(long long *, long long *);
+    *(void **)&call_counts = dlsym(RTLD_DEFAULT, "torus_call_counts");
+    for (int j = 0; j < FREED; j++) {
+        MPI_Comm e, f;
+        MPI_Comm_dup(MPI_COMM_WORLD, &e);
+        MPI_Comm_dup(MPI_COMM_WORLD, &f);
+        MPI_Comm_rank(f, &me);
+        fill(in[1], me, 8);
+        MPI_Allreduce(in[1], out[1], COUNT, MPI_FLOAT, MPI_SUM, f);
+        check(out[1], f, 8, "a blocking call on F");
+        start(e, in[2], out[2], 9 + j, &requests[0]);
+        start(f, in[3], out[3], 10 + j, &requests[1]);
+        if (call_counts) {
+            MPI_Comm_free(&e);
+            MPI_Comm_free(&f);
+        }
+        for (int k = 0; k < 2; k++)
+            if (torus_wait(&requests[k]) != MPI_SUCCESS) {
+                fprintf(stderr, "rank %d: a request on a freed communicator failed\n", rank);
+                failures++;
+            }
+        if (!call_counts) {
+            MPI_Comm_free(&e);
+            MPI_Comm_free(&f);
+        }
+        check(out[2], MPI_COMM_WORLD, 9 + j, "a request on a communicator freed during its set-up");
+        check(out[3], MPI_COMM_WORLD, 10 + j, "a request on a communicator freed while it ran");
+    }
+    long long taken = 0, passed = 0;
+    if (call_counts) call_counts(&taken, &passed);
+    int total = 0;
+    PMPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) {
+        if (total == 0) printf("check_first_requests: %d requests and %d blocking calls passed, the library took %lld, MPI %lld\n",
+                               2 + 2 * LATER + 1 + 2 * FREED, 1 + FREED, taken, passed);
+        else printf("check_first_requests: %d failures\n", total);
+    }
+    MPI_Comm_free(&a);
+    MPI_Comm_free(&b);
+    MPI_Finalize();
+    return total == 0 ? 0 : 1;
+}
