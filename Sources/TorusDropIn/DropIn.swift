@@ -393,19 +393,13 @@ func torusSwiftDetach(_ state: UnsafeMutableRawPointer) {
 }
 
 /// The application freed its communicator (`MPI_Comm_free`, which MPI allows with requests still
-/// under way: they complete). The private copy is freed now if nothing runs on it, else by one
-/// more request queued behind the ones that do — never while they still send on it, and without
+/// under way: they complete): the private copy goes too, behind those requests (`free`), without
 /// waiting here for other ranks (a rank whose requests progress only in its test and wait calls
 /// may be in a blocking call that waits for this one).
 @_cdecl("torus_swift_release")
 func torusSwiftRelease(_ state: UnsafeMutableRawPointer) {
     let object = Unmanaged<DropInState>.fromOpaque(state)
-    let c = object.takeUnretainedValue().communicator
-    if ProgressEngine.shared.hasPending(c) {
-        _ = c.startRequest([{ c.free(); return nil }])
-    } else {
-        c.free()
-    }
+    object.takeUnretainedValue().communicator.free()
     object.release()
 }
 
@@ -416,7 +410,8 @@ func torusSwiftRelease(_ state: UnsafeMutableRawPointer) {
 func torusSwiftSetupAbandon(_ pending: UnsafeMutableRawPointer) {
     let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending).takeUnretainedValue()
     setUp.waitForCopy()
-    _ = ProgressEngine.shared.start([{ AfterSetUp(setUp) { state in [{ state.communicator.free(); return nil }] } }], key: setUp,
+    // The set-up's queue holds every request on the copy so far, and this stage runs last in it.
+    _ = ProgressEngine.shared.start([{ AfterSetUp(setUp) { state in [{ state.communicator.freeNow(); return nil }] } }], key: setUp,
                                     threaded: true)
 }
 

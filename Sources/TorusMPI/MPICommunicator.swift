@@ -245,9 +245,26 @@ public final class MPICommunicator: Communicator, RecordGathering {
         }
     }
 
-    /// Frees the communicator now if this object made it (idempotent; nothing is freed once MPI
-    /// is finalised). Later calls on this object fail in MPI.
+    /// Frees the communicator if this object made it (idempotent; nothing is freed once MPI is
+    /// finalised): now, or, while nonblocking requests run on it, by one more request queued behind
+    /// them — never while they still send on it, and without waiting for other ranks (the drop-in
+    /// frees its copy so when the application frees a communicator with requests under way, which
+    /// MPI allows). Later calls on this object fail in MPI.
     public func free() {
+        guard owned else { return }
+        if ProgressEngine.shared.hasPending(self) {
+            _ = startRequest([{ [self] in
+                freeNow()
+                return nil
+            }])
+            return
+        }
+        freeNow()
+    }
+
+    /// Frees the communicator at once if this object made it: only where no request runs on it
+    /// (a request's own last stage, as `free` queues one).
+    public func freeNow() {
         guard owned else { return }
         owned = false
         guard MPIEnvironment.isInitialized && !MPIEnvironment.isFinalized else { return }
@@ -299,7 +316,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
     }
 
     deinit {
-        free()
+        freeNow()   // no request runs on it: requests keep their communicator alive
     }
 }
 

@@ -220,6 +220,28 @@ do {
         }
     }
 
+    // A communicator freed with a request under way (MPI allows it: the request completes): the
+    // communicator goes after it (`MPICommunicator.free`).
+    if n > 1 {
+        let doomed = try world.dup()
+        let count = 1 << 16
+        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        defer {
+            input.deallocate()
+            output.deallocate()
+        }
+        for i in 0..<count { input[i] = Float((world.rank + 1) * (i % 5)) }
+        let request = try doomed.iAllReduce(UnsafeRawPointer(input.baseAddress!), UnsafeMutableRawPointer(output.baseAddress!), count: count,
+                                            type: .float32, op: .sum, algorithm: .ring)
+        doomed.free()
+        try request.wait()
+        checks += 1
+        if (0..<count).contains(where: { output[$0] != Float(n * (n + 1) / 2 * ($0 % 5)) }) {
+            failures.append("a request on a communicator freed while it ran: wrong result")
+        }
+    }
+
     // Every rank learns the totals, so every rank exits with the same status.
     var local = [Int64(checks), Int64(failures.count)]
     var total = [Int64](repeating: 0, count: 2)
