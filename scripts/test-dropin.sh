@@ -265,6 +265,9 @@ if $python -c "import mpi4py, numpy" 2>/dev/null; then
         -x TORUS_VERBOSE=2 $python Tests/DropIn/check_halves.py
     grep -q "torus: reduce-scatter 600012 bytes" "$out/log" && grep -q "torus: all-gather 1200024 bytes" "$out/log" \
         && pass "mpi4py Reduce_scatter_block and Allgather taken by the library" || fail "mpi4py Reduce_scatter_block and Allgather taken by the library"
+    run "mpi4py Iallreduce, first requests on two communicators in opposite orders, preloaded, np=3" "${mpirun[@]}" -np 3 \
+        "${preload[@]}" -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 $python Tests/DropIn/check_first_requests.py
+    expect "mpi4py Iallreduce: the library takes the crossed first requests and completes them" "check_first_requests.py: passed, the library took 4"
     run "mpi4py training plain, np=4" "${mpirun[@]}" -np 4 $python Examples/python/train_mlp.py
     grep "loss curve" "$out/log" > "$out/py.plain"
     for i in 1 2; do
