@@ -23,9 +23,12 @@ public enum MPIEnvironment {
         try mpiCheck(MPI_Comm_set_errhandler(torus_MPI_COMM_WORLD(), torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
     }
 
-    /// Finalises MPI if `initialize` started it and nobody finalised it yet.
+    /// Finalises MPI if `initialize` started it and nobody finalised it yet, once the library's
+    /// requests are over (the application's are, in a correct program; a communicator freed with
+    /// requests under way is freed by one more, `MPICommunicator.free`).
     public static func finalize() throws {
         guard initializedHere, !isFinalized else { return }
+        ProgressEngine.shared.drainAll()
         try mpiCheck(MPI_Finalize(), "MPI_Finalize")
     }
 
