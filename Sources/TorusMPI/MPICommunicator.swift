@@ -247,9 +247,9 @@ public final class MPICommunicator: Communicator, RecordGathering {
 
     /// Frees the communicator if this object made it (idempotent; nothing is freed once MPI is
     /// finalised): now, or, while nonblocking requests run on it, by one more request queued behind
-    /// them — never while they still send on it, and without waiting for other ranks (the drop-in
-    /// frees its copy so when the application frees a communicator with requests under way, which
-    /// MPI allows). Later calls on this object fail in MPI.
+    /// them — never while they still send on it, and without waiting for other ranks. (MPI lets an
+    /// application free a communicator with requests under way; the drop-in then frees its private
+    /// copy this way.) Later calls on this object fail in MPI.
     public func free() {
         guard owned else { return }
         if ProgressEngine.shared.hasPending(self) {
