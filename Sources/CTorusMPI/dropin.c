@@ -412,10 +412,17 @@ static torus_state *make_state(MPI_Comm comm, int nonblocking, int *error) {
     return s;
 }
 
+/* Whether other threads may call MPI (MPI_THREAD_MULTIPLE): only then may a set-up run on a thread of its own. */
+static int thread_multiple(void) {
+    int level = MPI_THREAD_SINGLE;
+    return PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
+}
+
 /* The state of a communicator, made on first use: NULL if the library never takes its calls.
- * `nonblocking` (a nonblocking call under MPI_THREAD_MULTIPLE): never waits for other ranks — a
- * first call starts the set-up, and the state may still be pending (s->pending) — else it waits
- * for a set-up under way (NULL and *error if that failed). */
+ * `nonblocking` (a nonblocking call): under MPI_THREAD_MULTIPLE it never waits for other ranks —
+ * a first call starts the set-up, and the state may still be pending (s->pending) — else it waits
+ * for a set-up under way (NULL and *error if that failed). The thread level is asked only when a
+ * state is made, not on every call (a pending state exists only under MPI_THREAD_MULTIPLE). */
 static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
     void *value = NULL;
     int flag = 0;
@@ -425,7 +432,7 @@ static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
         if (value == &not_ours) return NULL;
         torus_state *s = value;
         char message[2048];
-        if (s->pending && settle(s, !nonblocking, message, sizeof message) < 0) {
+        if (s->pending && settle(s, !nonblocking, message, sizeof message) < 0) {   /* pending: under MPI_THREAD_MULTIPLE */
             fprintf(stderr, "torus_mpi: %s\n", message);
             *error = MPI_ERR_OTHER;
             return NULL;
@@ -438,7 +445,7 @@ static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
         PMPI_Comm_set_attr(comm, keyval, &not_ours);
         return NULL;
     }
-    return make_state(comm, nonblocking, error);
+    return make_state(comm, nonblocking && thread_multiple(), error);
 }
 
 torus_state *state_of(MPI_Comm comm, int *error) { return state_for(comm, 0, error); }
@@ -599,15 +606,13 @@ struct torus_request_s {
  * to MPI (*pass 1: MPI_Iallreduce on its private communicator, started once the ranks agree, and
  * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. Under
  * MPI_THREAD_MULTIPLE the state of a communicator's first such call is set up without waiting for
- * the other ranks (state_for; the request runs when the set-up is over), since a correct program
- * may start its first requests on two communicators in different orders on different ranks. */
+ * the other ranks (state_for's `nonblocking`; the request runs when the set-up is over), since a
+ * correct program may start its first requests on two communicators in different orders. */
 static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                                       MPI_Comm comm, torus_state **state, const type_entry **t, int *o, int *pass,
                                       int *error) {
     *pass = 0;
-    int level = MPI_THREAD_SINGLE;
-    int nonblocking = PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
-    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, nonblocking, state, t, o, error);
+    const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, 1, state, t, o, error);
     if (why == NULL || *error != MPI_SUCCESS || !(check_calls || nan_check) || count < 0 || comm == MPI_COMM_NULL) return why;
     const type_entry *tt = NULL;
     int oo = 0;
@@ -616,7 +621,7 @@ static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int co
     int finalized = 0;
     PMPI_Finalized(&finalized);
     if (finalized) return why;
-    *state = state_for(comm, nonblocking, error);
+    *state = state_for(comm, 1, error);
     if (*state == NULL || *error != MPI_SUCCESS) {
         if (*error != MPI_SUCCESS) PMPI_Comm_call_errhandler(comm, *error);
         return why;

@@ -152,7 +152,7 @@ func torusSwiftAttach(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ 
     do {
         return Unmanaged.passRetained(DropInState.made(try MPICommunicator.privateCopy(of: comm))).toOpaque()
     } catch {
-        write("could not set up the communicator: " + message(of: error), to: text, length: length)
+        write(setUpFailure(error), to: text, length: length)
         return nil
     }
 }
@@ -244,10 +244,10 @@ final class PendingSetUp: @unchecked Sendable {   // `outcome` guarded by `condi
         defer { condition.unlock() }
         while !copied { condition.wait() }
     }
-
-    /// The error a call on the communicator reports when the set-up failed.
-    static func failure(_ error: Error) -> String { "could not set up the communicator: " + message(of: error) }
 }
+
+/// The error a call on a communicator reports when its set-up failed (blocking or not).
+func setUpFailure(_ error: Error) -> String { "could not set up the communicator: " + message(of: error) }
 
 /// A request's stage while its communicator's set-up runs: not over until the set-up is, then the
 /// call's own stages, made from the state the set-up gave (or its error).
@@ -266,7 +266,7 @@ final class AfterSetUp: RequestStage {
             guard let outcome = setUp.finished else { return false }
             switch outcome {
             case .success(let state): work = StageSequence(try make(state))
-            case .failure(let error): throw TorusError.communication(PendingSetUp.failure(error))
+            case .failure(let error): throw TorusError.communication(setUpFailure(error))
             }
         }
         return try work!.advance()
@@ -278,7 +278,7 @@ func torusSwiftSetupStart(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?
     do {
         return Unmanaged.passRetained(try PendingSetUp(comm)).toOpaque()
     } catch {
-        write(PendingSetUp.failure(error), to: text, length: length)
+        write(setUpFailure(error), to: text, length: length)
         return nil
     }
 }
@@ -293,7 +293,7 @@ func torusSwiftSetupFinish(_ pending: UnsafeMutableRawPointer, _ wait: Int32, _ 
     guard let outcome = wait != 0 ? setUp.wait() : setUp.finished else { return 0 }
     switch outcome {
     case .failure(let error):
-        write(PendingSetUp.failure(error), to: text, length: length)
+        write(setUpFailure(error), to: text, length: length)
         return -1
     case .success(let made):
         if wait != 0 {
