@@ -219,6 +219,23 @@ run_failing "settings that differ, the first call an MPI_Iallreduce: every reque
     "MPI_Iallreduce failed: could not set up the communicator: the 3 ranks of a communicator have different library settings (this is rank 2): TORUS_ALGORITHM: rank 0 has ring" \
     "${mpirun[@]}" -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 -x TORUS_ALGORITHM=ring "$out/check_mismatch" none i \
     : -np 2 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_mismatch" none i
+# A first MPI_Iallreduce that one rank's settings alone would send to MPI (below its TORUS_MIN_BYTES,
+# under TORUS_ALGORITHM=mpi) while another's take it: nothing has compared the settings yet, so the
+# call waits behind the set-up, which compares them (before: PMPI_Iallreduce on one rank against
+# MPI_Comm_idup on the others, a hang). Alike everywhere, such calls run as MPI_Iallreduce.
+run_failing "TORUS_MIN_BYTES on one rank only, the first call an MPI_Iallreduce: every request fails with the difference" \
+    "MPI_Iallreduce failed: could not set up the communicator: the 3 ranks of a communicator have different library settings (this is rank 2): TORUS_MIN_BYTES: rank 0 has 1 byte; ranks 1-2 have 1048576 bytes" \
+    "${mpirun[@]}" -np 1 "${preload[@]}" -x TORUS_MIN_BYTES=1 "$out/check_mismatch" none i \
+    : -np 2 "${preload[@]}" -x TORUS_MIN_BYTES=1M "$out/check_mismatch" none i
+run_failing "TORUS_ALGORITHM=mpi on one rank only, the first call an MPI_Iallreduce: every request fails with the difference" \
+    "MPI_Iallreduce failed: could not set up the communicator: the 3 ranks of a communicator have different library settings (this is rank 0): TORUS_ALGORITHM: ranks 0-1 have auto (unset); rank 2 has mpi" \
+    "${mpirun[@]}" -np 2 "${preload[@]}" "$out/check_mismatch" none i : -np 1 "${preload[@]}" -x TORUS_ALGORITHM=mpi "$out/check_mismatch" none i
+run "the first call an MPI_Iallreduce below TORUS_MIN_BYTES on every rank, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" \
+    -x TORUS_MIN_BYTES=1M "$out/check_mismatch" none i
+expect "the first MPI_Iallreduce below TORUS_MIN_BYTES: right result" "agreed and checked"
+run "first MPI_Iallreduce on two communicators in opposite orders, all below TORUS_MIN_BYTES, np=3" "${mpirun[@]}" -np 3 \
+    "${preload[@]}" -x TORUS_MIN_BYTES=1G -x TORUS_TIMEOUT=30 "$out/check_mpi_first_requests"
+expect "opposite first requests below TORUS_MIN_BYTES: MPI completes them" "29 requests and 11 blocking calls passed, the library took 0, MPI 40"
 run "MPI_Iallreduce preloaded, FUNNELED, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" funneled
 expect "MPI_Iallreduce passed to MPI below MPI_THREAD_MULTIPLE" "5 requests passed, the library took 0, MPI 5"
 

@@ -418,6 +418,26 @@ static int thread_multiple(void) {
     return PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
 }
 
+/* Whether only the settings that route calls refuse this one (TORUS_ALGORITHM=mpi, TORUS_MIN_BYTES):
+ * ranks set differently would send it to MPI on some and to the library on others. */
+static int refused_by_settings(int count, MPI_Datatype datatype, MPI_Op op) {
+    const type_entry *t = type_of(datatype);
+    int o = op_code_of(op);
+    return t != NULL && o >= 0 && (t->ops >> o & 1) && count > 0 && (pass_through || (int64_t)count * t->size < min_bytes);
+}
+
+/* Whether a nonblocking call on `comm` cannot yet go to MPI on the strength of this rank's settings
+ * alone: under MPI_THREAD_MULTIPLE, no blocking call has compared the ranks' settings on it
+ * (settings_agree) and no set-up has, or one is still under way. */
+static int unsettled(MPI_Comm comm) {
+    void *value = NULL;
+    int flag = 0;
+    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS) return 0;
+    if (flag) return value != &not_ours && ((torus_state *)value)->pending != NULL;
+    if (PMPI_Comm_get_attr(comm, agreed_keyval, &value, &flag) != MPI_SUCCESS || flag) return 0;
+    return thread_multiple();
+}
+
 /* The state of a communicator, made on first use: NULL if the library never takes its calls.
  * `nonblocking` (a nonblocking call): under MPI_THREAD_MULTIPLE it never waits for other ranks —
  * a first call starts the set-up, and the state may still be pending (s->pending) — else it waits
@@ -607,13 +627,20 @@ struct torus_request_s {
  * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. Under
  * MPI_THREAD_MULTIPLE the state of a communicator's first such call is set up without waiting for
  * the other ranks (state_for's `nonblocking`; the request runs when the set-up is over), since a
- * correct program may start its first requests on two communicators in different orders. */
+ * correct program may start its first requests on two communicators in different orders.
+ * Until the ranks' settings are known to agree on a communicator (`unsettled`), a call that only
+ * this rank's settings send to MPI (below its TORUS_MIN_BYTES, under TORUS_ALGORITHM=mpi) is passed
+ * the same way, behind the set-up, which compares the settings: another rank set differently would
+ * take it, and the two would start different collectives on the communicator (a hang). With the
+ * settings alike it then runs as MPI_Iallreduce on the private copy; with them different every
+ * rank's request fails with the difference. */
 static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                                       MPI_Comm comm, torus_state **state, const type_entry **t, int *o, int *pass,
                                       int *error) {
     *pass = 0;
     const char *why = decide(sendbuf, recvbuf, count, datatype, op, comm, 1, state, t, o, error);
-    if (why == NULL || *error != MPI_SUCCESS || !(check_calls || nan_check) || count < 0 || comm == MPI_COMM_NULL) return why;
+    if (why == NULL || *error != MPI_SUCCESS || count < 0 || comm == MPI_COMM_NULL) return why;
+    if (!(check_calls || nan_check) && !(refused_by_settings(count, datatype, op) && unsettled(comm))) return why;
     const type_entry *tt = NULL;
     int oo = 0;
     if (refusal(count, datatype, op, &tt, &oo) == NULL) return why;   /* buffers or state: MPI judges */
