@@ -229,6 +229,8 @@ static int forget_agreed(MPI_Comm comm, int key, void *value, void *extra) {
  * communicators of one rank are not compared (the library never takes their calls). Called by the
  * blocking calls (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather and their C API and
  * Fortran forms); the library's state (torus_swift_attach) compares them again on its private copy. */
+static void await_copy(MPI_Comm comm);
+
 int settings_agree(MPI_Comm comm) {
     if (comm == MPI_COMM_NULL) return MPI_SUCCESS;
     for (int i = 0; i < AGREED_RECENT; i++)
@@ -241,6 +243,7 @@ int settings_agree(MPI_Comm comm) {
         int inter = 0, size = 0;
         if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || PMPI_Comm_size(comm, &size) != MPI_SUCCESS) return MPI_SUCCESS;
         char message[4096];
+        if (!inter && size > 1) await_copy(comm);
         if (!inter && size > 1 && torus_swift_agree(comm, message, sizeof message) != 0) {
             int rank = -1;
             PMPI_Comm_rank(comm, &rank);
@@ -388,11 +391,19 @@ static const char *buffer_refusal(const void *sendbuf, void *recvbuf, int64_t by
     return NULL;
 }
 
+/* Whether other threads may call MPI (MPI_THREAD_MULTIPLE): only then does the progress thread run
+ * a set-up and the requests behind it, else the application's test and wait calls do. */
+static int thread_multiple(void) {
+    int level = MPI_THREAD_SINGLE;
+    return PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
+}
+
 /* A new state of an intracommunicator of two or more ranks: set up now (collective), or, with
  * `nonblocking`, its set-up started (torus_swift_setup_start). NULL and *error on failure. */
 static torus_state *make_state(MPI_Comm comm, int nonblocking, int *error) {
     char message[2048];
-    void *swift = nonblocking ? torus_swift_setup_start(comm, message, sizeof message) : torus_swift_attach(comm, message, sizeof message);
+    void *swift = nonblocking ? torus_swift_setup_start(comm, thread_multiple(), message, sizeof message)
+                              : torus_swift_attach(comm, message, sizeof message);
     torus_state *s = swift ? calloc(1, sizeof *s) : NULL;
     if (s == NULL) {
         fprintf(stderr, "torus_mpi: %s\n", swift ? "out of memory" : message);
@@ -412,12 +423,6 @@ static torus_state *make_state(MPI_Comm comm, int nonblocking, int *error) {
     return s;
 }
 
-/* Whether other threads may call MPI (MPI_THREAD_MULTIPLE): only then may a set-up run on a thread of its own. */
-static int thread_multiple(void) {
-    int level = MPI_THREAD_SINGLE;
-    return PMPI_Query_thread(&level) == MPI_SUCCESS && level == MPI_THREAD_MULTIPLE;
-}
-
 /* Whether only the settings that route calls refuse this one (TORUS_ALGORITHM=mpi, TORUS_MIN_BYTES):
  * ranks set differently would send it to MPI on some and to the library on others. */
 static int refused_by_settings(int count, MPI_Datatype datatype, MPI_Op op) {
@@ -426,23 +431,39 @@ static int refused_by_settings(int count, MPI_Datatype datatype, MPI_Op op) {
     return t != NULL && o >= 0 && (t->ops >> o & 1) && count > 0 && (pass_through || (int64_t)count * t->size < min_bytes);
 }
 
-/* Whether a nonblocking call on `comm` cannot yet go to MPI on the strength of this rank's settings
- * alone: under MPI_THREAD_MULTIPLE, no blocking call has compared the ranks' settings on it
- * (settings_agree) and no set-up has, or one is still under way. */
+/* Whether a nonblocking call on `comm` cannot go to MPI on the strength of this rank's settings
+ * alone: it is the first that could go either way, and no blocking call has compared the ranks'
+ * settings on it (settings_agree). Only the first: whether a set-up is still under way differs
+ * between ranks (each finishes it in its own time), so later calls must not be routed by it —
+ * ranks would start the same call on different communicators. */
 static int unsettled(MPI_Comm comm) {
     void *value = NULL;
     int flag = 0;
-    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS) return 0;
-    if (flag) return value != &not_ours && ((torus_state *)value)->pending != NULL;
-    if (PMPI_Comm_get_attr(comm, agreed_keyval, &value, &flag) != MPI_SUCCESS || flag) return 0;
-    return thread_multiple();
+    if (PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS || flag) return 0;
+    return PMPI_Comm_get_attr(comm, agreed_keyval, &value, &flag) == MPI_SUCCESS && !flag;
+}
+
+/* Open MPI 4.1 corrupts memory when one thread progresses a communicator's pending MPI_Comm_idup
+ * while another starts a nonblocking collective on that communicator (an idup, then at once an
+ * MPI_Iallreduce of 400 KB on the same communicator, another thread testing the idup: 3 of 3 runs
+ * crashed, np=3; with one thread, or a blocking collective instead, none did). The set-up of a
+ * communicator whose first call was nonblocking copies it with MPI_Comm_idup, which the progress
+ * thread tests; so before the application's own nonblocking collectives on it that the library
+ * starts (a call passed to PMPI_Iallreduce, the settings' comparison of a first blocking call),
+ * this waits for that copy. It never waits for long: every rank started the idup (it was their first
+ * call on the communicator), and every rank's progress thread completes it. */
+static void await_copy(MPI_Comm comm) {
+    void *value = NULL;
+    int flag = 0;
+    if (comm == MPI_COMM_NULL || PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS || !flag || value == &not_ours) return;
+    torus_state *s = value;
+    if (s->pending) torus_swift_setup_await_copy(s->pending);
 }
 
 /* The state of a communicator, made on first use: NULL if the library never takes its calls.
- * `nonblocking` (a nonblocking call): under MPI_THREAD_MULTIPLE it never waits for other ranks —
- * a first call starts the set-up, and the state may still be pending (s->pending) — else it waits
- * for a set-up under way (NULL and *error if that failed). The thread level is asked only when a
- * state is made, not on every call (a pending state exists only under MPI_THREAD_MULTIPLE). */
+ * `nonblocking` (a nonblocking call): it never waits for other ranks — a first call starts the
+ * set-up, and the state may still be pending (s->pending) — else it waits for a set-up under way
+ * (NULL and *error if that failed). */
 static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
     void *value = NULL;
     int flag = 0;
@@ -452,7 +473,7 @@ static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
         if (value == &not_ours) return NULL;
         torus_state *s = value;
         char message[2048];
-        if (s->pending && settle(s, !nonblocking, message, sizeof message) < 0) {   /* pending: under MPI_THREAD_MULTIPLE */
+        if (s->pending && settle(s, !nonblocking, message, sizeof message) < 0) {
             fprintf(stderr, "torus_mpi: %s\n", message);
             *error = MPI_ERR_OTHER;
             return NULL;
@@ -465,7 +486,7 @@ static torus_state *state_for(MPI_Comm comm, int nonblocking, int *error) {
         PMPI_Comm_set_attr(comm, keyval, &not_ours);
         return NULL;
     }
-    return make_state(comm, nonblocking && thread_multiple(), error);
+    return make_state(comm, nonblocking, error);
 }
 
 torus_state *state_of(MPI_Comm comm, int *error) { return state_for(comm, 0, error); }
@@ -624,16 +645,17 @@ struct torus_request_s {
 /* How the library runs a nonblocking call: NULL and *state when it runs the call as a request of
  * its own — a call it takes (*pass 0), or, under TORUS_CHECK or TORUS_NAN_CHECK, a call it passes
  * to MPI (*pass 1: MPI_Iallreduce on its private communicator, started once the ranks agree, and
- * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. Under
- * MPI_THREAD_MULTIPLE the state of a communicator's first such call is set up without waiting for
- * the other ranks (state_for's `nonblocking`; the request runs when the set-up is over), since a
- * correct program may start its first requests on two communicators in different orders.
- * Until the ranks' settings are known to agree on a communicator (`unsettled`), a call that only
- * this rank's settings send to MPI (below its TORUS_MIN_BYTES, under TORUS_ALGORITHM=mpi) is passed
- * the same way, behind the set-up, which compares the settings: another rank set differently would
- * take it, and the two would start different collectives on the communicator (a hang). With the
- * settings alike it then runs as MPI_Iallreduce on the private copy; with them different every
- * rank's request fails with the difference. */
+ * the result scanned when over) — else why the call goes to PMPI_Iallreduce unchecked. The state
+ * of a communicator's first such call is set up without waiting for the other ranks (state_for's
+ * `nonblocking`; the request runs when the set-up is over), since a correct program may start its
+ * first requests on two communicators in different orders.
+ * A communicator's first call that only this rank's settings send to MPI (below its
+ * TORUS_MIN_BYTES, under TORUS_ALGORITHM=mpi), where no blocking call has compared the settings
+ * (`unsettled`), is passed the same way: it makes the state, and runs behind the set-up, which
+ * compares the settings; another rank set differently would take it, and the two would start
+ * different collectives on the communicator (a hang). With the settings alike it then runs as
+ * MPI_Iallreduce on the private copy; with them different every rank's request fails with the
+ * difference. */
 static const char *decide_nonblocking(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op,
                                       MPI_Comm comm, torus_state **state, const type_entry **t, int *o, int *pass,
                                       int *error) {
@@ -708,6 +730,7 @@ int torus_iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype
         int nan_code = nan_scan_input(sendbuf, recvbuf, count, datatype, comm, &rank, &call);
         if (why) {
             atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+            await_copy(comm);
             rc = PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, &r->mpi);
         } else {
             r->swift = start_request(s, t, o, pass, sendbuf, recvbuf, count, datatype, op, comm, nan_code, rank, call, NULL,
@@ -791,6 +814,7 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
     grequest_state *g = why ? NULL : calloc(1, sizeof *g);
     if (g == NULL) {
         atomic_fetch_add_explicit(&calls_passed, 1, memory_order_relaxed);
+        await_copy(comm);
         return PMPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request);
     }
     int rc = PMPI_Grequest_start(grequest_query, grequest_free, grequest_cancel, g, request);

@@ -43,10 +43,11 @@ int torus_swift_agree(MPI_Comm comm, char *message, int32_t length);
 void *torus_swift_attach(MPI_Comm comm, char *message, int32_t length);
 
 /* The nonblocking set-up of an intracommunicator of two or more ranks whose first call the library
- * takes is a nonblocking one (under MPI_THREAD_MULTIPLE): starts MPI_Comm_idup and returns at once
- * (a retained set-up), or NULL and a message. A thread of the set-up's own waits for the copy and
- * sets up the library's state on it; requests started meanwhile queue behind it. */
-void *torus_swift_setup_start(MPI_Comm comm, char *message, int32_t length);
+ * takes is a nonblocking one: starts MPI_Comm_idup and returns at once (a retained set-up), or NULL
+ * and a message. The set-up goes on in rounds of the progress engine — on its thread when
+ * `threaded` (MPI_THREAD_MULTIPLE), else in the application's test and wait calls — and sets up
+ * the library's state on the copy; requests started meanwhile queue behind it. */
+void *torus_swift_setup_start(MPI_Comm comm, int32_t threaded, char *message, int32_t length);
 
 /* 1 and the retained state in *state once the set-up is over and the requests started during it
  * are (`wait` non-zero: blocks until then); 0 while not (only without `wait`); -1 and a message
@@ -54,6 +55,10 @@ void *torus_swift_setup_start(MPI_Comm comm, char *message, int32_t length);
 int torus_swift_setup_finish(void *pending, int32_t wait, void **state, char *message, int32_t length);
 
 void torus_swift_setup_release(void *pending);
+
+/* Where the progress thread runs the set-up: blocks until its MPI_Comm_idup is over (see
+ * await_copy in dropin.c); else returns at once. */
+void torus_swift_setup_await_copy(void *pending);
 
 /* The application freed the communicator of a set-up: waits for its MPI_Comm_idup (which reads
  * the communicator), then its copy is freed once the set-up and the requests queued behind it are

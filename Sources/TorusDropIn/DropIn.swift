@@ -176,17 +176,19 @@ extension DropInState {
     }
 }
 
-/// The set-up of a communicator whose first call the library takes is an MPI_Iallreduce (under
-/// MPI_THREAD_MULTIPLE). The blocking set-up (`MPICommunicator.privateCopy`) would wait there for
-/// the other ranks, and a correct program may start its first requests on two communicators in
-/// different orders on different ranks (rank 0 on A then B, rank 1 on B then A): each rank would
-/// wait in one set-up for ranks waiting in the other. So the call only starts `MPI_Comm_idup`,
-/// and a thread of its own waits for it and sets up the copy (whose collectives involve no other
-/// communicator); the requests started meanwhile queue behind the set-up (`AfterSetUp`), in order.
+/// The set-up of a communicator whose first call the library takes is nonblocking (an
+/// `MPI_Iallreduce` under MPI_THREAD_MULTIPLE, a `torus_iallreduce` at any level). The blocking
+/// set-up (`MPICommunicator.privateCopy`) would wait there for the other ranks, and a correct
+/// program may start its first requests on two communicators in different orders on different
+/// ranks (rank 0 on A then B, rank 1 on B then A): each rank would wait in one set-up for ranks
+/// waiting in the other. So the call only starts `MPI_Comm_idup`, and the rest of the set-up runs
+/// in rounds (`MPICommunicator.CopyInRounds`) as the first request of its own queue in the progress
+/// engine — on the progress thread under MPI_THREAD_MULTIPLE, else in the application's `test` and
+/// `wait` — and the requests started meanwhile queue behind it (`AfterSetUp`), in order.
 /// The C side swaps this for the `DropInState` once the set-up is over and its requests are
 /// (`torus_swift_setup_finish`). A failed set-up stays failed: every later call on the
 /// communicator fails with its error, alike on every rank.
-final class PendingSetUp: @unchecked Sendable {   // `outcome` guarded by `condition`
+final class PendingSetUp: @unchecked Sendable {   // `outcome` and `copied` guarded by `condition`
     private let condition = NSCondition()
     private var outcome: Result<DropInState, Error>?
     /// Whether the `MPI_Comm_idup` is over (or failed): the application's communicator may be
@@ -194,32 +196,48 @@ final class PendingSetUp: @unchecked Sendable {   // `outcome` guarded by `condi
     private var copied = false
     /// The caller's rank in the application's communicator (failures name it).
     let rank: Int
+    /// Whether the progress thread runs the set-up and the requests behind it (MPI_THREAD_MULTIPLE).
+    let threaded: Bool
 
-    private struct Started: @unchecked Sendable {   // MPI handles, handed to the set-up thread once
-        let comm: MPI_Comm
-        let copy: (copy: MPI_Comm, request: MPI_Request)
-    }
-
-    init(_ comm: MPI_Comm) throws {
+    init(_ comm: MPI_Comm, threaded: Bool) throws {
         var r: Int32 = 0
         try mpiCheck(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
         rank = Int(r)
-        let started = Started(comm: comm, copy: try MPICommunicator.startPrivateCopy(of: comm))
-        let thread = Thread { [self] in
-            let copy = Result { try MPICommunicator.awaitPrivateCopy(started.copy, of: started.comm) }
-            condition.lock()
-            copied = true
-            condition.broadcast()
-            condition.unlock()
-            let result = Result { DropInState.made(try MPICommunicator.privateCopy(adopting: try copy.get())) }
-            condition.lock()
-            outcome = result
-            condition.broadcast()
-            condition.unlock()
+        self.threaded = threaded
+        let copy = try MPICommunicator.CopyInRounds(of: comm)
+        _ = ProgressEngine.shared.start([{ [self] in SetUpStage(copy, for: self) }], key: self, threaded: threaded)
+    }
+
+    /// The set-up's stage: advances the copy, and says when the idup and the set-up are over.
+    private final class SetUpStage: RequestStage {
+        private let copy: MPICommunicator.CopyInRounds
+        private unowned let setUp: PendingSetUp
+
+        init(_ copy: MPICommunicator.CopyInRounds, for setUp: PendingSetUp) {
+            self.copy = copy
+            self.setUp = setUp
         }
-        thread.name = "torus-setup"
-        thread.stackSize = 4 << 20
-        thread.start()
+
+        /// Never throws: a failed set-up is its outcome, which the requests behind it report.
+        func advance() -> Bool {
+            let result: Result<DropInState, Error>?
+            do {
+                result = try copy.advance().map { .success(DropInState.made($0)) }
+            } catch {
+                result = .failure(error)
+            }
+            setUp.condition.lock()
+            if copy.copied && !setUp.copied {
+                setUp.copied = true
+                setUp.condition.broadcast()
+            }
+            if let result {
+                setUp.outcome = result
+                setUp.condition.broadcast()
+            }
+            setUp.condition.unlock()
+            return result != nil
+        }
     }
 
     /// The set-up's outcome once it is over; nil before.
@@ -229,20 +247,26 @@ final class PendingSetUp: @unchecked Sendable {   // `outcome` guarded by `condi
         return outcome
     }
 
-    /// Blocks until the set-up is over.
+    /// Blocks until the set-up is over, and the requests queued behind it.
     func wait() -> Result<DropInState, Error> {
-        condition.lock()
-        defer { condition.unlock() }
-        while outcome == nil { condition.wait() }
-        return outcome!
+        ProgressEngine.shared.drain(self)
+        return finished!
     }
 
-    /// Blocks until the `MPI_Comm_idup` is over: every rank has started it, and the set-up
-    /// threads complete it without the applications' help.
+    /// Blocks until the `MPI_Comm_idup` is over: every rank has started it, and the set-ups
+    /// complete it without the applications' help (on the progress thread, or here).
     func waitForCopy() {
-        condition.lock()
-        defer { condition.unlock() }
-        while !copied { condition.wait() }
+        if threaded {
+            condition.lock()
+            defer { condition.unlock() }
+            while !copied { condition.wait() }
+        } else {
+            ProgressEngine.shared.advance(until: { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                return copied
+            })
+        }
     }
 }
 
@@ -274,9 +298,9 @@ final class AfterSetUp: RequestStage {
 }
 
 @_cdecl("torus_swift_setup_start")
-func torusSwiftSetupStart(_ comm: MPI_Comm, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
+func torusSwiftSetupStart(_ comm: MPI_Comm, _ threaded: Int32, _ text: UnsafeMutablePointer<CChar>?, _ length: Int32) -> UnsafeMutableRawPointer? {
     do {
-        return Unmanaged.passRetained(try PendingSetUp(comm)).toOpaque()
+        return Unmanaged.passRetained(try PendingSetUp(comm, threaded: threaded != 0)).toOpaque()
     } catch {
         write(setUpFailure(error), to: text, length: length)
         return nil
@@ -304,6 +328,12 @@ func torusSwiftSetupFinish(_ pending: UnsafeMutableRawPointer, _ wait: Int32, _ 
         state.pointee = Unmanaged.passRetained(made).toOpaque()
         return 1
     }
+}
+
+@_cdecl("torus_swift_setup_await_copy")
+func torusSwiftSetupAwaitCopy(_ pending: UnsafeMutableRawPointer) {
+    let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending).takeUnretainedValue()
+    if setUp.threaded { setUp.waitForCopy() }
 }
 
 @_cdecl("torus_swift_setup_release")
@@ -412,7 +442,7 @@ func torusSwiftSetupAbandon(_ pending: UnsafeMutableRawPointer) {
     setUp.waitForCopy()
     // The set-up's queue holds every request on the copy so far, and this stage runs last in it.
     _ = ProgressEngine.shared.start([{ AfterSetUp(setUp) { state in [{ state.communicator.freeNow(); return nil }] } }], key: setUp,
-                                    threaded: true)
+                                    threaded: setUp.threaded)
 }
 
 /// As MPI finalises: waits for every request the library runs (the application's are over in a
@@ -538,9 +568,8 @@ private func startRequest(_ state: UnsafeMutableRawPointer?, _ pending: UnsafeMu
             return nil
         }
     } else {
-        // Only the drop-in's MPI_THREAD_MULTIPLE path starts a set-up of its own: the progress thread runs it.
         let setUp = Unmanaged<PendingSetUp>.fromOpaque(pending!).takeUnretainedValue()
-        request = ProgressEngine.shared.start([{ AfterSetUp(setUp, make: stages) }], key: setUp, threaded: true,
+        request = ProgressEngine.shared.start([{ AfterSetUp(setUp, make: stages) }], key: setUp, threaded: setUp.threaded,
                                               onFinish: completing(grequest, rank: setUp.rank))
     }
     return Unmanaged.passRetained(request).toOpaque()

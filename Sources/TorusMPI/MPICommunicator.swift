@@ -63,40 +63,40 @@ public final class MPICommunicator: Communicator, RecordGathering {
         try self.init(comm: comm, owned: false)
     }
 
-    private init(comm: MPI_Comm, owned: Bool, announce: Bool = true) throws {
-        MPIEnvironment.watchFinalize()
-        handle = comm
-        self.owned = owned
-        var r: Int32 = 0, n: Int32 = 0, inter: Int32 = 0
+    /// Sets `comm` up (collective): the set-up exchange (`SetUpExchange`), waited for here.
+    private convenience init(comm: MPI_Comm, owned: Bool, announce: Bool = true) throws {
+        var inter: Int32 = 0
         try mpiCheck(MPI_Comm_test_inter(comm, &inter), "MPI_Comm_test_inter")
         guard inter == 0 else {
             throw TorusError.invalidValue(name: "communicator", value: "an intercommunicator", expected: "an intracommunicator")
         }
-        try mpiCheck(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
-        try mpiCheck(MPI_Comm_size(comm, &n), "MPI_Comm_size")
-        rank = Int(r)
-        size = Int(n)
-        // First, before any collective that depends on them: the ranks' TORUS_ settings agree
-        // (or every rank throws the same error; `SharedSettings`).
-        try MPICommunicator.agreeOnSettings(comm)
+        // First, before anything that depends on them: the ranks' TORUS_ settings agree (or every
+        // rank throws the same error; `SharedSettings`), in the exchange that tells each its view.
+        let exchange = try SetUpExchange(comm, facts: MemberFacts.read(), nodes: true)
+        try exchange.wait()
+        try self.init(comm: comm, owned: owned, announce: announce, agreed: exchange.agreed())
+    }
+
+    /// The communicator `comm` whose set-up exchange is over: no collective here.
+    init(comm: MPI_Comm, owned: Bool, announce: Bool, agreed: AgreedFacts) throws {
+        MPIEnvironment.watchFinalize()
+        handle = comm
+        self.owned = owned
+        rank = agreed.rank
+        size = agreed.size
         transport = MPITransport(comm: comm, rank: rank, size: size)
-        let environment = try MPIEnvironment.environment()
+        let environment = agreed.mine.environment
         reductionEngine = ReductionThreads.engine(environment: environment)
-        let (machine, worldNodes) = try MPIEnvironment.placement()
-        var worldRank: Int32 = 0
-        try mpiCheck(MPI_Comm_rank(torus_MPI_COMM_WORLD(), &worldRank), "MPI_Comm_rank(MPI_COMM_WORLD)")
-        // Members tell each other their node once; the view is cached for the communicator's life.
-        var mine = Int64(worldNodes[Int(worldRank)])
-        var nodes = [Int64](repeating: 0, count: size)
-        try mpiCheck(PMPI_Allgather(&mine, 1, torus_MPI_INT64_T(), &nodes, 1, torus_MPI_INT64_T(), comm), "MPI_Allgather of torus nodes")
-        topology = try GroupTopology.of(nodes: nodes.map { Int($0) }, on: machine)
-        let calibrated = try MPIEnvironment.calibratedCosts()
-        // Asked of MPI on every rank, whatever the variables say: it is collective.
-        let oneHost = try MPICommunicator.sharesOneHost(comm)
+        // The members' nodes, told once; the view is cached for the communicator's life.
+        topology = try GroupTopology.of(nodes: agreed.nodes, on: agreed.mine.machine)
+        let calibrated = agreed.mine.calibrated
+        let oneHost = agreed.oneHost
         // Eager halves: TORUS_EAGER_BYTES, else the rules of the calibration nearest this size,
-        // else on one host Open MPI's shared-memory eager limit less its headers.
+        // else on one host Open MPI's shared-memory eager limit less its headers (the smallest
+        // of the members', so that all cut steps alike: a rank may have its own
+        // `OMPI_MCA_btl_vader_eager_limit`).
         let eager = try environment.eagerBytes ?? calibrated?.model.calibration(ranks: size).model.eagerSplitBytes
-            ?? (oneHost ? MPICommunicator.sharedMemoryEagerPayload(comm) : 0)
+            ?? (oneHost ? agreed.eagerPayload : 0)
         // A ring of scratch segments where every message is a copy in memory (IssueRules rule 3).
         let scratchSegments = environment.scratchSegments ?? (oneHost ? IssueRules.sharedMemoryScratchSegments : 0)
         options = CollectiveOptions(route: environment.route,
@@ -132,34 +132,6 @@ public final class MPICommunicator: Communicator, RecordGathering {
         return "communicator of \(size) ranks: \(topology), \(hops); \(routing)"
             + (eager > 0 ? "; steps of \(eager + 1)-\(2 * eager) bytes go as two eager halves" : "")
             + (ring > 0 ? "; receive-and-reduce scratch in a ring of \(ring) segments" : "")
-    }
-
-    /// The payload Open MPI sends eagerly over shared memory on every member
-    /// (`MPIEnvironment.sharedMemoryEagerLimit` less `eagerHeaderBytes`), or 0 where a member has
-    /// no such limit: the smallest over the members, so that all cut steps alike (a rank may have
-    /// its own `OMPI_MCA_btl_vader_eager_limit`). Collective over the members of a one-host group.
-    static func sharedMemoryEagerPayload(_ comm: MPI_Comm) throws -> Int {
-        var payload = Int64(MPIEnvironment.sharedMemoryEagerLimit().map { max(0, $0 - eagerHeaderBytes) } ?? 0)
-        try mpiCheck(PMPI_Allreduce(torus_MPI_IN_PLACE(), &payload, 1, torus_MPI_INT64_T(), torus_MPI_MIN(), comm),
-                     "MPI_Allreduce of the members' eager limits")
-        return Int(payload)
-    }
-
-    /// Whether every member runs on one host (its messages are then copies in memory): the
-    /// members compare an FNV-1a hash of their host's name (`MPI_Get_processor_name`), in one
-    /// `MPI_Allreduce(MAX)` of the hash and its complement. Not `MPI_Comm_split_type(SHARED)`,
-    /// which makes and frees a communicator: a set-up may run on a thread of its own while the
-    /// application makes communicators of its own (the drop-in's first `MPI_Iallreduce`), and this
-    /// keeps that thread to collectives on its private copy. Collective over the members.
-    static func sharesOneHost(_ comm: MPI_Comm) throws -> Bool {
-        var name = [CChar](repeating: 0, count: 512)
-        var length: Int32 = 0
-        try mpiCheck(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
-        let hash = UInt64(bitPattern: SharedSettings.fingerprint(name.prefix(Int(length)).map { UInt8(bitPattern: $0) }))
-        var words: [UInt64] = [hash, ~hash]
-        try mpiCheck(PMPI_Allreduce(torus_MPI_IN_PLACE(), &words, 2, torus_MPI_UINT64_T(), torus_MPI_MAX(), comm),
-                     "MPI_Allreduce of the members' host names")
-        return words[0] == ~words[1]
     }
 
     /// With a calibrated model that timed MPI's AllReduce on this many ranks, how it routes calls
@@ -207,41 +179,72 @@ public final class MPICommunicator: Communicator, RecordGathering {
         }
     }
 
-    /// The first half of `privateCopy` that never waits, for a communicator whose first library
-    /// call is nonblocking (the drop-in's MPI_Iallreduce): `MPI_Comm_idup` (collective, nonblocking,
-    /// ordered with the application's other collectives on `comm`; unlike `privateCopy` it runs
-    /// the application's attribute copy callbacks). `awaitPrivateCopy` and `privateCopy(adopting:)` complete it.
-    public static func startPrivateCopy(of comm: MPI_Comm) throws -> (copy: MPI_Comm, request: MPI_Request) {
-        var copy: MPI_Comm? = torus_MPI_COMM_NULL()
-        var request: MPI_Request? = torus_MPI_REQUEST_NULL()
-        try mpiCheck(PMPI_Comm_idup(comm, &copy, &request), "MPI_Comm_idup")
-        return (copy!, request!)
-    }
+    /// `privateCopy` in rounds that never block, for a communicator whose first library call is
+    /// nonblocking (the drop-in's `MPI_Iallreduce`, the C API's `torus_iallreduce`), whose set-up
+    /// must not wait for the other ranks (a correct program may start its first requests on two
+    /// communicators in different orders): `MPI_Comm_idup`, started at once in the caller's order
+    /// of collectives on `comm` (unlike `privateCopy` it runs the application's attribute copy
+    /// callbacks), then the set-up exchange on the copy (`SetUpExchange`), which involves no other
+    /// communicator; both tested under the stall watch. The progress engine advances it, on its
+    /// thread or in the application's `test` and `wait`.
+    public final class CopyInRounds {
+        private var copy: MPI_Comm?
+        /// Where `MPI_Comm_idup` writes the copy: at the call and again when it completes (Open
+        /// MPI 4.1 does both), so it must outlive the call — and the idup, if that never completes.
+        private let newComm: UnsafeMutablePointer<MPI_Comm?>
+        private var idup: SetUpCollective?
+        private var exchange: SetUpExchange?
+        private let facts: Result<MemberFacts, Error>
+        /// Whether the `MPI_Comm_idup` is over (or failed): only then may `comm` be freed (Open
+        /// MPI's idup reads it until it completes).
+        public private(set) var copied = false
 
-    /// The second half: waits for the `MPI_Comm_idup` under the stall watch (every rank has then
-    /// made its first call on `comm`) and returns the copy. Another thread may wait, under
-    /// MPI_THREAD_MULTIPLE, while the application goes on with `comm`.
-    public static func awaitPrivateCopy(_ started: (copy: MPI_Comm, request: MPI_Request), of comm: MPI_Comm) throws -> MPI_Comm {
-        var request: MPI_Request? = started.request
-        let environment = try MPIEnvironment.environment()
-        try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
-                            waitingFor: "to make their first library call on this communicator (an MPI_Iallreduce), where the "
-                                + "library copies it (MPI_Comm_idup): a rank that never calls, calls below the size threshold "
-                                + "(TORUS_MIN_BYTES) or makes another collective call on it first holds the rest here")
-        return started.copy
-    }
+        /// Starts the copy of `comm` (collective, nonblocking). On the thread that talks to MPI.
+        public init(of comm: MPI_Comm) throws {
+            facts = MemberFacts.read()
+            let environment = (try? facts.get().environment) ?? (try? MPIEnvironment.environment()) ?? TorusEnvironment()
+            // The process's reduction threads, made here if this is its first communicator: they
+            // pin the progress thread (`TORUS_PROGRESS_CORE`), which may start with this set-up.
+            _ = ReductionThreads.engine(environment: environment)
+            newComm = .allocate(capacity: 1)
+            newComm.initialize(to: torus_MPI_COMM_NULL())
+            var request: MPI_Request? = torus_MPI_REQUEST_NULL()
+            do {
+                try mpiCheck(PMPI_Comm_idup(comm, newComm, &request), "MPI_Comm_idup")
+            } catch {
+                newComm.deallocate()
+                throw error
+            }
+            idup = SetUpCollective(request: request, comm: comm, stallSeconds: environment.stallSeconds,
+                                   abortOnStall: environment.abortOnStall,
+                                   waitingFor: "to make their first library call on this communicator (a nonblocking one), where the "
+                                       + "library copies it (MPI_Comm_idup): a rank that never calls, calls below the size threshold "
+                                       + "(TORUS_MIN_BYTES) or makes another collective call on it first holds the rest here")
+        }
 
-    /// The third: the library's communicator on the copy (collectives on the copy only, so another
-    /// thread may set it up while the application goes on with the original). The copy is freed
-    /// if the set-up fails.
-    public static func privateCopy(adopting copy: MPI_Comm) throws -> MPICommunicator {
-        var copy: MPI_Comm? = copy
-        do {
-            try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
-            return try MPICommunicator(comm: copy!, owned: true, announce: false)
-        } catch {
-            PMPI_Comm_free(&copy)
-            throw error
+        /// One round that never blocks: the library's communicator on the copy once the set-up is
+        /// over, nil before. Throws if it failed (the copy is then freed).
+        public func advance() throws -> MPICommunicator? {
+            do {
+                if idup != nil {
+                    guard try idup!.test() else { return nil }
+                    idup = nil
+                    copy = newComm.pointee
+                    copied = true
+                    try mpiCheck(PMPI_Comm_set_errhandler(copy, torus_MPI_ERRORS_RETURN()), "MPI_Comm_set_errhandler")
+                    exchange = try SetUpExchange(copy!, facts: facts, nodes: true)
+                }
+                guard try exchange!.test() else { return nil }
+                return try MPICommunicator(comm: copy!, owned: true, announce: false, agreed: exchange!.agreed())
+            } catch {
+                if copy != nil { PMPI_Comm_free(&copy) }
+                copied = true
+                throw error
+            }
+        }
+
+        deinit {
+            if idup == nil { newComm.deallocate() }   // else MPI may still write it
         }
     }
 
@@ -415,89 +418,25 @@ extension MPICommunicator {
         guard environment.stallSeconds > 0 else { return }
         var request: MPI_Request? = torus_MPI_REQUEST_NULL()
         try mpiCheck(PMPI_Ibarrier(comm, &request), "MPI_Ibarrier")
-        try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
-                            waitingFor: "to make their first library call on this communicator, where the library sets up its state: "
-                                + "a rank that never calls, calls below the size threshold (TORUS_MIN_BYTES) or on another "
-                                + "communicator holds the rest here")
+        var barrier = SetUpCollective(request: request, comm: comm, stallSeconds: environment.stallSeconds,
+                                      abortOnStall: environment.abortOnStall,
+                                      waitingFor: "to make their first library call on this communicator, where the library sets up "
+                                          + "its state: a rank that never calls, calls below the size threshold (TORUS_MIN_BYTES) or "
+                                          + "on another communicator holds the rest here")
+        try barrier.wait()
     }
 
-    /// Completes a nonblocking collective of a communicator's setup under the stall watch: after
-    /// `stallSeconds` (0: wait without a limit) every rank still waiting says what for (`waitingFor`,
-    /// "for the other ranks …"), and with `abortOnStall` ends the job.
-    static func awaitCollective(_ request: inout MPI_Request?, on comm: MPI_Comm, stallSeconds: Double, abortOnStall: Bool,
-                                waitingFor: String) throws {
-        guard stallSeconds > 0 else {
-            try mpiCheck(PMPI_Wait(&request, torus_MPI_STATUS_IGNORE()), "MPI_Wait in the communicator's setup")
-            return
-        }
-        var since = monotonicSeconds(), polls = 0
-        while true {
-            var flag: Int32 = 0
-            try mpiCheck(PMPI_Test(&request, &flag, torus_MPI_STATUS_IGNORE()), "MPI_Test in the communicator's setup")
-            if flag != 0 { return }
-            polls += 1
-            guard polls % 256 == 0, monotonicSeconds() - since > stallSeconds else { continue }
-            var rank: Int32 = 0, size: Int32 = 0, worldRank: Int32 = 0
-            PMPI_Comm_rank(comm, &rank)
-            PMPI_Comm_size(comm, &size)
-            PMPI_Comm_rank(torus_MPI_COMM_WORLD(), &worldRank)
-            printError("torus: world rank \(worldRank) (rank \(rank) of a communicator of \(size)) has waited \(Int(stallSeconds)) s "
-                       + "(TORUS_TIMEOUT) for the other ranks \(waitingFor). Every rank that prints this has arrived.")
-            if abortOnStall {
-                printError("torus: world rank \(worldRank): stalled at the first call's setup; ending the job "
-                           + "(TORUS_ON_STALL=warn keeps waiting, TORUS_TIMEOUT=0 never reports)")
-                MPI_Abort(torus_MPI_COMM_WORLD(), 3)
-            }
-            since = monotonicSeconds()
-        }
-    }
-
-    /// Collective over `comm`: the ranks compare their `MPIEnvironment.sharedSettings` (one
-    /// nonblocking `MPI_Allreduce` of a few integers, under the stall watch) before anything that
-    /// depends on them. When a rank could not read its settings, or the ranks' differ, every rank
+    /// Collective over `comm`: the ranks compare their `MPIEnvironment.sharedSettings` (the set-up
+    /// exchange without the nodes: one nonblocking `MPI_Allreduce` of a few integers, under the
+    /// stall watch) before anything that depends on them (the drop-in's first blocking call on a
+    /// communicator). When a rank could not read its settings, or the ranks' differ, every rank
     /// throws — the rank that failed its own error, the others one naming it; differing settings an
     /// error naming the variables and the ranks (`SharedSettings.mismatchMessage`) — so that no rank
     /// goes on to wait for ranks that stopped.
     public static func agreeOnSettings(_ comm: MPI_Comm) throws {
-        var r: Int32 = 0, n: Int32 = 0
-        try mpiCheck(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
-        try mpiCheck(MPI_Comm_size(comm, &n), "MPI_Comm_size")
-        let rank = Int(r), size = Int(n)
-        var settings: SharedSettings?
-        var failure: Error?
-        do { settings = try MPIEnvironment.sharedSettings() } catch { failure = error }
-        let fields = SharedSettings.fields.count
-        let mine = settings?.record ?? Array(repeating: 0, count: fields)
-        // The lowest failing rank (as size − rank, the maximum), then each field and its
-        // complement: where max(v) ≠ ¬max(¬v) (that is, max ≠ min) the ranks differ.
-        var words = [UInt64](repeating: 0, count: 1 + 2 * fields)
-        words[0] = failure == nil ? 0 : UInt64(size - rank)
-        for f in 0 ..< fields {
-            words[1 + f] = UInt64(bitPattern: mine[f])
-            words[1 + fields + f] = ~UInt64(bitPattern: mine[f])
-        }
-        // The stall watch of this rank's settings (the defaults if it could not read them).
-        let environment = (try? MPIEnvironment.environment()) ?? TorusEnvironment()
-        try words.withUnsafeMutableBufferPointer { w in
-            var request: MPI_Request? = torus_MPI_REQUEST_NULL()
-            try mpiCheck(PMPI_Iallreduce(torus_MPI_IN_PLACE(), w.baseAddress, Int32(w.count), torus_MPI_UINT64_T(), torus_MPI_MAX(), comm,
-                                         &request), "MPI_Iallreduce of the ranks' TORUS_ settings")
-            try awaitCollective(&request, on: comm, stallSeconds: environment.stallSeconds, abortOnStall: environment.abortOnStall,
-                                waitingFor: "to make their first library call on this communicator (under the drop-in and the C API "
-                                    + "its first collective call; in Swift, making it a library communicator), where the ranks first "
-                                    + "compare their TORUS_ settings: a rank that never makes it, or makes another collective call "
-                                    + "first, holds the rest here")
-        }
-        if let failure { throw failure }
-        if words[0] != 0 {
-            throw TorusError.communication("rank \(size - Int(words[0])) of this communicator of \(size) ranks could not read its TORUS_ "
-                                           + "settings (its error is reported there); the library was not set up on this communicator")
-        }
-        guard (0 ..< fields).contains(where: { words[1 + $0] != ~words[1 + fields + $0] }) else { return }
-        // They differ: gather every rank's record to say which ranks have what (an error path only).
-        let records = try allGather(mine, on: comm, size: size, what: "the ranks' TORUS_ settings")
-        throw TorusError.communication(SharedSettings.mismatchMessage(records, rank: rank)
-                                       ?? "the ranks' TORUS_ settings differ (this is rank \(rank))")
+        let exchange = try SetUpExchange(comm, facts: MemberFacts.read(), nodes: false)
+        try exchange.wait()
+        _ = try exchange.agreed()
     }
 
     /// Each rank's rank in MPI_COMM_WORLD.

@@ -122,14 +122,13 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
     private let queued = Atomic<Int>(0)
     private var order: [ObjectIdentifier] = []
     private var thread: Thread?
-    /// Runs first on the progress thread (the MPI layer pins it there).
-    private var pin: @Sendable () -> Void = {}
+    /// Runs first on the progress thread (the MPI layer pins it there). A lock of its own: it is
+    /// set while a communicator is made, which may happen in a request's stage, under `condition`.
+    private let pin = Mutex<@Sendable () -> Void>({})
 
     /// Sets what runs first on the progress thread; no effect once the thread has started.
     public func setPin(_ body: @escaping @Sendable () -> Void) {
-        condition.lock()
-        pin = body
-        condition.unlock()
+        pin.withLock { $0 = body }
     }
 
     /// Queues a request of `stages` behind the requests of `key`'s queue (a communicator, or what
@@ -148,7 +147,7 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
         queues[request.key, default: []].append(request)
         queued.add(1, ordering: .releasing)
         if threaded && thread == nil {
-            let pin = self.pin
+            let pin = self.pin.withLock { $0 }
             let t = Thread { [self] in
                 pin()
                 loop()
@@ -218,6 +217,13 @@ public final class ProgressEngine: @unchecked Sendable {   // all state behind `
     /// correct program has completed its own, and the library's last ones free communicators).
     public func drainAll() {
         block(until: { queues.isEmpty })
+    }
+
+    /// Where no progress thread runs the requests: advances them until `done`, something a
+    /// request's stage sets on the way (read with the engine's lock held). With the thread, the
+    /// caller waits for that on its own.
+    public func advance(until done: () -> Bool) {
+        block(until: done)
     }
 
     /// Blocks until `done` (read with the lock held): asleep while the progress thread works, or

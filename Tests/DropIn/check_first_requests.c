@@ -10,10 +10,17 @@
  * completes), one while its set-up runs, one set up by a blocking call before. Every result is checked against the
  * exact sum. Without the library those two are freed after the wait instead: Open MPI 4.1's own
  * MPI_Iallreduce crashes (a segmentation fault in its nonblocking collectives' progress) when the
- * communicator is freed while it runs.
+ * communicator is freed while it runs. Last, thirty times a new communicator whose first request
+ * (400 KB, the library's) is followed at once by one that goes to MPI's own MPI_Iallreduce on the
+ * same communicator (400 KB with MPI_MAX, an op the library leaves to MPI for floats) while the
+ * library's copy of it (MPI_Comm_idup) may still be under way: Open MPI 4.1 corrupts memory when
+ * another thread tests the idup meanwhile.
  *
  * Compiled with -DPLAIN_MPI it calls MPI_Iallreduce and MPI_Wait (the drop-in, preloaded); else
- * the C API's torus_iallreduce and torus_wait.
+ * the C API's torus_iallreduce and torus_wait. With the argument `funneled` (the C API) it runs
+ * under MPI_THREAD_FUNNELED, where no progress thread may call MPI: the set-ups and requests then
+ * move forward only inside torus_wait (and MPI_Comm_free waits for a set-up's copy), and must
+ * still never wait for the crossed communicator.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -28,7 +35,7 @@ typedef MPI_Request torus_request;
 #include <torus.h>
 #endif
 
-enum { COUNT = 100003, LATER = 3, FREED = 10 };
+enum { COUNT = 100003, LATER = 3, FREED = 10, BESIDE = 30 };
 
 static int failures;
 
@@ -61,12 +68,17 @@ static void start(MPI_Comm comm, float *in, float *out, int k, torus_request *re
 }
 
 int main(int argc, char **argv) {
-    int provided = 0;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int provided = 0, funneled = argc > 1 && strcmp(argv[1], "funneled") == 0;
+    MPI_Init_thread(&argc, &argv, funneled ? MPI_THREAD_FUNNELED : MPI_THREAD_MULTIPLE, &provided);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (provided < MPI_THREAD_MULTIPLE) {
+    if (funneled && provided > MPI_THREAD_FUNNELED) {
+        if (rank == 0) fprintf(stderr, "check_first_requests: asked for MPI_THREAD_FUNNELED, MPI gave level %d\n", provided);
+        MPI_Finalize();
+        return 1;
+    }
+    if (!funneled && provided < MPI_THREAD_MULTIPLE) {
         if (rank == 0) fprintf(stderr, "check_first_requests: MPI provides thread level %d, not MPI_THREAD_MULTIPLE\n", provided);
         MPI_Finalize();
         return 1;
@@ -122,23 +134,52 @@ int main(int argc, char **argv) {
         fill(in[1], me, 8);
         MPI_Allreduce(in[1], out[1], COUNT, MPI_FLOAT, MPI_SUM, f);
         check(out[1], f, 8, "a blocking call on F");
+        /* Freed before the wait only where the library runs the request (its counts say so): a
+         * request left to MPI would meet Open MPI's crash. */
+        long long before = 0, after = 0, passed = 0;
+        if (call_counts) call_counts(&before, &passed);
         start(e, in[2], out[2], 9 + j, &requests[0]);
+        if (call_counts) call_counts(&after, &passed);
+        int library_e = after > before;
         start(f, in[3], out[3], 10 + j, &requests[1]);
-        if (call_counts) {
-            MPI_Comm_free(&e);
-            MPI_Comm_free(&f);
-        }
+        if (call_counts) call_counts(&before, &passed);
+        int library_f = before > after;
+        if (library_e) MPI_Comm_free(&e);
+        if (library_f) MPI_Comm_free(&f);
         for (int k = 0; k < 2; k++)
             if (torus_wait(&requests[k]) != MPI_SUCCESS) {
                 fprintf(stderr, "rank %d: a request on a freed communicator failed\n", rank);
                 failures++;
             }
-        if (!call_counts) {
-            MPI_Comm_free(&e);
-            MPI_Comm_free(&f);
-        }
+        if (!library_e) MPI_Comm_free(&e);
+        if (!library_f) MPI_Comm_free(&f);
         check(out[2], MPI_COMM_WORLD, 9 + j, "a request on a communicator freed during its set-up");
         check(out[3], MPI_COMM_WORLD, 10 + j, "a request on a communicator freed while it ran");
+    }
+    /* A small request beside the first, on a new communicator each time. */
+    for (int j = 0; j < BESIDE; j++) {
+        MPI_Comm g;
+        MPI_Comm_dup(MPI_COMM_WORLD, &g);
+        start(g, in[4], out[4], 20 + j, &requests[0]);
+        MPI_Comm_rank(g, &me);
+        fill(in[5], me, 40 + j);
+        if (torus_iallreduce(in[5], out[5], COUNT, MPI_FLOAT, MPI_MAX, g, &requests[1]) != MPI_SUCCESS) {
+            fprintf(stderr, "torus_iallreduce failed\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        for (int k = 0; k < 2; k++)
+            if (torus_wait(&requests[k]) != MPI_SUCCESS) {
+                fprintf(stderr, "rank %d: a request beside the first failed\n", rank);
+                failures++;
+            }
+        check(out[4], MPI_COMM_WORLD, 20 + j, "a first request with a small one beside it");
+        for (int i = 0; i < COUNT; i++)
+            if (out[5][i] != (float)(size * (i % 13 + 40 + j))) {
+                fprintf(stderr, "rank %d: the MPI_MAX request beside the first, element %d is %g\n", rank, i, out[5][i]);
+                failures++;
+                break;
+            }
+        MPI_Comm_free(&g);
     }
     long long taken = 0, passed = 0;
     if (call_counts) call_counts(&taken, &passed);
@@ -146,7 +187,7 @@ int main(int argc, char **argv) {
     PMPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
         if (total == 0) printf("check_first_requests: %d requests and %d blocking calls passed, the library took %lld, MPI %lld\n",
-                               2 + 2 * LATER + 1 + 2 * FREED, 1 + FREED, taken, passed);
+                               2 + 2 * LATER + 1 + 2 * FREED + 2 * BESIDE, 1 + FREED, taken, passed);
         else printf("check_first_requests: %d failures\n", total);
     }
     MPI_Comm_free(&a);
