@@ -805,8 +805,8 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype d
     const type_entry *t = NULL;
     /* No settings_agree here, a blocking exchange: a nonblocking call must not wait for other ranks
      * (a correct program may start requests on two communicators in different orders). A call the
-     * library takes compares them when it sets up its state (on the set-up's own thread when this
-     * is the communicator's first: decide_nonblocking). */
+     * library takes compares them when it sets up its state (in the set-up's rounds when this is
+     * the communicator's first: decide_nonblocking). */
     int o = 0, pass = 0, error = MPI_SUCCESS;
     const char *why = decide_nonblocking(sendbuf, recvbuf, count, datatype, op, comm, &s, &t, &o, &pass, &error);
     if (error != MPI_SUCCESS) return error;

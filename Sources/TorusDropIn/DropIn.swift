@@ -115,7 +115,7 @@ func torusSwiftConfigure(_ minBytes: UnsafeMutablePointer<Int64>, _ reduceScatte
         // Read once, here, under the C side's pthread_once: later communicators only read them.
         let environment = try MPIEnvironment.environment()
         _ = try MPIEnvironment.sharedSettings()   // and the model and placement, which communicators compare (torus_swift_agree)
-        // What a communicator's set-up reads, read here once: a set-up may run on a thread of its own (PendingSetUp).
+        // What a communicator's set-up reads, read here once: a set-up may run on the progress thread (PendingSetUp).
         _ = try MPIEnvironment.calibratedCosts()
         MPIEnvironment.watchFinalize()
         _ = MPIEnvironment.sharedMemoryEagerLimit()

@@ -9,7 +9,7 @@ import TorusPredictor
 /// What a rank knows of itself before a communicator is set up, read without communicating: its
 /// `TORUS_` settings and the figures read with them, its torus node, its host, and the payload
 /// Open MPI sends eagerly over shared memory here.
-public struct MemberFacts: @unchecked Sendable {   // read once, then only read
+struct MemberFacts: @unchecked Sendable {   // read once, then only read
     let settings: SharedSettings
     let environment: TorusEnvironment
     let machine: TorusShape
@@ -23,7 +23,7 @@ public struct MemberFacts: @unchecked Sendable {   // read once, then only read
     /// This rank's, or the error that stops it reading them (an invalid variable, a rank map that
     /// does not load): the exchange then tells the other ranks, so that all of them stop.
     /// On the thread that talks to MPI (the figures are read once and cached).
-    public static func read() -> Result<MemberFacts, Error> {
+    static func read() -> Result<MemberFacts, Error> {
         Result {
             let settings = try MPIEnvironment.sharedSettings()
             let (machine, worldNodes) = try MPIEnvironment.placement()
