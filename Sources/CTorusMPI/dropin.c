@@ -156,6 +156,10 @@ static char not_ours; /* attribute value for communicators the library never tak
  * over and the requests started during it are: then s->swift is the Swift state and s->pending
  * NULL. `wait`: blocks until then. 1 ready, 0 not yet (only without `wait`), -1 the set-up failed
  * (its message in `message`; the state stays failed). */
+/* States whose s->pending is set: while none is, a call passed to MPI needs no look at its
+ * communicator's state (await_copy). */
+static atomic_int pending_states;
+
 static int settle(torus_state *s, int wait, char *message, int length) {
     if (s->pending == NULL) return 1;
     void *swift = NULL;
@@ -164,6 +168,7 @@ static int settle(torus_state *s, int wait, char *message, int length) {
         s->swift = swift;
         torus_swift_setup_release(s->pending);
         s->pending = NULL;
+        atomic_fetch_sub_explicit(&pending_states, 1, memory_order_relaxed);
     }
     return rc;
 }
@@ -181,6 +186,7 @@ static int delete_state(MPI_Comm comm, int key, void *value, void *extra) {
     if (s->pending) {
         torus_swift_setup_abandon(s->pending);
         torus_swift_setup_release(s->pending);
+        atomic_fetch_sub_explicit(&pending_states, 1, memory_order_relaxed);
     }
     if (s->swift) torus_swift_release(s->swift);
     free(s);
@@ -411,8 +417,12 @@ static torus_state *make_state(MPI_Comm comm, int nonblocking, int *error) {
         *error = MPI_ERR_OTHER;
         return NULL;
     }
-    if (nonblocking) s->pending = swift;
-    else s->swift = swift;
+    if (nonblocking) {
+        s->pending = swift;
+        atomic_fetch_add_explicit(&pending_states, 1, memory_order_relaxed);
+    } else {
+        s->swift = swift;
+    }
     pthread_mutex_lock(&states_lock);
     s->next = states.next;
     s->prev = &states;
@@ -451,13 +461,19 @@ static int unsettled(MPI_Comm comm) {
  * thread tests; so before the application's own nonblocking collectives on it that the library
  * starts (a call passed to PMPI_Iallreduce, the settings' comparison of a first blocking call),
  * this waits for that copy. It never waits for long: every rank started the idup (it was their first
- * call on the communicator), and every rank's progress thread completes it. */
+ * call on the communicator), and every rank's progress thread completes it. Then it swaps in the
+ * state if the set-up is over (settle, without waiting), so that once every set-up is, calls
+ * passed to MPI skip this look at the state. */
 static void await_copy(MPI_Comm comm) {
+    if (atomic_load_explicit(&pending_states, memory_order_relaxed) == 0) return;
     void *value = NULL;
     int flag = 0;
     if (comm == MPI_COMM_NULL || PMPI_Comm_get_attr(comm, keyval, &value, &flag) != MPI_SUCCESS || !flag || value == &not_ours) return;
     torus_state *s = value;
-    if (s->pending) torus_swift_setup_await_copy(s->pending);
+    if (s->pending == NULL) return;
+    torus_swift_setup_await_copy(s->pending);
+    char message[2048];
+    settle(s, 0, message, sizeof message);   /* a failed set-up is reported by the calls it fails */
 }
 
 /* The state of a communicator, made on first use: NULL if the library never takes its calls.

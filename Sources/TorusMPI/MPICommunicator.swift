@@ -202,7 +202,7 @@ public final class MPICommunicator: Communicator, RecordGathering {
         /// Starts the copy of `comm` (collective, nonblocking). On the thread that talks to MPI.
         public init(of comm: MPI_Comm) throws {
             facts = MemberFacts.read()
-            let environment = (try? facts.get().environment) ?? (try? MPIEnvironment.environment()) ?? TorusEnvironment()
+            let environment = MemberFacts.stallEnvironment(facts)
             // The process's reduction threads, made here if this is its first communicator: they
             // pin the progress thread (`TORUS_PROGRESS_CORE`), which may start with this set-up.
             _ = ReductionThreads.engine(environment: environment)

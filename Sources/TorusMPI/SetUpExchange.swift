@@ -38,6 +38,12 @@ struct MemberFacts: @unchecked Sendable {   // read once, then only read
                                eagerPayload: MPIEnvironment.sharedMemoryEagerLimit().map { max(0, $0 - MPICommunicator.eagerHeaderBytes) } ?? 0)
         }
     }
+
+    /// The settings a set-up's stall watch follows: these facts', else (a rank that could not
+    /// read them) the environment if it reads, else the defaults.
+    static func stallEnvironment(_ facts: Result<MemberFacts, Error>) -> TorusEnvironment {
+        (try? facts.get().environment) ?? (try? MPIEnvironment.environment()) ?? TorusEnvironment()
+    }
 }
 
 /// What the members of a communicator found out about each other (`SetUpExchange`).
@@ -95,8 +101,7 @@ final class SetUpExchange {
         let fields = SharedSettings.fields.count
         let known = try? facts.get()
         record = known?.settings.record ?? Array(repeating: 0, count: fields)
-        // The stall watch of this rank's settings (the defaults if it could not read them).
-        let environment = known?.environment ?? (try? MPIEnvironment.environment()) ?? TorusEnvironment()
+        let environment = MemberFacts.stallEnvironment(facts)
         stallSeconds = environment.stallSeconds
         abortOnStall = environment.abortOnStall
         words = .allocate(capacity: 4 + 2 * fields)
