@@ -206,19 +206,20 @@ expect "MPI_Iallreduce taken under MPI_THREAD_MULTIPLE" "5 requests passed, the 
 # waiting in the other. Then more requests while the set-ups run, a blocking call, and communicators
 # freed after a request, while a request runs, and while the set-up runs (MPI allows both); last,
 # a first request followed at once by a call that goes to MPI on the same communicator while the
-# library copies it, nonblocking or blocking (Open MPI 4.1 corrupted memory there when the progress
-# thread tested the idup: 4 of 4 runs crashed before the drop-in waited for the copy).
+# library copies it: MPI_Iallreduce, MPI_Allreduce or MPI_Ibcast (Open MPI 4.1 corrupted memory there
+# when the progress thread tested the idup: 4 of 4 runs crashed before the drop-in waited for the copy,
+# and with MPI_Ibcast 2 of 3 before dropin_copy_guard.c).
 run "first MPI_Iallreduce on two communicators in opposite orders, plain MPI, np=3" "${mpirun[@]}" -np 3 "$out/check_mpi_first_requests"
-expect "opposite first requests: plain MPI completes them" "74 requests and 26 blocking calls passed, the library took 0, MPI 0"
+expect "opposite first requests: plain MPI completes them" "89 requests, 26 blocking calls and 15 broadcasts passed, the library took 0, MPI 0"
 run "first MPI_Iallreduce on two communicators in opposite orders, preloaded, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" \
     -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 "$out/check_mpi_first_requests"
-expect "opposite first requests: the library takes and completes them" "74 requests and 26 blocking calls passed, the library took 70, MPI 30"
+expect "opposite first requests: the library takes and completes them" "89 requests, 26 blocking calls and 15 broadcasts passed, the library took 85, MPI 30"
 run "first torus_iallreduce on two communicators in opposite orders, C API, np=4" "${mpirun[@]}" -np 4 \
     -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 "$out/check_first_requests"
-expect "opposite first requests (C API): the library takes and completes them" "74 requests and 26 blocking calls passed, the library took 70, MPI 30"
+expect "opposite first requests (C API): the library takes and completes them" "89 requests, 26 blocking calls and 15 broadcasts passed, the library took 85, MPI 30"
 run "first torus_iallreduce on two communicators in opposite orders, C API under MPI_THREAD_FUNNELED, np=4" "${mpirun[@]}" -np 4 \
     -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 "$out/check_first_requests" funneled
-expect "opposite first requests (C API, FUNNELED): set up and completed inside torus_wait" "74 requests and 26 blocking calls passed, the library took 70, MPI 30"
+expect "opposite first requests (C API, FUNNELED): set up and completed inside torus_wait" "89 requests, 26 blocking calls and 15 broadcasts passed, the library took 85, MPI 30"
 run_failing "a rank that never makes its first call, an MPI_Iallreduce: the others report from the set-up" \
     "where the library copies it (MPI_Comm_idup)" "${mpirun[@]}" "${stall[@]}" "$out/check_mismatch" first i
 run_failing "settings that differ, the first call an MPI_Iallreduce: every request fails with the difference" \
@@ -241,7 +242,7 @@ run "the first call an MPI_Iallreduce below TORUS_MIN_BYTES on every rank, np=3"
 expect "the first MPI_Iallreduce below TORUS_MIN_BYTES: right result" "agreed and checked"
 run "first MPI_Iallreduce on two communicators in opposite orders, all below TORUS_MIN_BYTES, np=3" "${mpirun[@]}" -np 3 \
     "${preload[@]}" -x TORUS_MIN_BYTES=1G -x TORUS_TIMEOUT=30 "$out/check_mpi_first_requests"
-expect "opposite first requests below TORUS_MIN_BYTES: MPI completes them" "74 requests and 26 blocking calls passed, the library took 0, MPI 100"
+expect "opposite first requests below TORUS_MIN_BYTES: MPI completes them" "89 requests, 26 blocking calls and 15 broadcasts passed, the library took 0, MPI 115"
 run "MPI_Iallreduce preloaded, FUNNELED, np=3" "${mpirun[@]}" -np 3 "${preload[@]}" -x TORUS_MIN_BYTES=1K "$out/check_mpi_iallreduce" funneled
 expect "MPI_Iallreduce passed to MPI below MPI_THREAD_MULTIPLE" "5 requests passed, the library took 0, MPI 5"
 
@@ -290,7 +291,8 @@ if $python -c "import mpi4py, numpy" 2>/dev/null; then
         && pass "mpi4py Reduce_scatter_block and Allgather taken by the library" || fail "mpi4py Reduce_scatter_block and Allgather taken by the library"
     run "mpi4py Iallreduce, first requests on two communicators in opposite orders, preloaded, np=3" "${mpirun[@]}" -np 3 \
         "${preload[@]}" -x TORUS_MIN_BYTES=1K -x TORUS_TIMEOUT=30 $python Tests/DropIn/check_first_requests.py
-    expect "mpi4py Iallreduce: the library takes the crossed first requests and completes them" "check_first_requests.py: passed, the library took 4"
+    expect "mpi4py Iallreduce: the library takes the crossed first requests, and first requests with an Ibcast beside them" \
+        "check_first_requests.py: passed, the library took 19"
     run "mpi4py training plain, np=4" "${mpirun[@]}" -np 4 $python Examples/python/train_mlp.py
     grep "loss curve" "$out/log" > "$out/py.plain"
     for i in 1 2; do

@@ -235,8 +235,6 @@ static int forget_agreed(MPI_Comm comm, int key, void *value, void *extra) {
  * communicators of one rank are not compared (the library never takes their calls). Called by the
  * blocking calls (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather and their C API and
  * Fortran forms); the library's state (torus_swift_attach) compares them again on its private copy. */
-static void await_copy(MPI_Comm comm);
-
 int settings_agree(MPI_Comm comm) {
     if (comm == MPI_COMM_NULL) return MPI_SUCCESS;
     for (int i = 0; i < AGREED_RECENT; i++)
@@ -458,13 +456,13 @@ static int unsettled(MPI_Comm comm) {
  * MPI_Iallreduce of 400 KB on the same communicator, another thread testing the idup: 3 of 3 runs
  * crashed, np=3; with one thread, or a blocking collective instead, none did). The set-up of a
  * communicator whose first call was nonblocking copies it with MPI_Comm_idup, which the progress
- * thread tests; so before the application's own nonblocking collectives on it that the library
- * starts (a call passed to PMPI_Iallreduce, the settings' comparison of a first blocking call),
- * this waits for that copy. It never waits for long: every rank started the idup (it was their first
+ * thread tests; so before a nonblocking collective on it starts (a call passed to PMPI_Iallreduce,
+ * the settings' comparison of a first blocking call, and the application's other nonblocking
+ * collectives, dropin_copy_guard.c), this waits for that copy. It never waits for long: every rank started the idup (it was their first
  * call on the communicator), and every rank's progress thread completes it. Then it swaps in the
  * state if the set-up is over (settle, without waiting), so that once every set-up is, calls
  * passed to MPI skip this look at the state. */
-static void await_copy(MPI_Comm comm) {
+void await_copy(MPI_Comm comm) {
     if (atomic_load_explicit(&pending_states, memory_order_relaxed) == 0) return;
     void *value = NULL;
     int flag = 0;

@@ -48,6 +48,11 @@ torus_state *state_of(MPI_Comm comm, int *error);
  * (collective, once per communicator); MPI_SUCCESS, or the error after reporting it and calling the
  * communicator's error handler. */
 int settings_agree(MPI_Comm comm);
+/* Waits for the library's copy of `comm` (MPI_Comm_idup) if a nonblocking call's set-up is making
+ * one, before the application's nonblocking collective on it goes to MPI (Open MPI 4.1 corrupts
+ * memory when one thread starts one while another progresses the idup). One atomic load while no
+ * set-up is pending. */
+void await_copy(MPI_Comm comm);
 /* The element type code of a floating-point MPI type the library knows, else -1. */
 int float_code(MPI_Datatype datatype);
 /* A Fortran buffer address, with MPI_IN_PLACE and MPI_BOTTOM as C's. */

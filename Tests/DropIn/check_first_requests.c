@@ -10,12 +10,13 @@
  * completes), one while its set-up runs, one set up by a blocking call before. Every result is checked against the
  * exact sum. Without the library those two are freed after the wait instead: Open MPI 4.1's own
  * MPI_Iallreduce crashes (a segmentation fault in its nonblocking collectives' progress) when the
- * communicator is freed while it runs. Last, thirty times a new communicator whose first request
- * (400 KB, the library's) is followed at once by a call that goes to MPI's own MPI_Iallreduce on
- * the same communicator (400 KB with MPI_MAX, an op the library leaves to MPI for floats; every
- * other time a blocking MPI_Allreduce, whose settings' comparison is an MPI_Iallreduce) while the
- * library's copy of it (MPI_Comm_idup) may still be under way: Open MPI 4.1 corrupts memory when
- * another thread tests the idup meanwhile.
+ * communicator is freed while it runs. Last, forty-five times a new communicator whose first
+ * request (400 KB, the library's) is followed at once by a call that goes to MPI on the same
+ * communicator while the library's copy of it (MPI_Comm_idup) may still be under way — Open MPI
+ * 4.1 corrupts memory when one thread starts a nonblocking collective there while another tests
+ * the idup: in turn MPI's own MPI_Iallreduce (400 KB with MPI_MAX, an op the library leaves to MPI
+ * for floats), a blocking MPI_Allreduce (whose settings' comparison is an MPI_Iallreduce), and an
+ * MPI_Ibcast of 400 KB (which the library never takes).
  *
  * Compiled with -DPLAIN_MPI it calls MPI_Iallreduce and MPI_Wait (the drop-in, preloaded); else
  * the C API's torus_iallreduce and torus_wait. With the argument `funneled` (the C API) it runs
@@ -36,7 +37,7 @@ typedef MPI_Request torus_request;
 #include <torus.h>
 #endif
 
-enum { COUNT = 100003, LATER = 3, FREED = 10, BESIDE = 30 };
+enum { COUNT = 100003, LATER = 3, FREED = 10, BESIDE = 45 };
 
 static int failures;
 
@@ -157,31 +158,44 @@ int main(int argc, char **argv) {
         check(out[2], MPI_COMM_WORLD, 9 + j, "a request on a communicator freed during its set-up");
         check(out[3], MPI_COMM_WORLD, 10 + j, "a request on a communicator freed while it ran");
     }
-    /* A call MPI runs beside the first request, on a new communicator each time: every other time
-     * a blocking MPI_Allreduce (whose settings' comparison, before it goes to MPI, is an
-     * MPI_Iallreduce on the communicator). */
+    /* A call MPI runs beside the first request, on a new communicator each time: in turn a
+     * nonblocking MPI_MAX call, a blocking one (whose settings' comparison, before it goes to MPI,
+     * is an MPI_Iallreduce on the communicator), and an MPI_Ibcast from rank 0. */
+    enum { NONBLOCKING, BLOCKING, BROADCAST };
+    MPI_Request broadcast;
     for (int j = 0; j < BESIDE; j++) {
-        int blocking = j % 2;
+        int beside = j % 3;
         MPI_Comm g;
         MPI_Comm_dup(MPI_COMM_WORLD, &g);
         start(g, in[4], out[4], 20 + j, &requests[0]);
         MPI_Comm_rank(g, &me);
         fill(in[5], me, 40 + j);
-        if (blocking) {
+        if (beside == BLOCKING) {
             MPI_Allreduce(in[5], out[5], COUNT, MPI_FLOAT, MPI_MAX, g);
+        } else if (beside == BROADCAST) {
+            if (me != 0) memset(in[5], 0, sizeof(float) * COUNT);
+            if (MPI_Ibcast(in[5], COUNT, MPI_FLOAT, 0, g, &broadcast) != MPI_SUCCESS) {
+                fprintf(stderr, "MPI_Ibcast failed\n");
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
         } else if (torus_iallreduce(in[5], out[5], COUNT, MPI_FLOAT, MPI_MAX, g, &requests[1]) != MPI_SUCCESS) {
             fprintf(stderr, "torus_iallreduce failed\n");
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
-        for (int k = 0; k < 2 - blocking; k++)
-            if (torus_wait(&requests[k]) != MPI_SUCCESS) {
+        for (int k = 0; k < (beside == BLOCKING ? 1 : 2); k++) {
+            /* MPI_Wait for the broadcast: the C API's torus_wait takes only the library's requests. */
+            int rc = k == 1 && beside == BROADCAST ? MPI_Wait(&broadcast, MPI_STATUS_IGNORE) : torus_wait(&requests[k]);
+            if (rc != MPI_SUCCESS) {
                 fprintf(stderr, "rank %d: a request beside the first failed\n", rank);
                 failures++;
             }
+        }
         check(out[4], MPI_COMM_WORLD, 20 + j, "a first request with a call MPI runs beside it");
+        const float *result = beside == BROADCAST ? in[5] : out[5];
         for (int i = 0; i < COUNT; i++)
-            if (out[5][i] != (float)(size * (i % 13 + 40 + j))) {
-                fprintf(stderr, "rank %d: the MPI_MAX call beside the first request, element %d is %g\n", rank, i, out[5][i]);
+            if (result[i] != (float)((beside == BROADCAST ? 1 : size) * (i % 13 + 40 + j))) {
+                fprintf(stderr, "rank %d: the %s beside the first request, element %d is %g\n", rank,
+                        beside == BROADCAST ? "MPI_Ibcast" : "MPI_MAX call", i, result[i]);
                 failures++;
                 break;
             }
@@ -192,8 +206,9 @@ int main(int argc, char **argv) {
     int total = 0;
     PMPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
-        if (total == 0) printf("check_first_requests: %d requests and %d blocking calls passed, the library took %lld, MPI %lld\n",
-                               2 + 2 * LATER + 1 + 2 * FREED + BESIDE + BESIDE / 2, 1 + FREED + BESIDE / 2, taken, passed);
+        if (total == 0)
+            printf("check_first_requests: %d requests, %d blocking calls and %d broadcasts passed, the library took %lld, MPI %lld\n",
+                   2 + 2 * LATER + 1 + 2 * FREED + BESIDE + BESIDE / 3, 1 + FREED + BESIDE / 3, BESIDE / 3, taken, passed);
         else printf("check_first_requests: %d failures\n", total);
     }
     MPI_Comm_free(&a);

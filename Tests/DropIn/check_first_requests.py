@@ -1,9 +1,12 @@
 """mpi4py's Iallreduce under the drop-in (scripts/test-dropin.sh), as a data-parallel job with two
 process groups uses it: the first requests on two communicators started in opposite orders on even
 and odd ranks (legal MPI; mpi4py initialises MPI at MPI_THREAD_MULTIPLE, where the library takes
-them), completed with MPI.Request.Waitall, then a second round on each. float32 sums of small
-integers, exact in any order, checked against the exact values. Prints "check_first_requests.py:
-passed, the library took N" on rank 0."""
+them), completed with MPI.Request.Waitall, then a second round on each. Then fifteen new
+communicators whose first Iallreduce is followed at once by an Ibcast of 400 KB from rank 0, which
+MPI runs while the library may still copy the communicator (MPI_Comm_idup: Open MPI 4.1 corrupts
+memory when another thread starts a nonblocking collective there meanwhile, so the drop-in's
+MPI_Ibcast waits for the copy first). float32 sums of small integers, exact in any order, checked
+against the exact values. Prints "check_first_requests.py: passed, the library took N" on rank 0."""
 import ctypes
 import numpy as np
 from mpi4py import MPI
@@ -24,6 +27,16 @@ for round in range(2):
         results.append((y, (size * (np.arange(n) % 7) + size * (size - 1) // 2 + size * round).astype(np.float32)))
     MPI.Request.Waitall(requests)
     failures += sum(int(not np.array_equal(y, want)) for y, want in results)
+
+for j in range(15):
+    g = comm.Dup()
+    x = ((np.arange(n) % 7) + rank + j).astype(np.float32)
+    y = np.empty(n, dtype=np.float32)
+    z = (np.arange(100003) % 11 + j).astype(np.float32) if rank == 0 else np.zeros(100003, dtype=np.float32)
+    MPI.Request.Waitall([g.Iallreduce(x, y, op=MPI.SUM), g.Ibcast(z, root=0)])
+    failures += int(not np.array_equal(y, (size * (np.arange(n) % 7) + size * (size - 1) // 2 + size * j).astype(np.float32)))
+    failures += int(not np.array_equal(z, (np.arange(100003) % 11 + j).astype(np.float32)))
+    g.Free()
 
 taken, passed = ctypes.c_longlong(0), ctypes.c_longlong(0)
 try:
