@@ -55,10 +55,16 @@ extension Partition {
                       count: a.count * elementSize)
     }
 
-    /// target = target op source, both spans of rank g (the target in data, the source in data or scratch).
-    func combine(rank g: Int, target: ElementSpan, source: ElementSpan) {
+    /// target = target op source (or, `sourceFirst`, source op target), both spans of rank g (the
+    /// target in data, the source in data or scratch).
+    func combine(rank g: Int, target: ElementSpan, source: ElementSpan, sourceFirst: Bool = false) {
         let buffers = run.payload!
-        run.kernel.accumulate(into: buffers.pointer(rank: g, target, elementSize: elementSize),
-                              UnsafeRawPointer(buffers.pointer(rank: g, source, elementSize: elementSize)), count: target.count)
+        let into = buffers.pointer(rank: g, target, elementSize: elementSize)
+        let other = UnsafeRawPointer(buffers.pointer(rank: g, source, elementSize: elementSize))
+        if sourceFirst {
+            run.kernel.combine(into: into, other, UnsafeRawPointer(into), count: target.count)
+        } else {
+            run.kernel.accumulate(into: into, other, count: target.count)
+        }
     }
 }

@@ -23,6 +23,7 @@ extension Partition {
         if payloadMode {
             switch op.kind {
             case .recvReduce, .reduce: combine(rank: g, target: op.access.b, source: op.access.a)
+            case .recvReduceReceivedFirst: combine(rank: g, target: op.access.b, source: op.access.a, sourceFirst: true)
             default: write(read(rank: g, at: op.access.a), rank: g, at: op.access.b)
             }
         }

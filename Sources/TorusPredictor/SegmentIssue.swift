@@ -34,7 +34,7 @@ extension Partition {
                     streams[si].sendEventPending = true
                     schedule(op.issue, .issueSend, Int32(si), op.serial)
                 }
-            case .recv, .recvReduce:
+            case .recv, .recvReduce, .recvReduceReceivedFirst:
                 post(stream: si, serial: op.serial, peer: Int(op.peer))
             case .reduce, .copy:
                 schedule(op.issue, .reduce, Int32(si), op.serial)

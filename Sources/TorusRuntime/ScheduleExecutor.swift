@@ -418,7 +418,7 @@ private struct ExecutorRun {
         case .send:
             let r = try transport.isend(UnsafeRawBufferPointer(start: readable(op.access.a), count: bytes), to: Int(op.peer), tag: tag)
             inFlight.append(r, SegmentOwner(stream: Int32(s), serial: op.serial))
-        case .recv, .recvReduce:
+        case .recv, .recvReduce, .recvReduceReceivedFirst:
             if op.kind == .recv, !op.access.a.isScratch {
                 fresh.remove(op.access.a.lo * elementSize, op.access.a.hi * elementSize)
             }
@@ -441,7 +441,7 @@ private struct ExecutorRun {
         let s = Int(owner.stream), serial = owner.serial
         let t = tables(s)
         guard let i = t.find(serial, count: streams[s].opCount) else { return }
-        if t.ops[i].kind == .recvReduce {
+        if t.ops[i].kind.reducesReceived {
             observer?(.received(stream: s, serial: serial))
             let (reduceAt, goOn) = rules.receiveDone(&streams[s], t, index: i, at: 0)
             if goOn { mayIssue[s] = !streams[s].isAtEnd }
@@ -454,21 +454,24 @@ private struct ExecutorRun {
     /// Hands `target = target op source` of a reduce or receive-and-reduce segment to the engine.
     /// `source` stands for `op.access.a` when that range of data is still the input's (`.reduce`).
     mutating func startReduction(_ s: Int, _ op: IssuedSegment, source: UnsafeRawPointer? = nil) {
-        if op.kind == .recvReduce { observer?(.reductionStarted(stream: s, serial: op.serial)) }
+        if op.kind.reducesReceived { observer?(.reductionStarted(stream: s, serial: op.serial)) }
         let target = address(op.access.b)
         let bytes = op.access.b.count * elementSize
         // The first reduction into a range not written yet combines the input with what arrived.
-        var left = UnsafeRawPointer(target)
+        var own = UnsafeRawPointer(target)
         if let input, !fresh.isEmpty, !op.access.b.isScratch {
             let lo = target - data, hi = lo + bytes
             if fresh.contains(lo, hi) {
-                left = input + lo
+                own = input + lo
                 fresh.remove(lo, hi)
             } else {
                 materialize(lo, hi)
             }
         }
-        let ticket = engine.submit(kernel, into: target, left, source ?? UnsafeRawPointer(address(op.access.a)), count: op.access.b.count)
+        let other = source ?? UnsafeRawPointer(address(op.access.a))
+        let ticket = op.kind == .recvReduceReceivedFirst
+            ? engine.submit(kernel, into: target, other, own, count: op.access.b.count)
+            : engine.submit(kernel, into: target, own, other, count: op.access.b.count)
         reducing.append((s, op.serial, ticket))
     }
 

@@ -136,6 +136,10 @@ public struct BlockLayout: Hashable, Sendable {
                 case let .recv(peer, r): steps += cuts(r).map { .recv(peer: peer, region: moved(r, $0)) }
                 case let .recvReduce(peer, scratch, target):
                     steps += cuts(target).map { .recvReduce(peer: peer, scratch: scratch.slice($0.0, $0.1), target: moved(target, $0)) }
+                case let .recvReduceReceivedFirst(peer, scratch, target):
+                    steps += cuts(target).map {
+                        .recvReduceReceivedFirst(peer: peer, scratch: scratch.slice($0.0, $0.1), target: moved(target, $0))
+                    }
                 case let .reduce(source, target):
                     // One of the two is scratch in every algorithm with halves: cut by the data one.
                     precondition(source.buffer != target.buffer, "rewrite: a reduce between two data ranges")

@@ -47,6 +47,9 @@ public enum Step: Hashable, Codable, Sendable, CustomStringConvertible {
     case reduce(source: Region, target: Region)
     /// Receive from `peer` into `scratch`, then `target = target op scratch`.
     case recvReduce(peer: Int, scratch: Region, target: Region)
+    /// As `recvReduce`, but `target = scratch op target`: the received operand first (the higher
+    /// rank of a pair that combines the same two buffers, so that both compute lower op higher).
+    case recvReduceReceivedFirst(peer: Int, scratch: Region, target: Region)
     /// `target = source`.
     case copy(source: Region, target: Region)
 
@@ -54,7 +57,7 @@ public enum Step: Hashable, Codable, Sendable, CustomStringConvertible {
     public var count: Int {
         switch self {
         case let .send(_, r), let .recv(_, r): return r.count
-        case let .reduce(_, t), let .recvReduce(_, _, t), let .copy(_, t): return t.count
+        case let .reduce(_, t), let .recvReduce(_, _, t), let .recvReduceReceivedFirst(_, _, t), let .copy(_, t): return t.count
         }
     }
 
@@ -64,7 +67,7 @@ public enum Step: Hashable, Codable, Sendable, CustomStringConvertible {
         case let .send(_, r): return [r]
         case .recv: return []
         case let .reduce(s, t): return [s, t]
-        case let .recvReduce(_, _, t): return [t]
+        case let .recvReduce(_, _, t), let .recvReduceReceivedFirst(_, _, t): return [t]
         case let .copy(s, _): return [s]
         }
     }
@@ -75,7 +78,7 @@ public enum Step: Hashable, Codable, Sendable, CustomStringConvertible {
         case .send: return []
         case let .recv(_, r): return [r]
         case let .reduce(_, t), let .copy(_, t): return [t]
-        case let .recvReduce(_, s, t): return [s, t]
+        case let .recvReduce(_, s, t), let .recvReduceReceivedFirst(_, s, t): return [s, t]
         }
     }
 
@@ -85,6 +88,7 @@ public enum Step: Hashable, Codable, Sendable, CustomStringConvertible {
         case let .recv(p, r): return "recv \(r) ← \(p)"
         case let .reduce(s, t): return "reduce \(s) into \(t)"
         case let .recvReduce(p, s, t): return "recv-reduce \(t) ← \(p) via \(s)"
+        case let .recvReduceReceivedFirst(p, s, t): return "recv-reduce \(t) ← \(p) via \(s), received first"
         case let .copy(s, t): return "copy \(s) to \(t)"
         }
     }

@@ -278,7 +278,7 @@ private struct SymbolicRun {
             }
             sendLinks[rank][stream].append(link)
             return .done
-        case let .recv(peer, region), let .recvReduce(peer, region, _):
+        case let .recv(peer, region), let .recvReduce(peer, region, _), let .recvReduceReceivedFirst(peer, region, _):
             guard (0..<p).contains(peer), peer != rank else {
                 problems.append("\(place): peer \(peer) is not another rank of the group")
                 return .failed
@@ -293,7 +293,11 @@ private struct SymbolicRun {
                 return .failed
             }
             write(region, rank, message.elements)
+            // Contributions are sets: the operand order (`recvReduceReceivedFirst`) does not change them.
             if case let .recvReduce(_, _, target) = step {
+                return combine(target, rank, message.elements, place) ? .done : .failed
+            }
+            if case let .recvReduceReceivedFirst(_, _, target) = step {
                 return combine(target, rank, message.elements, place) ? .done : .failed
             }
             return .done

@@ -36,14 +36,11 @@ struct StreamBuilder {
     /// As `recvReduce`, but `range = received op range`: the received operand comes first. Where
     /// two ranks combine the same two buffers (recursive doubling), the lower rank keeps its own
     /// first and the higher one puts the received first, so both compute (lower op higher) and get
-    /// the same bits — also the same NaN payload, which x86 takes from the first operand. Receives
-    /// into a scratch slot, reduces its own data into the slot, and copies the slot back.
+    /// the same bits — also the same NaN payload, which x86 takes from the first operand. One step
+    /// (it was three: receive into the slot, reduce its own data into the slot, copy the slot back).
     mutating func recvReduceReceivedFirst(_ range: Range<Int>, from peer: Int) {
         guard !range.isEmpty else { return }
-        let slot = Region.scratch(nextSlot, range.count)
-        steps.append(.recv(peer: peer, region: slot))
-        steps.append(.reduce(source: .data(range), target: slot))
-        steps.append(.copy(source: slot, target: .data(range)))
+        steps.append(.recvReduceReceivedFirst(peer: peer, scratch: .scratch(nextSlot, range.count), target: .data(range)))
         nextSlot = (nextSlot + 1) % slots
         largestReceive = max(largestReceive, range.count)
     }
@@ -110,6 +107,9 @@ struct StreamBuilder {
             case let .recvReduce(peer, scratch, target):
                 receives += 1
                 return .recvReduce(peer: peer, scratch: place(scratch), target: target)
+            case let .recvReduceReceivedFirst(peer, scratch, target):
+                receives += 1
+                return .recvReduceReceivedFirst(peer: peer, scratch: place(scratch), target: target)
             case let .recv(peer, region):
                 if region.buffer == .scratch { receives += 1 }
                 return .recv(peer: peer, region: place(region))

@@ -88,7 +88,7 @@ import TorusSchedules
         for rank in 0 ..< shape.nodeCount {
             let log = prediction.issueLog[rank]
             // Batches: the transfers that completed at each virtual time (time 0 first, maybe empty).
-            let transfers = log.filter { $0.event == .received || ($0.event == .finished && $0.kind != .reduce && $0.kind != .recvReduce && $0.kind != .copy) }
+            let transfers = log.filter { $0.event == .received || ($0.event == .finished && $0.kind != .reduce && !$0.kind.reducesReceived && $0.kind != .copy) }
             var times = [0.0]
             for r in transfers where r.time != times.last! { times.append(r.time) }
             var batches = [[Key]](repeating: [], count: times.count)
@@ -206,7 +206,7 @@ import TorusSchedules
             let log = try Predictor.run(request).issueLog[0]
             let finished = Dictionary(log.filter { $0.event == .finished }.map { (Key(stream: $0.stream, serial: $0.serial), $0.time) },
                                       uniquingKeysWith: max)
-            return log.filter { $0.event == .issued && $0.kind == .recvReduce }.map { ($0, finished[Key(stream: $0.stream, serial: $0.serial)]!) }
+            return log.filter { $0.event == .issued && $0.kind.reducesReceived }.map { ($0, finished[Key(stream: $0.stream, serial: $0.serial)]!) }
         }
         let ring = try receives(ring: 3)
         #expect(ring.count == 81)

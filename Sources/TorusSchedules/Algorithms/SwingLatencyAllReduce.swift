@@ -83,9 +83,7 @@ public enum SwingLatencyAllReduce: AllReduceAlgorithm {
                             if held[0].0.index < theirs[0].index {
                                 steps.append(.recvReduce(peer: peer, scratch: .scratch(received, n), target: .data(all)))
                             } else {
-                                steps.append(.recv(peer: peer, region: .scratch(received, n)))
-                                steps.append(.reduce(source: .data(all), target: .scratch(received, n)))
-                                steps.append(.copy(source: .scratch(received, n), target: .data(all)))
+                                steps.append(.recvReduceReceivedFirst(peer: peer, scratch: .scratch(received, n), target: .data(all)))
                             }
                             held = [(merged[0].block, .data(all))]
                             t += 1

@@ -101,7 +101,7 @@ public struct IssueRules: Sendable, Hashable, Codable {
             let at = s.at
             let piece = cut.pieceElements(step.count)
             let n = min(piece, step.count - at)
-            let reduces = step.kind == .recvReduce
+            let reduces = step.kind.reducesReceived
             // Its scratch: the ring's segment (at / piece) mod R (rule 3), else where `at` lies.
             let aAt = reduces && scratchSegments > 0 ? at / piece % scratchSegments * piece : at
             let aSpan = ElementSpan(lo: step.a + aAt, hi: step.a + aAt + n)

@@ -24,6 +24,7 @@ public struct IssueStep: Hashable, Sendable {
         case let .send(p, r): (kind, peer, a, b, count) = (.send, Int32(p), span(r), 0, r.count)
         case let .recv(p, r): (kind, peer, a, b, count) = (.recv, Int32(p), span(r), 0, r.count)
         case let .recvReduce(p, s, t): (kind, peer, a, b, count) = (.recvReduce, Int32(p), span(s), span(t), t.count)
+        case let .recvReduceReceivedFirst(p, s, t): (kind, peer, a, b, count) = (.recvReduceReceivedFirst, Int32(p), span(s), span(t), t.count)
         case let .reduce(s, t): (kind, peer, a, b, count) = (.reduce, -1, span(s), span(t), t.count)
         case let .copy(s, t): (kind, peer, a, b, count) = (.copy, -1, span(s), span(t), t.count)
         }
@@ -34,6 +35,7 @@ public struct IssueStep: Hashable, Sendable {
         case .send: return "send \(count) → \(peer)"
         case .recv: return "recv \(count) ← \(peer)"
         case .recvReduce: return "recv-reduce \(count) ← \(peer)"
+        case .recvReduceReceivedFirst: return "recv-reduce \(count) ← \(peer), received first"
         case .reduce: return "reduce \(count)"
         case .copy: return "copy \(count)"
         }

@@ -5,7 +5,7 @@
 /// |-------------|---------------------|--------------------|
 /// | send        | the source (read)   | —                  |
 /// | recv        | the destination     | —                  |
-/// | recvReduce  | the scratch         | the target         |
+/// | recvReduce, recvReduceReceivedFirst | the scratch | the target |
 /// | reduce      | the source (read)   | the target         |
 /// | copy        | the source (read)   | the destination    |
 ///
