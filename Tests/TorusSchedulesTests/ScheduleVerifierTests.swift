@@ -20,6 +20,18 @@ let matrixShapes = ["1x1x1", "2x1x1", "2x2x2", "3x4x5", "4x4x4", "1x6x1", "5x5x5
         }
     }
 
+    /// Recursive doubling's partners combine the same two buffers, lower rank's first: the lower
+    /// rank reduces what it receives into its data, the higher one puts what it receives first —
+    /// one step each, not a receive into scratch, a reduce into it and a copy back.
+    @Test func recursiveDoublingExchangesInTwoStepsOnEveryRank() throws {
+        let topology = GroupTopology.box(try TorusShape(parsing: "2x1x1"))
+        let lower = try Algorithm.recursiveDoubling.schedule(topology: topology, rank: 0, count: 5).streams.flatMap(\.steps)
+        let higher = try Algorithm.recursiveDoubling.schedule(topology: topology, rank: 1, count: 5).streams.flatMap(\.steps)
+        #expect(lower == [.send(peer: 1, region: .data(0..<5)), .recvReduce(peer: 1, scratch: .scratch(0, 5), target: .data(0..<5))])
+        #expect(higher == [.send(peer: 0, region: .data(0..<5)),
+                           .recvReduceReceivedFirst(peer: 0, scratch: .scratch(0, 5), target: .data(0..<5))])
+    }
+
     /// The six rotations (the plan of buffers with messages of 1.5 Ki elements or more; smaller
     /// ones run one part, `SixRingPlan.singlePartBelowElements`), at a count the verifier holds.
     static func rotationSchedules(_ topology: GroupTopology, count: Int) -> [Schedule] {
