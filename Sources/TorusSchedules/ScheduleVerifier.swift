@@ -293,14 +293,13 @@ private struct SymbolicRun {
                 return .failed
             }
             write(region, rank, message.elements)
+            switch step {
             // Contributions are sets: the operand order (`recvReduceReceivedFirst`) does not change them.
-            if case let .recvReduce(_, _, target) = step {
+            case let .recvReduce(_, _, target), let .recvReduceReceivedFirst(_, _, target):
                 return combine(target, rank, message.elements, place) ? .done : .failed
+            default:
+                return .done
             }
-            if case let .recvReduceReceivedFirst(_, _, target) = step {
-                return combine(target, rank, message.elements, place) ? .done : .failed
-            }
-            return .done
         case let .reduce(source, target):
             return combine(target, rank, read(source, rank), place) ? .done : .failed
         case let .copy(source, target):
