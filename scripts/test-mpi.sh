@@ -208,6 +208,18 @@ rm -f "$model"
 run "torus-bench --calibrate, np=2" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$model" -e 1M
 grep -q "^#   eager-limit" "$out/log" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert [c['ranks'] for c in d['calibrations']] == [2]" "$model" \
     && pass "the model file holds the np=2 calibration" || fail "the model file holds the np=2 calibration"
+# The rates and the latency are the median of three rounds spread over the calibration (this VM's
+# speed changes for seconds at a time), and the file says each round's figure.
+python3 - "$model" <<'PY' && pass "the calibration's figures are medians of three rounds" || fail "the calibration's figures are medians of three rounds"
+import json, re, sys
+c = json.load(open(sys.argv[1]))['calibrations'][0]
+machine, sources = c['model']['machine'], c['model']['sources']
+for key, field, scale in [('link-bandwidth', 'linkBandwidth', 1e9), ('reduction-rate', 'reductionRatePerThread', 1e9),
+                          ('link-latency', 'linkLatency', 1e-6)]:
+    rounds = [float(x) for x in re.search(r'the median of three rounds: ([0-9., ]+) ', sources[key]).group(1).split(', ')]
+    assert len(rounds) == 3, (key, rounds)
+    assert abs(sorted(rounds)[1] - machine[field] / scale) <= 0.01 * max(rounds), (key, rounds, machine[field])
+PY
 cp "$model" "$out/model.before"
 run_failing "torus-bench --calibrate again without --force" "add --force to replace" "${mpirun[@]}" -np 2 "$bin/torus-bench" --calibrate "$model" -e 1M
 cmp -s "$model" "$out/model.before" && pass "the refused calibration left the file as it was" || fail "the refused calibration left the file as it was"

@@ -9,7 +9,12 @@ import TorusSchedules
 /// `torus-bench --calibrate FILE`: measures the machine it runs on and writes (or adds to) a model
 /// file that `torus sim --model FILE` and automatic selection (`TORUS_MODEL=FILE`) read.
 ///
-/// What is measured, every rank at once unless said (medians of the slowest rank):
+/// What is measured, every rank at once unless said (medians of the slowest rank; the rates of
+/// large messages, memory and the sum in three rounds spread over the run, at its start, after the
+/// ping-pong and at its end, and the median round taken — this project's VM changes speed by up to
+/// 2× for seconds at a time, and one round caught in a slow spell set the whole model; the 16 MiB
+/// exchange once came out at 2.6 GB/s against 4.8–5.9 in the runs around it, and the model then
+/// predicted sixring's 16 and 64 MiB 1.7 times too slow):
 /// - ping-pong between ranks 0 and 1 from 8 B to 16 MiB (others wait): the eager limit, where the
 ///   time jumps above the trend of its neighbours;
 /// - an exchange of every rank with its neighbour (r xor 1) at 8 B and 16 MiB: the latency, and the
@@ -57,10 +62,6 @@ struct Calibrator {
         }
         let pingSizes = [8, 64, 512, 1 << 10, 2 << 10, 3 << 10, 4 << 10, 6 << 10, 8 << 10, 12 << 10, 16 << 10, 32 << 10, 64 << 10,
                          256 << 10, 1 << 20, 4 << 20, 16 << 20]
-        let ping = try pingSizes.map { bytes in
-            TimedSize(bytes: bytes, seconds: try pingPong(bytes, bytes <= 64 << 10 ? 400 : bytes <= 1 << 20 ? 60 : 12))
-        }
-
         // Exchanges with the neighbour, every rank at once.
         let exchange = { (bytes: Int, reps: Int) throws -> Double in
             try median(reps: reps) {
@@ -70,33 +71,40 @@ struct Calibrator {
                                            world.handle, torus_MPI_STATUS_IGNORE()), "MPI_Sendrecv")
             }
         }
-        let latency = try exchange(8, 1000)
-
-        // Large messages and reductions, out of cache as a large call's are (every rank at once).
-        let streamBytes = 16 << 20
-        let moveRate = Double(streamBytes) / max(1e-9, try exchange(streamBytes, 30) - latency)
+        // Each round: the latency; large messages and reductions, out of cache as a large call's are,
+        // and the same in cache (a 1 MiB call's buffers stay there between calls); the executor's
+        // recursive doubling of 2 floats, one message per round, whose time above the latency is its
+        // cost per message — every rank at once. Three rounds spread over the run (the type's comment).
+        let streamBytes = 16 << 20, hot = 1 << 20
         let half = 32 << 20
         let m1 = UnsafeMutableRawPointer.allocate(byteCount: 2 * half, alignment: 64), m2 = UnsafeMutableRawPointer.allocate(byteCount: 2 * half, alignment: 64)
         defer { m1.deallocate(); m2.deallocate() }
         memset(m1, 1, 2 * half)
         memset(m2, 0, 2 * half)
-        let copyRate = Double(2 * half) / (try median(reps: 15) { memcpy(m2, m1, 2 * half) })
         let kernel = try ReductionKernel(type: .float32, op: .sum)
-        let reduceRate = Double(2 * half) / (try median(reps: 15) { kernel.accumulate(into: m2, m1, count: half / 2) })
-
-        // The same in cache: a 1 MiB call's buffers stay there between calls.
-        let hot = 1 << 20
-        let cachedMoveRate = Double(hot) / max(1e-9, try exchange(hot, 600) - latency)
-        let cachedReduceRate = Double(hot) / (try median(reps: 1000) { kernel.accumulate(into: m2, m1, count: hot / 4) })
-        let lastLevelCache = Self.lastLevelCacheBytes()
-
-        // The executor above MPI: recursive doubling of 2 floats sends one message per round.
         let rounds = try Algorithm.recursiveDoubling.schedule(topology: world.topology, rank: 0, count: 2).streams
             .reduce(0) { $0 + $1.steps.filter { if case .send = $0 { return true } else { return false } }.count }
-        let rd = try median(reps: 1000) {
-            try world.allReduce(a, b, count: 2, type: .float32, op: .sum, algorithm: .recursiveDoubling)
+        var latencies: [Double] = [], moveRates: [Double] = [], copyRates: [Double] = [], reduceRates: [Double] = []
+        var cachedMoveRates: [Double] = [], cachedReduceRates: [Double] = [], rdTimes: [Double] = []
+        let streamRound = {
+            let latency = try exchange(8, 1000)
+            latencies.append(latency)
+            moveRates.append(Double(streamBytes) / max(1e-9, try exchange(streamBytes, 30) - latency))
+            copyRates.append(Double(2 * half) / (try median(reps: 15) { memcpy(m2, m1, 2 * half) }))
+            reduceRates.append(Double(2 * half) / (try median(reps: 15) { kernel.accumulate(into: m2, m1, count: half / 2) }))
+            cachedMoveRates.append(Double(hot) / max(1e-9, try exchange(hot, 600) - latency))
+            cachedReduceRates.append(Double(hot) / (try median(reps: 1000) { kernel.accumulate(into: m2, m1, count: hot / 4) }))
+            rdTimes.append(try median(reps: 1000) {
+                try world.allReduce(a, b, count: 2, type: .float32, op: .sum, algorithm: .recursiveDoubling)
+            })
         }
-        let perMessage = max(0, rd / Double(max(1, rounds)) - latency)
+        try streamRound()
+
+        let ping = try pingSizes.map { bytes in
+            TimedSize(bytes: bytes, seconds: try pingPong(bytes, bytes <= 64 << 10 ? 400 : bytes <= 1 << 20 ? 60 : 12))
+        }
+        try streamRound()
+        let lastLevelCache = Self.lastLevelCacheBytes()
 
         // MPI's AllReduce.
         var library: [TimedSize] = []
@@ -112,6 +120,13 @@ struct Calibrator {
             // 6.3 µs here), which put 4 KiB at 2.6 µs against 1.3–1.7 measured.
             bytes = bytes == largest ? largest + 1 : min(bytes * 2, largest)
         }
+        try streamRound()
+        let medianOf = { (values: [Double]) in values.sorted()[values.count / 2] }
+        let (latency, moveRate, copyRate, reduceRate) = (medianOf(latencies), medianOf(moveRates), medianOf(copyRates), medianOf(reduceRates))
+        let (cachedMoveRate, cachedReduceRate, rd) = (medianOf(cachedMoveRates), medianOf(cachedReduceRates), medianOf(rdTimes))
+        let perMessage = max(0, rd / Double(max(1, rounds)) - latency)
+        let eachRound = { (rates: [Double]) in rates.map { String(format: "%.2f", $0 / 1e9) }.joined(separator: ", ") }
+        let eachRoundTime = { (times: [Double]) in times.map { String(format: "%.2f", $0 * 1e6) }.joined(separator: ", ") }
 
         let (switchFound, jump) = Self.eagerLimit(ping)
         var eager = switchFound
@@ -145,23 +160,23 @@ struct Calibrator {
         let us = { (s: Double) in String(format: "%.2f us", s * 1e6) }
         let gbs = { (v: Double) in String(format: "%.2f GB/s", v / 1e9) }
         model.sources = [
-            "link-bandwidth": "\(how): an exchange of 16 MiB with the neighbour, every rank at once (\(gbs(moveRate)))"
+            "link-bandwidth": "\(how): an exchange of 16 MiB with the neighbour, every rank at once (\(gbs(moveRate)), the median of three rounds: \(eachRound(moveRates)) GB/s)"
                 + (sharedMemory ? "; on one node the receiver's copy moves the data, so links add no time" : ""),
-            "link-latency": "\(how): an exchange of 8 B with the neighbour, every rank at once (\(us(latency)))",
+            "link-latency": "\(how): an exchange of 8 B with the neighbour, every rank at once (\(us(latency)), the median of three rounds: \(eachRoundTime(latencies)) us)",
             "hop-delay": "0: the calibrated ranks are neighbours",
-            "software-overhead": "\(how): recursive doubling of 8 B takes \(us(rd)) for \(rounds) message\(rounds == 1 ? "" : "s"), \(us(perMessage)) each above MPI's exchange; assumed half at the sender",
+            "software-overhead": "\(how): recursive doubling of 8 B takes \(us(rd)) (the median of three rounds: \(eachRoundTime(rdTimes)) us) for \(rounds) message\(rounds == 1 ? "" : "s"), \(us(perMessage)) each above MPI's exchange; assumed half at the sender",
             "receive-overhead": "\(how): the other half of the executor's \(us(perMessage)) per message (assumed even split)",
             "eager-limit": eager.map { "\(how): ping-pong between ranks 0 and 1 jumps above \($0) bytes (to 64 bytes)" }
                 ?? "\(how): no jump in the ping-pong times from 1 KiB to 64 KiB, so no rendezvous is modelled",
             "rendezvous-delay": eager == nil ? "no rendezvous seen" : "\(how): the ping-pong's jump at the eager limit, above the trend of its neighbours",
             "receive-copy-rate": sharedMemory ? "\(how): as link-bandwidth (the receiving rank copies each message)" : "inf: ranks 0 and 1 are on different nodes; the network moves the data",
-            "reduction-rate": "\(how): float sum of 64 MiB into 64 MiB, every rank at once (\(gbs(reduceRate)) of result)",
+            "reduction-rate": "\(how): float sum of 64 MiB into 64 MiB, every rank at once (\(gbs(reduceRate)) of result, the median of three rounds: \(eachRound(reduceRates)) GB/s)",
             "reduction-threads": "the runtime's reduction threads in this run",
             "cache-bytes": lastLevelCache.map { "the last-level cache (\(ByteCount.format($0)), sysfs) shared by \(perNode) rank\(perNode == 1 ? "" : "s") of a node, a third each for input, result and scratch" }
                 ?? "0: sysfs names no cache size here",
-            "cached-copy-rate": sharedMemory ? "\(how): an exchange of 1 MiB with the neighbour, again and again (in cache; \(gbs(cachedMoveRate)))" : "inf: the network moves the data",
-            "cached-reduction-rate": "\(how): float sum of 1 MiB into 1 MiB, again and again (in cache; \(gbs(cachedReduceRate)) of result)",
-            "memory-bandwidth": "\(how): twice the rate of a 64 MiB memcpy, every rank at once (\(gbs(copyRate)) copied), or three times the reduction rate if more (its measurement has memory's limit in it already)",
+            "cached-copy-rate": sharedMemory ? "\(how): an exchange of 1 MiB with the neighbour, again and again (in cache; \(gbs(cachedMoveRate)), the median of three rounds: \(eachRound(cachedMoveRates)) GB/s)" : "inf: the network moves the data",
+            "cached-reduction-rate": "\(how): float sum of 1 MiB into 1 MiB, again and again (in cache; \(gbs(cachedReduceRate)) of result, the median of three rounds: \(eachRound(cachedReduceRates)) GB/s)",
+            "memory-bandwidth": "\(how): twice the rate of a 64 MiB memcpy, every rank at once (\(gbs(copyRate)) copied, the median of three rounds: \(eachRound(copyRates)) GB/s), or three times the reduction rate if more (its measurement has memory's limit in it already)",
         ]
         model.network = .torus
         // Eager halves (`IssueRules.eagerSplitBytes`), which TORUS_MODEL turns on for the runtime
