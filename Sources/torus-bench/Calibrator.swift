@@ -9,9 +9,9 @@ import TorusSchedules
 /// `torus-bench --calibrate FILE`: measures the machine it runs on and writes (or adds to) a model
 /// file that `torus sim --model FILE` and automatic selection (`TORUS_MODEL=FILE`) read.
 ///
-/// What is measured, every rank at once unless said (medians of the slowest rank; the rates of
-/// large messages, memory and the sum in three rounds spread over the run, at its start, after the
-/// ping-pong and at its end, and the median round taken — this project's VM changes speed by up to
+/// What is measured, every rank at once unless said (medians of the slowest rank; all but the
+/// ping-pong in three rounds spread over the run, at its start, after the ping-pong and at its end,
+/// and the median round taken — this project's VM changes speed by up to
 /// 2× for seconds at a time, and one round caught in a slow spell set the whole model; the 16 MiB
 /// exchange once came out at 2.6 GB/s against 4.8–5.9 in the runs around it, and the model then
 /// predicted sixring's 16 and 64 MiB 1.7 times too slow):
@@ -83,7 +83,7 @@ struct Calibrator {
         memset(m1, 1, 2 * half)
         memset(m2, 0, 2 * half)
         let kernel = try ReductionKernel(type: .float32, op: .sum)
-        let rounds = try Algorithm.recursiveDoubling.schedule(topology: world.topology, rank: 0, count: 2).streams
+        let rdMessages = try Algorithm.recursiveDoubling.schedule(topology: world.topology, rank: 0, count: 2).streams
             .reduce(0) { $0 + $1.steps.filter { if case .send = $0 { return true } else { return false } }.count }
         var latencies: [Double] = [], moveRates: [Double] = [], copyRates: [Double] = [], reduceRates: [Double] = []
         var cachedMoveRates: [Double] = [], cachedReduceRates: [Double] = [], rdTimes: [Double] = []
@@ -135,7 +135,7 @@ struct Calibrator {
         let medianOf = { (values: [Double]) in values.sorted()[values.count / 2] }
         let (latency, moveRate, copyRate, reduceRate) = (medianOf(latencies), medianOf(moveRates), medianOf(copyRates), medianOf(reduceRates))
         let (cachedMoveRate, cachedReduceRate, rd) = (medianOf(cachedMoveRates), medianOf(cachedReduceRates), medianOf(rdTimes))
-        let perMessage = max(0, rd / Double(max(1, rounds)) - latency)
+        let perMessage = max(0, rd / Double(max(1, rdMessages)) - latency)
         let eachRound = { (rates: [Double]) in rates.map { String(format: "%.2f", $0 / 1e9) }.joined(separator: ", ") }
         let eachRoundTime = { (times: [Double]) in times.map { String(format: "%.2f", $0 * 1e6) }.joined(separator: ", ") }
 
@@ -175,7 +175,7 @@ struct Calibrator {
                 + (sharedMemory ? "; on one node the receiver's copy moves the data, so links add no time" : ""),
             "link-latency": "\(how): an exchange of 8 B with the neighbour, every rank at once (\(us(latency)), the median of three rounds: \(eachRoundTime(latencies)) us)",
             "hop-delay": "0: the calibrated ranks are neighbours",
-            "software-overhead": "\(how): recursive doubling of 8 B takes \(us(rd)) (the median of three rounds: \(eachRoundTime(rdTimes)) us) for \(rounds) message\(rounds == 1 ? "" : "s"), \(us(perMessage)) each above MPI's exchange; assumed half at the sender",
+            "software-overhead": "\(how): recursive doubling of 8 B takes \(us(rd)) (the median of three rounds: \(eachRoundTime(rdTimes)) us) for \(rdMessages) message\(rdMessages == 1 ? "" : "s"), \(us(perMessage)) each above MPI's exchange; assumed half at the sender",
             "receive-overhead": "\(how): the other half of the executor's \(us(perMessage)) per message (assumed even split)",
             "eager-limit": eager.map { "\(how): ping-pong between ranks 0 and 1 jumps above \($0) bytes (to 64 bytes)" }
                 ?? "\(how): no jump in the ping-pong times from 1 KiB to 64 KiB, so no rendezvous is modelled",
