@@ -5,8 +5,8 @@ public enum SegmentKind: UInt8, Sendable, CaseIterable {
     case recvReduceReceivedFirst
 
     /// Whether the segment posts a receive (and so takes a slot of the receive window).
-    @inlinable public var isReceive: Bool { self == .recv || reducesReceived }
+    @inlinable @inline(__always) public var isReceive: Bool { self == .recv || reducesReceived }
 
     /// Whether the segment receives into scratch and reduces what arrived into its target.
-    @inlinable public var reducesReceived: Bool { self == .recvReduce || self == .recvReduceReceivedFirst }
+    @inlinable @inline(__always) public var reducesReceived: Bool { self == .recvReduce || self == .recvReduceReceivedFirst }
 }
