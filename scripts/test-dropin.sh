@@ -202,7 +202,7 @@ run "MPI_Iallreduce preloaded, MPI_THREAD_MULTIPLE, np=3" "${mpirun[@]}" -np 3 "
 expect "MPI_Iallreduce taken under MPI_THREAD_MULTIPLE" "5 requests passed, the library took 4, MPI 1"
 # The first requests on two communicators started in opposite orders on even and odd ranks (legal
 # MPI): the set-up of a communicator whose first call is nonblocking must not wait for the other
-# ranks (MPI_Comm_idup, then a thread of its own), else each rank waits in one set-up for ranks
+# ranks (MPI_Comm_idup, then the rest in rounds on the progress thread), else each rank waits in one set-up for ranks
 # waiting in the other. Then more requests while the set-ups run, a blocking call, and communicators
 # freed after a request, while a request runs, and while the set-up runs (MPI allows both); last,
 # a first request followed at once by a call that goes to MPI on the same communicator while the

@@ -24,23 +24,17 @@ struct StreamBuilder {
         if !range.isEmpty { steps.append(.recv(peer: peer, region: .data(range))) }
     }
 
-    /// Receives into the next scratch slot and reduces into `range`. The slot's offset is fixed in
-    /// `finish`, once the largest receive (the slot size) is known; until then it holds the slot number.
-    mutating func recvReduce(_ range: Range<Int>, from peer: Int) {
+    /// Receives into the next scratch slot and reduces into `range` (`range = range op received`).
+    /// The slot's offset is fixed in `finish`, once the largest receive (the slot size) is known;
+    /// until then it holds the slot number. `receivedFirst`: `range = received op range` instead.
+    /// Where two ranks combine the same two buffers (recursive doubling), the lower rank keeps its
+    /// own first and the higher one puts the received first, so both compute (lower op higher) and
+    /// get the same bits — also the same NaN payload, which x86 takes from the first operand.
+    mutating func recvReduce(_ range: Range<Int>, from peer: Int, receivedFirst: Bool = false) {
         guard !range.isEmpty else { return }
-        steps.append(.recvReduce(peer: peer, scratch: .scratch(nextSlot, range.count), target: .data(range)))
-        nextSlot = (nextSlot + 1) % slots
-        largestReceive = max(largestReceive, range.count)
-    }
-
-    /// As `recvReduce`, but `range = received op range`: the received operand comes first. Where
-    /// two ranks combine the same two buffers (recursive doubling), the lower rank keeps its own
-    /// first and the higher one puts the received first, so both compute (lower op higher) and get
-    /// the same bits — also the same NaN payload, which x86 takes from the first operand. One step
-    /// (it was three: receive into the slot, reduce its own data into the slot, copy the slot back).
-    mutating func recvReduceReceivedFirst(_ range: Range<Int>, from peer: Int) {
-        guard !range.isEmpty else { return }
-        steps.append(.recvReduceReceivedFirst(peer: peer, scratch: .scratch(nextSlot, range.count), target: .data(range)))
+        let (scratch, target) = (Region.scratch(nextSlot, range.count), Region.data(range))
+        steps.append(receivedFirst ? .recvReduceReceivedFirst(peer: peer, scratch: scratch, target: target)
+                                   : .recvReduce(peer: peer, scratch: scratch, target: target))
         nextSlot = (nextSlot + 1) % slots
         largestReceive = max(largestReceive, range.count)
     }

@@ -87,7 +87,7 @@ struct Calibrator {
             .reduce(0) { $0 + $1.steps.filter { if case .send = $0 { return true } else { return false } }.count }
         var latencies: [Double] = [], moveRates: [Double] = [], copyRates: [Double] = [], reduceRates: [Double] = []
         var cachedMoveRates: [Double] = [], cachedReduceRates: [Double] = [], rdTimes: [Double] = []
-        let streamRound = {
+        let measureRound = {
             let latency = try exchange(8, 1000)
             latencies.append(latency)
             moveRates.append(Double(streamBytes) / max(1e-9, try exchange(streamBytes, 30) - latency))
@@ -117,17 +117,17 @@ struct Calibrator {
             }
             libraryPasses.append(pass)
         }
-        try streamRound()
+        try measureRound()
         try libraryPass()
 
         let ping = try pingSizes.map { bytes in
             TimedSize(bytes: bytes, seconds: try pingPong(bytes, bytes <= 64 << 10 ? 400 : bytes <= 1 << 20 ? 60 : 12))
         }
-        try streamRound()
+        try measureRound()
         try libraryPass()
         let lastLevelCache = Self.lastLevelCacheBytes()
 
-        try streamRound()
+        try measureRound()
         try libraryPass()
         let library = libraryPasses[0].indices.map { k in
             TimedSize(bytes: libraryPasses[0][k].bytes, seconds: libraryPasses.map { $0[k].seconds }.sorted()[libraryPasses.count / 2])

@@ -31,7 +31,7 @@ public enum RecursiveDoublingAllReduce: AllReduceAlgorithm {
                 let partner = fold.realRank(me ^ distance)
                 b.send(all, to: partner)
                 // Both compute (lower rank's op higher rank's): the same bits on both (NaN payloads too).
-                if partner < rank { b.recvReduceReceivedFirst(all, from: partner) } else { b.recvReduce(all, from: partner) }
+                b.recvReduce(all, from: partner, receivedFirst: partner < rank)
                 distance *= 2
             }
         }
